@@ -1,0 +1,156 @@
+#include "wire/build.hpp"
+
+#include <cstring>
+
+#include "wire/bytes.hpp"
+#include "wire/checksum.hpp"
+#include "wire/layout.hpp"
+
+namespace sluice::wire {
+
+namespace {
+
+constexpr size_t kMaxIpv4Total = 65535;  // RFC 791: 16-bit total length
+
+uint8_t* write_eth(uint8_t* p, const MacAddr& dst, const MacAddr& src, uint16_t type) noexcept {
+    std::memcpy(p + kEthDstOff, dst.b.data(), 6);
+    std::memcpy(p + kEthSrcOff, src.b.data(), 6);
+    store_be16(p + kEthTypeOff, type);
+    return p + kEthHdrLen;
+}
+
+// A 20-byte IPv4 header without options, checksum field zero.
+void write_ipv4(uint8_t* ip, const L3Header& l3, uint8_t proto, size_t total_len) noexcept {
+    ip[kIpv4VerIhlOff] = 0x45;
+    ip[kIpv4TosOff] = 0;
+    store_be16(ip + kIpv4TotalLenOff, static_cast<uint16_t>(total_len));
+    store_be16(ip + kIpv4IdOff, l3.ip_id);
+    store_be16(ip + kIpv4FragOff, kIpv4FlagDf);  // TCP does path MTU discovery (RFC 1191)
+    ip[kIpv4TtlOff] = l3.ttl;
+    ip[kIpv4ProtoOff] = proto;
+    store_be16(ip + kIpv4CsumOff, 0);
+    std::memcpy(ip + kIpv4SrcOff, l3.src.bytes.data(), 4);
+    std::memcpy(ip + kIpv4DstOff, l3.dst.bytes.data(), 4);
+}
+
+}  // namespace
+
+size_t build_arp(std::span<uint8_t> out, uint16_t op, const MacAddr& eth_dst, const MacAddr& sha,
+                 const IpAddr& spa, const MacAddr& tha, const IpAddr& tpa) noexcept {
+    constexpr size_t kLen = kEthHdrLen + kArpLen;
+    if (out.size() < kLen || !spa.is_v4() || !tpa.is_v4()) return 0;
+    uint8_t* a = write_eth(out.data(), eth_dst, sha, kEtherTypeArp);
+    store_be16(a + kArpHtypeOff, kArpHtypeEthernet);
+    store_be16(a + kArpPtypeOff, kEtherTypeIpv4);
+    a[kArpHlenOff] = 6;
+    a[kArpPlenOff] = 4;
+    store_be16(a + kArpOpOff, op);
+    std::memcpy(a + kArpShaOff, sha.b.data(), 6);
+    std::memcpy(a + kArpSpaOff, spa.bytes.data(), 4);
+    std::memcpy(a + kArpThaOff, tha.b.data(), 6);
+    std::memcpy(a + kArpTpaOff, tpa.bytes.data(), 4);
+    return kLen;
+}
+
+size_t make_echo_reply_in_place(std::span<uint8_t> frame, const Frame& f,
+                                const MacAddr& our_mac) noexcept {
+    if (f.ether_type != kEtherTypeIpv4 || f.ip_proto != kIpProtoIcmp) return 0;
+    if (f.l3_off + kIpv4MinHdrLen > f.l4_off || f.l4_off > frame.size() ||
+        frame.size() - f.l4_off < f.l4_len || f.l4_len < kIcmpEchoHdrLen)
+        return 0;
+    uint8_t* base = frame.data();
+
+    // Ethernet: back to where it came from.
+    const MacAddr peer = f.src_mac;
+    write_eth(base, peer, our_mac, kEtherTypeIpv4);
+
+    // ICMP: drop the IP options by moving the message up behind a 20-byte header.
+    const size_t icmp_off = f.l3_off + kIpv4MinHdrLen;
+    uint8_t* icmp = base + icmp_off;
+    if (icmp_off != f.l4_off) std::memmove(icmp, base + f.l4_off, f.l4_len);
+    // Type 8 -> 0 changes the first word only: adjust instead of summing the payload again.
+    const uint16_t old_word = load_be16(icmp + kIcmpTypeOff);
+    icmp[kIcmpTypeOff] = kIcmpEchoReply;
+    const uint16_t new_word = load_be16(icmp + kIcmpTypeOff);
+    store_be16(icmp + kIcmpCsumOff,
+               checksum_adjust(load_be16(icmp + kIcmpCsumOff), old_word, new_word));
+
+    // IPv4: a fresh header keeping the request's TOS and ID (the header is 20 bytes, so a
+    // full checksum is as cheap as an incremental one).
+    uint8_t* ip = base + f.l3_off;
+    L3Header l3;
+    l3.src = f.dst;
+    l3.dst = f.src;
+    l3.ip_id = load_be16(ip + kIpv4IdOff);
+    const uint8_t tos = ip[kIpv4TosOff];
+    const size_t total = kIpv4MinHdrLen + f.l4_len;
+    write_ipv4(ip, l3, kIpProtoIcmp, total);
+    ip[kIpv4TosOff] = tos;
+    store_be16(ip + kIpv4FragOff, 0);
+    store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
+    return f.l3_off + total;
+}
+
+size_t make_echo_reply_in_place(std::span<uint8_t> frame, const Frame& f) noexcept {
+    return make_echo_reply_in_place(frame, f, f.dst_mac);
+}
+
+size_t tcp_frame_size(const TcpOptions& o, size_t payload_len) noexcept {
+    return kEthHdrLen + kIpv4MinHdrLen + kTcpMinHdrLen + tcp_options_size(o) + payload_len;
+}
+
+size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
+                 std::span<const uint8_t> payload, CsumMode mode) noexcept {
+    if (!l3.src.is_v4() || !l3.dst.is_v4()) return 0;
+    const size_t opt_len = tcp_options_size(tcp.options);
+    const size_t tcp_hdr_len = kTcpMinHdrLen + opt_len;
+    const size_t l4_len = tcp_hdr_len + payload.size();
+    const size_t ip_total = kIpv4MinHdrLen + l4_len;
+    const size_t frame_len = kEthHdrLen + ip_total;
+    if (ip_total > kMaxIpv4Total || frame_len > out.size()) return 0;
+
+    uint8_t* ip = out.data() + kEthHdrLen;
+    uint8_t* th = ip + kIpv4MinHdrLen;
+    // Payload first: it may live in `out` where the headers are about to go.
+    if (!payload.empty()) std::memmove(th + tcp_hdr_len, payload.data(), payload.size());
+
+    write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv4);
+    write_ipv4(ip, l3, kIpProtoTcp, ip_total);
+    store_be16(th + kTcpSrcPortOff, tcp.src_port);
+    store_be16(th + kTcpDstPortOff, tcp.dst_port);
+    store_be32(th + kTcpSeqOff, tcp.seq.raw());
+    store_be32(th + kTcpAckOff, tcp.ack.raw());
+    th[kTcpDataOffOff] = static_cast<uint8_t>((tcp_hdr_len / 4) << 4);
+    th[kTcpFlagsOff] = tcp.flags;
+    store_be16(th + kTcpWindowOff, tcp.window);
+    store_be16(th + kTcpCsumOff, 0);
+    store_be16(th + kTcpUrgentOff, 0);
+    if (opt_len != 0) write_tcp_options(std::span(th + kTcpMinHdrLen, opt_len), tcp.options);
+
+    const uint32_t phdr =
+        pseudo_header_sum(l3.src, l3.dst, kIpProtoTcp, static_cast<uint32_t>(l4_len));
+    if (mode == CsumMode::Offload) {
+        store_be16(th + kTcpCsumOff, checksum_reduce(phdr));
+    } else {
+        store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
+        store_be16(th + kTcpCsumOff, checksum_fold(checksum_partial(std::span(th, l4_len), phdr)));
+    }
+    return frame_len;
+}
+
+TcpHeaderSpec rst_for(const TcpSegmentView& seg) noexcept {
+    TcpHeaderSpec r;
+    r.src_port = seg.dst_port;
+    r.dst_port = seg.src_port;
+    if (seg.flags & tcp_flags::Ack) {
+        r.seq = seg.ack;
+        r.flags = tcp_flags::Rst;
+    } else {
+        r.seq = SeqNum(0);
+        r.ack = seg.seq + tcp_segment_len(seg);
+        r.flags = tcp_flags::Rst | tcp_flags::Ack;
+    }
+    return r;
+}
+
+}  // namespace sluice::wire
