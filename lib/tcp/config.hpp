@@ -1,0 +1,72 @@
+#pragma once
+// Per-stack TCP settings. Every default cites where it comes from.
+
+#include <chrono>
+#include <cstdint>
+
+#include "time/instant.hpp"
+
+namespace sluice::tcp {
+
+using namespace std::chrono_literals;
+
+// RFC 9293 3.7.1: the MSS assumed when the peer sends no MSS option (IPv4; 1220 for IPv6).
+inline constexpr uint16_t kDefaultPeerMss = 536;
+// RFC 7323 2.3: shift counts above 14 are used as 14.
+inline constexpr uint8_t kMaxWindowScale = 14;
+// RFC 6298 (2.1): the RTO before any RTT sample.
+inline constexpr time::Duration kInitialRto = 1s;
+// RFC 6298 (5.7): RTO after a handshake whose SYN (or SYN-ACK) was retransmitted.
+inline constexpr time::Duration kRtoAfterSynLoss = 3s;
+// RFC 6298 (2.5): "a maximum value MAY be placed on RTO provided it is at least 60 seconds";
+// 120 s as Linux TCP_RTO_MAX (so 6 SYN retries give up after 127 s, as on Linux).
+inline constexpr time::Duration kMaxRto = 120s;
+// RFC 9293 3.4.2 (and 3.10.7.4): MSL, "arbitrarily defined to be 2 minutes"; 30 s as Linux.
+inline constexpr time::Duration kDefaultMsl = 30s;
+// Linux net.ipv4.tcp_fin_timeout.
+inline constexpr time::Duration kDefaultFinWait2Timeout = 60s;
+// RFC 1122 4.2.3.6: keepalive idle "MUST default to no less than two hours".
+inline constexpr time::Duration kDefaultKeepaliveIdle = 7200s;
+// Linux net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes.
+inline constexpr time::Duration kDefaultKeepaliveInterval = 75s;
+inline constexpr uint8_t kDefaultKeepaliveCount = 9;
+// Linux net.ipv4.tcp_syn_retries (and tcp_synack_retries is 5; we use one value for both).
+inline constexpr uint8_t kDefaultSynRetries = 6;
+// Linux net.ipv4.tcp_retries2 (RFC 1122 4.2.3.5 R2: at least 100 s; 15 backed-off RTOs >> 100 s).
+inline constexpr uint8_t kDefaultMaxRetries = 15;
+// RFC 9293 3.4.3 quiet time. Default 0, deliberately: RFC 6528 ISNs are keyed by a secret
+// drawn fresh at every start, so a restarted stack's sequence space is unrelated to the old
+// one's (an old duplicate lands in a new window with probability ~ window/2^32), and
+// timestamps (RFC 7323 PAWS) reject old duplicates on connections that use them. Linux
+// ships without a quiet time for the same reasons. Set it to the MSL for the strict rule.
+inline constexpr time::Duration kDefaultQuietTime = 0s;
+
+struct Config {
+    // Our MSS: what we announce and the largest payload we send (RFC 9293 3.7.1);
+    // 1460 = Ethernet MTU 1500 - 20 (IPv4) - 20 (TCP).
+    uint16_t mss = 1460;
+    // Window scaling (RFC 7323 2): offered if true, with this shift count.
+    bool window_scaling = true;
+    uint8_t window_scale = 7;
+    bool sack_permitted = true;  // RFC 2018: offered; blocks are not yet generated or used
+    bool timestamps = true;      // RFC 7323 3
+    // Sizes the host should give each connection's byte rings (see Buffers).
+    uint32_t send_buffer = 64 * 1024;
+    uint32_t recv_buffer = 64 * 1024;
+
+    time::Duration msl = kDefaultMsl;
+    time::Duration fin_wait_2_timeout = kDefaultFinWait2Timeout;
+    time::Duration keepalive_idle = kDefaultKeepaliveIdle;
+    time::Duration keepalive_interval = kDefaultKeepaliveInterval;
+    uint8_t keepalive_count = kDefaultKeepaliveCount;
+    uint8_t syn_retries = kDefaultSynRetries;
+    uint8_t max_retries = kDefaultMaxRetries;
+    time::Duration initial_rto = kInitialRto;
+    time::Duration max_rto = kMaxRto;
+    time::Duration quiet_time = kDefaultQuietTime;
+    // RFC 1337 fix F1: ignore RST in TIME-WAIT (prevents TIME-WAIT assassination). Linux
+    // defaults to the RFC 9293 3.10.7.4 behaviour (tcp_rfc1337 = 0); we default to RFC 1337.
+    bool time_wait_ignores_rst = true;
+};
+
+}  // namespace sluice::tcp

@@ -1,0 +1,206 @@
+// Building segments: headers, the advertised window (RFC 7323 2.3 scaling, never shrinking
+// the right edge, RFC 9293 3.8.6.2.2), options (RFC 7323, RFC 2018, RFC 9293 3.7.1), data
+// and FIN from the send buffer, and the head retransmission.
+
+#include <algorithm>
+
+#include "tcp/connection.hpp"
+
+namespace sluice::tcp {
+
+using wire::SeqNum;
+
+// RCV.WND: what the last advertised right edge leaves open.
+uint32_t Connection::rcv_wnd() const noexcept {
+    return tcb_.rcv_adv > tcb_.rcv_nxt ? uint32_t(tcb_.rcv_adv - tcb_.rcv_nxt) : 0u;
+}
+
+// The header window field for a segment carrying ACK. A SYN's window is never scaled (RFC
+// 7323 2.2). The right edge never moves left (RFC 9293 3.8.6.2.2, "shrinking the window"
+// is strongly discouraged), and RCV.ADV / Last.ACK.sent are recorded.
+uint16_t Connection::advertise(bool syn) noexcept {
+    Tcb& t = tcb_;
+    const uint8_t shift = syn ? 0 : t.rcv_wscale;
+    uint32_t field = std::min<uint32_t>(uint32_t(rcv_buf_.free()) >> shift, 65535u);
+    SeqNum edge = t.rcv_nxt + (field << shift);
+    if (edge < t.rcv_adv) {
+        field = std::min<uint32_t>((uint32_t(t.rcv_adv - t.rcv_nxt) + (1u << shift) - 1) >> shift,
+                                   65535u);
+        edge = t.rcv_nxt + (field << shift);
+    }
+    if (edge > t.rcv_adv) t.rcv_adv = edge;
+    t.last_ack_sent = t.rcv_nxt;
+    return uint16_t(field);
+}
+
+OutSegment Connection::make_segment(Flags f, SeqNum seq, time::Instant now) noexcept {
+    OutSegment s;
+    s.src_port = tuple_.local.port;
+    s.dst_port = tuple_.remote.port;
+    s.seq = seq;
+    s.flags = f;
+    if (f.has(Flags::Ack)) {
+        s.ack = tcb_.rcv_nxt;
+        s.window = advertise(f.has(Flags::Syn));
+    } else if (!f.has(Flags::Rst)) {
+        s.window = uint16_t(std::min<std::size_t>(rcv_buf_.free(), 65535u));  // our SYN
+    }
+    // RFC 7323 3.2: TSopt in every non-RST segment once negotiated.
+    if (tcb_.ts_ok && !f.has(Flags::Rst)) {
+        s.options.has_timestamps = true;
+        s.options.ts_val = ts_clock(now);
+        s.options.ts_ecr = tcb_.ts_recent;
+    }
+    return s;
+}
+
+bool Connection::emit(const OutSegment& s, Effects& fx) noexcept {
+    // A pure ACK of ours still in the sink (the host made another call, e.g. close() from
+    // the PeerClosed callback, before draining) rides on this segment instead: this is how
+    // the passive side of a three-way close sends its ACK together with its FIN.
+    // Only a segment that carries something merges: pure ACKs stay separate, so duplicate
+    // ACKs still reach the peer one by one.
+    const bool carries = !s.payload.empty() || s.flags.has(Flags::Fin);
+    if (carries && s.flags.has(Flags::Ack) && fx.segment_count > 0) {
+        OutSegment& last = fx.segments[fx.segment_count - 1];
+        if (last.flags == Flags::Ack && last.payload.empty() && last.seq == s.seq &&
+            last.src_port == s.src_port && last.dst_port == s.dst_port) {
+            last = s;
+            return true;
+        }
+    }
+    if (!fx.push_segment(s)) return false;
+    ++stats_->out_segs;
+    if (s.flags.has(Flags::Rst)) ++stats_->out_rsts;
+    return true;
+}
+
+// SYN in SYN-SENT (our options from Config), SYN-ACK otherwise (only what both offered).
+void Connection::send_syn(time::Instant now, Effects& fx) noexcept {
+    const bool active = tcb_.state == State::SynSent;
+    OutSegment s = make_segment(active ? Flags::Syn : Flags::Syn | Flags::Ack, tcb_.iss, now);
+    wire::TcpOptions& o = s.options;
+    o.has_mss = true;
+    o.mss = cfg_->mss;
+    if (active) {
+        o.has_wscale = cfg_->window_scaling;
+        o.wscale =
+            cfg_->window_scaling ? std::min(cfg_->window_scale, kMaxWindowScale) : uint8_t(0);
+        o.sack_permitted = cfg_->sack_permitted;
+        o.has_timestamps = cfg_->timestamps;
+        o.ts_val = cfg_->timestamps ? ts_clock(now) : 0;
+        o.ts_ecr = 0;
+    } else {
+        o.has_wscale = tcb_.ws_ok;
+        o.wscale = tcb_.rcv_wscale;
+        o.sack_permitted = tcb_.sack_ok;
+    }
+    emit(s, fx);
+    tcb_.ack_pending = false;
+}
+
+// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+void Connection::send_ack(time::Instant now, Effects& fx) noexcept {
+    emit(make_segment(Flags::Ack, tcb_.snd_nxt, now), fx);
+    tcb_.ack_pending = false;
+}
+
+// <SEQ=seq><CTL=RST>
+void Connection::send_rst(SeqNum seq, Effects& fx) noexcept {
+    OutSegment s;
+    s.src_port = tuple_.local.port;
+    s.dst_port = tuple_.remote.port;
+    s.seq = seq;
+    s.flags = Flags::Rst;
+    emit(s, fx);
+}
+
+// New data and our FIN, as far as the peer's window allows (RFC 9293 3.8.6.2.1), then a
+// pure ACK if one is owed and nothing else carried it. Nagle and congestion control come
+// with a later issue. One slot of the Effects is kept free for a control segment.
+void Connection::output(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    bool sent = false;
+    if (states::kCanOutput.contains(t.state)) {
+        const bool fin_wanted = states::kFinQueued.contains(t.state);
+        while (!t.fin_sent) {
+            const uint32_t offset = uint32_t(t.snd_nxt - t.snd_buf_seq);
+            const uint32_t unsent = uint32_t(snd_buf_.size()) - offset;
+            const SeqNum right = t.snd_una + t.snd_wnd;
+            const uint32_t usable = right > t.snd_nxt ? uint32_t(right - t.snd_nxt) : 0u;
+            const auto chunk =
+                snd_buf_.peek(offset, std::min<uint32_t>({t.send_mss, unsent, usable}));
+            const uint32_t len = uint32_t(chunk.size());
+            const bool fin = fin_wanted && len == unsent;
+            if (len == 0 && !fin) break;
+            if (fx.segment_room() <= 1) {
+                fx.more_output = true;
+                break;
+            }
+            Flags f = Flags::Ack;
+            if (len > 0 && len == unsent) f |= Flags::Psh;
+            if (fin) f |= Flags::Fin;
+            OutSegment s = make_segment(f, t.snd_nxt, now);
+            s.payload = chunk;
+            emit(s, fx);
+            sent = true;
+            t.snd_nxt += len;
+            if (fin) {
+                t.fin_seq = t.snd_nxt;
+                t.fin_sent = true;
+                t.snd_nxt += 1;
+            }
+            t.snd_max = wire::seq_max(t.snd_max, t.snd_nxt);
+        }
+    }
+    if (sent) t.ack_pending = false;
+    if (t.ack_pending) send_ack(now, fx);
+    if (t.snd_una != t.snd_max && !armed(TimerKind::Retransmit)) arm_retransmit(now, fx);
+    // RFC 9293 3.8.6.1: data waits behind a zero window with nothing in flight to bring
+    // an update: probe after RTO, backing off.
+    if (zero_window_stall()) {
+        if (!armed(TimerKind::Persist))
+            arm(TimerKind::Persist, now + t.rtx.current(cfg_->max_rto), fx);
+    } else {
+        cancel(TimerKind::Persist, fx);
+    }
+}
+
+bool Connection::zero_window_stall() const noexcept {
+    const Tcb& t = tcb_;
+    if (!states::kCanOutput.contains(t.state) || t.snd_wnd != 0 || t.snd_una != t.snd_max)
+        return false;
+    const uint32_t offset = uint32_t(t.snd_nxt - t.snd_buf_seq);
+    const bool data_waiting = snd_buf_.size() > offset;
+    const bool fin_waiting = states::kFinQueued.contains(t.state) && !t.fin_sent;
+    return data_waiting || fin_waiting;
+}
+
+void Connection::poll_output(time::Instant now, Effects& fx) noexcept {
+    if (states::kCanOutput.contains(tcb_.state)) output(now, fx);
+    verify();
+}
+
+// RTO expiry: send again the first unacknowledged segment (SYN, SYN-ACK, or data and FIN
+// from SND.UNA). The rest of the flight waits for its ACK; RFC 6298 5.4.
+void Connection::retransmit_head(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    ++stats_->retrans_segs;
+    if (t.snd_una == t.iss) {  // our SYN is not acknowledged yet
+        t.syn_retransmitted = true;
+        send_syn(now, fx);
+        return;
+    }
+    const uint32_t in_flight = uint32_t(t.snd_nxt - t.snd_buf_seq) - (t.fin_sent ? 1u : 0u);
+    const auto chunk = snd_buf_.peek(0, std::min<uint32_t>(t.send_mss, in_flight));
+    const bool fin = t.fin_sent && chunk.size() == in_flight;
+    Flags f = Flags::Ack;
+    if (!chunk.empty() && chunk.size() == in_flight) f |= Flags::Psh;
+    if (fin) f |= Flags::Fin;
+    OutSegment s = make_segment(f, t.snd_buf_seq, now);
+    s.payload = chunk;
+    emit(s, fx);
+    t.ack_pending = false;
+}
+
+}  // namespace sluice::tcp

@@ -1,0 +1,53 @@
+#pragma once
+// Counters a host (one per lcore) hands to its connections. Names follow Linux nstat where
+// one exists, so operators can compare sluice and the kernel.
+
+#include <array>
+#include <cstdint>
+
+#include "tcp/state.hpp"
+
+namespace sluice::tcp {
+
+// Why an arriving segment was dropped without effect on the connection.
+enum class DropReason : uint8_t {
+    Unacceptable,      // RFC 9293 3.10.7.4 first step (an ACK was sent back)
+    Paws,              // RFC 7323 5.3 R1
+    MissingTimestamp,  // RFC 7323 3.2: non-RST segment without TSopt on a TS connection
+    RstOutOfWindow,    // RFC 5961 3.2
+    NoAck,             // RFC 9293 3.10.7.4 fifth step: ACK bit off
+    AckUnacceptable,   // RFC 5961 5.2 / RFC 9293 3.10.7.4 fifth step
+    OutOfOrder,        // in-window but not at RCV.NXT (no reassembly yet)
+    SynSentBadAck,     // RFC 9293 3.10.7.3 first step
+    ListenNoSyn,       // RFC 9293 3.10.7.2 (RST, ACK, other)
+    QuietTime,         // RFC 9293 3.4.3
+    AfterClose,        // text arriving after the application closed (acked, discarded)
+    Closed,            // arrived in CLOSED (RFC 9293 3.10.7.1)
+};
+inline constexpr std::size_t kDropReasonCount = 12;
+
+struct Stats {
+    // transitions[from][to]: every state change made through Connection::set_state().
+    std::array<std::array<uint32_t, kStateCount>, kStateCount> transitions{};
+    std::array<uint64_t, kDropReasonCount> drops{};
+
+    uint64_t active_opens = 0;    // ActiveOpens
+    uint64_t passive_opens = 0;   // PassiveOpens
+    uint64_t attempt_fails = 0;   // AttemptFails
+    uint64_t estab_resets = 0;    // EstabResets
+    uint64_t in_segs = 0;         // InSegs
+    uint64_t out_segs = 0;        // OutSegs
+    uint64_t retrans_segs = 0;    // RetransSegs
+    uint64_t out_rsts = 0;        // OutRsts
+    uint64_t challenge_acks = 0;  // TCPChallengeACK
+    uint64_t timeouts = 0;        // TCPTimeouts
+    uint64_t keepalive_probes = 0;
+    uint64_t paws_rejected = 0;  // PAWSEstabRejected
+
+    uint32_t transition_count(State from, State to) const noexcept {
+        return transitions[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)];
+    }
+    uint64_t drop_count(DropReason r) const noexcept { return drops[static_cast<std::size_t>(r)]; }
+};
+
+}  // namespace sluice::tcp

@@ -1,0 +1,146 @@
+// Timers: the deadlines live in the TCB; every change is reported through Effects so the
+// host can mirror it in its timer wheel. Expiry handlers for retransmission (RFC 6298),
+// keepalive (RFC 1122 4.2.3.6), FIN-WAIT-2 and TIME-WAIT.
+
+#include <algorithm>
+
+#include "tcp/connection.hpp"
+
+namespace sluice::tcp {
+
+namespace {
+constexpr uint8_t bit(TimerKind k) noexcept {
+    return uint8_t(1u << static_cast<unsigned>(k));
+}
+constexpr std::size_t idx(TimerKind k) noexcept {
+    return static_cast<std::size_t>(k);
+}
+}  // namespace
+
+bool Connection::armed(TimerKind k) const noexcept {
+    return (tcb_.armed & bit(k)) != 0;
+}
+
+void Connection::arm(TimerKind k, time::Instant at, Effects& fx) noexcept {
+    tcb_.armed = uint8_t(tcb_.armed | bit(k));
+    tcb_.deadline[idx(k)] = at;
+    fx.arm(k, at);
+}
+
+void Connection::cancel(TimerKind k, Effects& fx) noexcept {
+    if (!armed(k)) return;
+    tcb_.armed = uint8_t(tcb_.armed & ~bit(k));
+    tcb_.deadline[idx(k)] = {};
+    fx.cancel(k);
+}
+
+void Connection::cancel_all(Effects& fx) noexcept {
+    for (std::size_t i = 0; i < kTimerKindCount; ++i) cancel(static_cast<TimerKind>(i), fx);
+}
+
+// RFC 6298 (5.1) / (5.3): (re)start the timer to expire after RTO (backed off).
+void Connection::arm_retransmit(time::Instant now, Effects& fx) noexcept {
+    arm(TimerKind::Retransmit, now + tcb_.rtx.current(cfg_->max_rto), fx);
+}
+
+void Connection::arm_keepalive(time::Instant now, Effects& fx) noexcept {
+    (void)now;
+    if (!tcb_.keepalive || !states::kKeepalive.contains(tcb_.state)) return;
+    arm(TimerKind::Keepalive, tcb_.last_rx + cfg_->keepalive_idle, fx);
+}
+
+void Connection::set_keepalive(bool on, time::Instant now, Effects& fx) noexcept {
+    tcb_.keepalive = on;
+    if (on)
+        arm_keepalive(now, fx);
+    else
+        cancel(TimerKind::Keepalive, fx);
+    verify();
+}
+
+void Connection::on_timer(TimerKind kind, time::Instant now, Effects& fx) noexcept {
+    if (!armed(kind) || now < tcb_.deadline[idx(kind)]) return;  // stale or early
+    tcb_.armed = uint8_t(tcb_.armed & ~bit(kind));
+    tcb_.deadline[idx(kind)] = {};
+    switch (kind) {
+        case TimerKind::Retransmit: on_retransmit_timer(now, fx); break;
+        case TimerKind::Keepalive: on_keepalive_timer(now, fx); break;
+        case TimerKind::FinWait2:
+            // The application closed and the peer never sent its FIN (Linux tcp_fin_timeout).
+            // All our data was acknowledged, so the close is still a normal one.
+            if (tcb_.state == State::FinWait2) enter_closed(CloseReason::Normal, fx);
+            break;
+        case TimerKind::TimeWait:
+            if (tcb_.state == State::TimeWait) enter_closed(CloseReason::Normal, fx);  // 2MSL over
+            break;
+        case TimerKind::Persist: on_persist_timer(now, fx); break;
+        case TimerKind::DelayedAck: break;  // not armed by this core yet: ACKs go out at once
+    }
+    verify();
+}
+
+void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    if (t.snd_una == t.snd_max) return;  // nothing outstanding
+    const bool syn = t.snd_una == t.iss;
+    const uint8_t limit = syn ? cfg_->syn_retries : cfg_->max_retries;
+    if (t.rtx.retries >= limit) {
+        // Give up: RFC 1122 4.2.3.5 R2 (and 4.2.3.5 for SYNs); Linux sends no RST here.
+        ++stats_->timeouts;
+        if (t.state == State::SynReceived && t.passive)
+            return_to_listen(fx);
+        else
+            enter_closed(CloseReason::Timeout, fx);
+        return;
+    }
+    t.rtx.on_timeout();        // RFC 6298 (5.5): back off
+    retransmit_head(now, fx);  // RFC 6298 (5.4)
+    arm_retransmit(now, fx);   // RFC 6298 (5.6)
+}
+
+// RFC 1122 4.2.3.6: after keepalive_idle without a segment from the peer, probe with
+// <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK> every interval; give up after `count` probes.
+void Connection::on_keepalive_timer(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    if (!t.keepalive || !states::kKeepalive.contains(t.state)) return;
+    if (t.snd_una != t.snd_max || !snd_buf_.empty()) {
+        // Data outstanding: the retransmission timer watches the peer. Look again later.
+        arm(TimerKind::Keepalive, now + cfg_->keepalive_idle, fx);
+        return;
+    }
+    if (t.keepalive_probes == 0 && now < t.last_rx + cfg_->keepalive_idle) {
+        arm(TimerKind::Keepalive, t.last_rx + cfg_->keepalive_idle, fx);  // heard from it since
+        return;
+    }
+    if (t.keepalive_probes >= cfg_->keepalive_count) {
+        ++stats_->timeouts;
+        send_rst(t.snd_nxt, fx);  // as Linux tcp_keepalive_timer
+        enter_closed(CloseReason::Timeout, fx);
+        return;
+    }
+    ++t.keepalive_probes;
+    ++stats_->keepalive_probes;
+    emit(make_segment(Flags::Ack, t.snd_una - 1, now), fx);
+    arm(TimerKind::Keepalive, now + cfg_->keepalive_interval, fx);
+}
+
+// RFC 9293 3.8.6.1 zero-window probe: <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK> (as Linux
+// tcp_xmit_probe_skb) makes the receiver answer with its current window. The interval
+// backs off like the RTO; the connection is not closed while the peer answers (each ACK
+// resets the count), only after max_retries unanswered probes (Linux tcp_probe_timer).
+void Connection::on_persist_timer(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    if (!zero_window_stall()) return;
+    if (t.persist_probes >= cfg_->max_retries) {
+        ++stats_->timeouts;
+        enter_closed(CloseReason::Timeout, fx);
+        return;
+    }
+    ++t.persist_probes;
+    emit(make_segment(Flags::Ack, t.snd_una - 1, now), fx);
+    time::Duration d = t.rtx.rto;
+    for (uint8_t i = 0; i < t.persist_probes && d < cfg_->max_rto; ++i) d *= 2;
+    arm(TimerKind::Persist, now + std::min(d, cfg_->max_rto), fx);
+}
+
+}  // namespace sluice::tcp

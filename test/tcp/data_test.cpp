@@ -1,0 +1,210 @@
+// Data transfer: RFC 9293 3.8 (windows, segmentation by MSS), 3.10.7.4 first step (the
+// acceptability test and trimming), seventh step (in-order text only, for now).
+
+#include "harness.hpp"
+
+namespace sluice::tcp::test {
+namespace {
+
+class Data : public TcpTest {
+protected:
+    void SetUp() override { to_established_active(); }
+};
+
+TEST_F(Data, SendSmall_AckedTimerStopped) {
+    EXPECT_EQ(send("hello").bytes, 5u);
+    expect_sent({.seq = 101,
+                 .ack = 301,
+                 .flags = Flags::Ack | Flags::Psh,
+                 .window = 4096,
+                 .payload = "hello"});
+    EXPECT_TRUE(h.has_timer(TimerKind::Retransmit));
+    inject({.seq = 301, .ack = 106, .flags = Flags::Ack});
+    expect_nothing_sent();
+    EXPECT_FALSE(h.has_timer(TimerKind::Retransmit));
+    EXPECT_EQ(h.conn.status().send_queued, 0u);
+}
+
+TEST_F(Data, ReceiveSmall_AckedAndReadable) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack | Flags::Psh, .payload = "abc"});
+    expect_sent({.seq = 101, .ack = 304, .flags = Flags::Ack, .window = 4093});
+    expect_event(EventKind::DataReadable);
+    EXPECT_EQ(receive(), "abc");
+    expect_nothing_sent();  // a 3-byte window increase is no update (RFC 9293 3.8.6.2.2)
+}
+
+TEST_F(Data, SegmentedByPeerMss) {
+    // No MSS option from the peer: 536 (RFC 9293 3.7.1).
+    std::string big(1200, 'x');
+    send(big);
+    expect_sent({.seq = 101, .flags = Flags::Ack, .payload = std::string_view(big).substr(0, 536)});
+    expect_sent(
+        {.seq = 637, .flags = Flags::Ack, .payload = std::string_view(big).substr(536, 536)});
+    expect_sent({.seq = 1173,
+                 .flags = Flags::Ack | Flags::Psh,
+                 .payload = std::string_view(big).substr(1072)});
+}
+
+TEST_F(Data, PeerWindowLimitsSending) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 600});
+    std::string big(1000, 'y');
+    send(big);
+    expect_sent({.seq = 101, .flags = Flags::Ack, .payload = std::string_view(big).substr(0, 536)});
+    expect_sent(
+        {.seq = 637, .flags = Flags::Ack, .payload = std::string_view(big).substr(536, 64)});
+    expect_nothing_sent();
+    inject({.seq = 301, .ack = 701, .flags = Flags::Ack, .window = 600});
+    expect_sent({.seq = 701,
+                 .flags = Flags::Ack | Flags::Psh,
+                 .payload = std::string_view(big).substr(600)});
+}
+
+TEST_F(Data, ReceiveWindowClosesAndReopens) {
+    std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
+    expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
+    inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
+    expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
+    inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    // Zero window: text is not accepted, the ACK says so again.
+    inject({.seq = 4397, .ack = 101, .flags = Flags::Ack, .payload = "z"});
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    EXPECT_EQ(receive(2000).size(), 2000u);  // window update: 2000 >= min(2048, MSS 536)
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 2000});
+    EXPECT_EQ(receive().size(), 2096u);
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 4096});
+}
+
+TEST_F(Data, OutOfOrder_DroppedAndDuplicateAck) {
+    inject({.seq = 310, .ack = 101, .flags = Flags::Ack, .payload = "later"});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    EXPECT_EQ(h.conn.status().recv_queued, 0u);
+    EXPECT_EQ(h.stats.drop_count(DropReason::OutOfOrder), 1u);
+}
+
+TEST_F(Data, DuplicateAcksNotMergedInOneSink) {
+    // Several segments handled before the host drains: each out-of-order one still gets
+    // its own duplicate ACK (the peer's fast retransmit counts them).
+    Effects fx;
+    for (uint32_t seq : {310u, 320u, 330u}) {
+        Segment s;
+        s.src_port = kRemote.port;
+        s.dst_port = kLocal.port;
+        s.seq = SeqNum(seq);
+        s.ack = SeqNum(101);
+        s.flags = Flags::Ack;
+        s.window = 8192;
+        s.payload = {reinterpret_cast<const uint8_t*>("0123456789"), 10};
+        h.conn.on_segment(s, h.now, fx);
+    }
+    h.absorb(fx);
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+}
+
+TEST_F(Data, OldDuplicate_Acked) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = "abc"});
+    expect_sent({.seq = 101, .ack = 304, .flags = Flags::Ack});
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = "abc"});
+    expect_sent({.seq = 101, .ack = 304, .flags = Flags::Ack});
+    EXPECT_EQ(receive(), "abc");
+}
+
+TEST_F(Data, OverlappingSegment_TrimmedToNewBytes) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = "abc"});
+    expect_sent({.seq = 101, .ack = 304, .flags = Flags::Ack});
+    inject({.seq = 302, .ack = 101, .flags = Flags::Ack, .payload = "bcde"});
+    expect_sent({.seq = 101, .ack = 306, .flags = Flags::Ack});
+    EXPECT_EQ(receive(), "abcde");
+}
+
+TEST_F(Data, BeyondWindow_TrimmedFinDropped) {
+    std::string big(4100, 'q');
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack | Flags::Fin, .payload = big});
+    expect_sent({.seq = 101, .ack = 301 + 4096, .flags = Flags::Ack, .window = 0});
+    expect_state(State::Established);  // the FIN lay beyond the window
+}
+
+TEST_F(Data, AckOfUnsentData_AckedAndDropped) {
+    inject({.seq = 301, .ack = 5000, .flags = Flags::Ack, .payload = "x"});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    EXPECT_EQ(h.conn.status().recv_queued, 0u);
+}
+
+TEST_F(Data, SegmentWithoutAck_Dropped) {
+    inject({.seq = 301, .flags = Flags::Psh, .payload = "x"});
+    expect_nothing_sent();
+    EXPECT_EQ(h.stats.drop_count(DropReason::NoAck), 1u);
+}
+
+TEST_F(Data, SendBufferFull_ShortSendThenSendSpace) {
+    std::string big(5000, 'w');
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    IoResult r = send(big);
+    EXPECT_EQ(r.bytes, 4096u);
+    expect_nothing_sent();  // zero window
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});
+    expect_sent({.seq = 101, .flags = Flags::Ack, .payload = std::string_view(big).substr(0, 536)});
+    expect_sent(
+        {.seq = 637, .flags = Flags::Ack, .payload = std::string_view(big).substr(536, 464)});
+    inject({.seq = 301, .ack = 637, .flags = Flags::Ack, .window = 1000});
+    expect_event(EventKind::SendSpace);
+    expect_sent(
+        {.seq = 1101, .flags = Flags::Ack, .payload = std::string_view(big).substr(1000, 536)});
+}
+
+TEST_F(Data, Rfc9293_3_8_6_1_ZeroWindow_PersistProbes) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    send("stalled");
+    expect_nothing_sent();
+    EXPECT_EQ(h.timer_at(TimerKind::Persist), h.now + 1s);
+    advance(1s);
+    expect_sent({.seq = 100, .ack = 301, .flags = Flags::Ack});  // probe: SND.UNA - 1
+    EXPECT_EQ(h.timer_at(TimerKind::Persist), h.now + 2s);       // backed off
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    expect_nothing_sent();
+    advance(2s);
+    expect_sent({.seq = 100, .ack = 301, .flags = Flags::Ack});
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // window opens
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack | Flags::Psh, .payload = "stalled"});
+    EXPECT_FALSE(h.has_timer(TimerKind::Persist));
+    EXPECT_EQ(h.conn.tcb().persist_probes, 0);
+}
+
+TEST_F(Data, ZeroWindow_AnsweredProbesNeverTimeOut) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    send("x");
+    for (int i = 0; i < 3 * h.cfg.max_retries; ++i) {
+        advance(h.timer_at(TimerKind::Persist) - h.now);
+        expect_sent({.seq = 100, .ack = 301, .flags = Flags::Ack});
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    }
+    expect_state(State::Established);
+}
+
+TEST(DataBulk, ManySegments_SinkNeverOverflows) {
+    // 60 segments from one send(): the core stops one short of the sink's capacity, sets
+    // more_output, and the host drains and calls poll_output() (Host::absorb does).
+    Config c = plain_config();
+    Host host(c, 65536, 65536);
+    Effects fx;
+    ASSERT_EQ(host.conn.open_active(kTuple, SeqNum(kIss), host.now, fx), Error::None);
+    host.absorb(fx);
+    host.inject({.seq = kIrs, .ack = kIss + 1, .flags = Flags::Syn | Flags::Ack, .window = 65535});
+    host.sent.clear();
+    std::string big(60 * 536, 'm');
+    IoResult r =
+        host.conn.send({reinterpret_cast<const uint8_t*>(big.data()), big.size()}, host.now, fx);
+    EXPECT_EQ(r.bytes, big.size());
+    EXPECT_TRUE(fx.more_output);
+    EXPECT_EQ(fx.segment_count, Effects::kMaxSegments - 1);
+    host.absorb(fx);
+    ASSERT_EQ(host.sent.size(), 60u);
+    for (std::size_t i = 0; i < 60; ++i)
+        EXPECT_EQ(host.sent[i].seg.seq, SeqNum(uint32_t(101 + 536 * i)));
+}
+
+}  // namespace
+}  // namespace sluice::tcp::test
