@@ -1,0 +1,115 @@
+// sluice-listen: serves TCP on a DPDK port.
+//
+//   sluice-listen [EAL options] -- [--config FILE] [--address A/P] [--gateway G] ...
+//
+// EAL options come first, as in every DPDK application; whatever the config implies (lcores,
+// the virtual device, --no-huge) is added unless given there already.
+
+#include <sluice/counters.hpp>
+#include <sluice/version.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "dev/eal.hpp"
+#include "engine/config.hpp"
+#include "engine/stack.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void on_signal(int) {
+    g_stop.store(true, std::memory_order_relaxed);
+}
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "sluice-listen: %s\n", msg.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace sluice;
+    auto split = dev::split_args(argc, argv);
+
+    CLI::App cli{
+        "sluice-listen: a kernel-bypass TCP endpoint on DPDK.\n"
+        "Run as: sluice-listen [EAL options] -- [options below]",
+        "sluice-listen"};
+    std::string config_path = SLUICE_DEFAULT_CONFIG;
+    engine::Overrides ov;
+    bool print_stats = true;
+    cli.add_option("-c,--config", config_path, "TOML config file")->capture_default_str();
+    cli.add_option("--address", ov.address, "our IPv4 address, optionally with /prefix");
+    cli.add_option("--prefix", ov.prefix, "prefix length of the on-link network (0-32)");
+    cli.add_option("--gateway", ov.gateway, "next hop outside the prefix, or 'none'");
+    cli.add_option("--device", ov.device, "ethdev name: PCI address or vdev (net_af_packet0)");
+    cli.add_option("--vdev-args", ov.vdev_args, "virtual device arguments (iface=...,qpairs=...)");
+    cli.add_option("--iface", ov.iface, "kernel interface for the virtual device (sets iface=)");
+    cli.add_option("--lcores", ov.lcores, "EAL lcore list for the workers, e.g. 1 or 0-1");
+    cli.add_flag("!--no-stats", print_stats, "do not print the counters on exit");
+    cli.set_version_flag("--version", kVersionString);
+    std::vector<const char*> app_argv;
+    for (const auto& a : split.app) app_argv.push_back(a.c_str());
+    try {
+        cli.parse(static_cast<int>(app_argv.size()), app_argv.data());
+    } catch (const CLI::ParseError& e) {
+        return cli.exit(e);
+    }
+
+    auto cfg = engine::load_config(config_path);
+    if (!cfg) {
+        return fail(cfg.error().message +
+                    " (pass --config FILE; config/listen.toml in the source tree documents "
+                    "every key)");
+    }
+    if (auto r = engine::apply_overrides(*cfg, ov); !r) return fail(r.error().message);
+
+    const auto eal_args = dev::merge_eal_args(split.eal, cfg->eal_defaults());
+    if (auto r = dev::eal_init(eal_args); !r) return fail(r.error().message);
+
+    int rc = 0;
+    {
+        auto stack = engine::Stack::create(*cfg);
+        if (!stack) {
+            dev::eal_cleanup();
+            return fail(stack.error().message);
+        }
+        auto& s = **stack;
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+
+        const auto& p = s.port();
+        std::printf(
+            "sluice-listen %s: ready on %s/%u via %s (%s, mac "
+            "%02x:%02x:%02x:%02x:%02x:%02x), %zu worker(s), rss %s, tx checksum %s\n",
+            kVersionString, cfg->net.address.addr.to_string().c_str(), cfg->net.address.len,
+            p.name.c_str(), p.driver.c_str(), p.mac[0], p.mac[1], p.mac[2], p.mac[3], p.mac[4],
+            p.mac[5], s.worker_count(), p.caps.rss ? "on" : "off (one queue or no PMD support)",
+            p.caps.tx_ip_csum && p.caps.tx_tcp_csum ? "offloaded" : "in software");
+        std::fflush(stdout);
+
+        s.run(g_stop);
+
+        if (print_stats) {
+            const auto totals = s.totals();
+            std::printf("sluice-listen: stopped. Counters:\n");
+            for (size_t i = 0; i < kCounterCount; ++i) {
+                if (totals[i] != 0) {
+                    std::printf("  %-28s %llu\n", std::string(kCounterNames[i]).c_str(),
+                                static_cast<unsigned long long>(totals[i]));
+                }
+            }
+        }
+    }
+    dev::eal_cleanup();
+    return rc;
+}

@@ -1,0 +1,62 @@
+#pragma once
+// An Ethernet port brought up for sluice: one RX and one TX queue per worker, RSS where the
+// PMD has it, checksum offloads where the PMD advertises them, a mempool per worker.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dev/error.hpp"
+
+struct rte_mempool;
+
+namespace sluice::dev {
+
+struct PortConfig {
+    std::string device;   // ethdev name: PCI address ("0000:03:00.0") or vdev name
+    std::string iface;    // kernel interface a vdev attaches to (for error messages)
+    uint16_t queues = 1;  // one RX and one TX queue per worker
+    uint16_t rx_descriptors = 1024;
+    uint16_t tx_descriptors = 1024;
+    uint32_t mbufs_per_queue = 8191;  // pool size per worker; 2^n - 1 is what rte_mempool likes
+    uint32_t mbuf_cache = 256;
+    uint16_t mtu = 1500;
+};
+
+struct PortCaps {
+    bool rx_ip_csum = false;   // NIC verifies IPv4 header checksums (RTE_MBUF_F_RX_IP_CKSUM_*)
+    bool rx_l4_csum = false;   // NIC verifies TCP checksums
+    bool tx_ip_csum = false;   // NIC fills IPv4 header checksums
+    bool tx_tcp_csum = false;  // NIC fills TCP checksums from the pseudo-header sum
+    bool rss = false;          // queues are fed by a symmetric Toeplitz RSS
+};
+
+// The symmetric Toeplitz key (0x6d5a repeated): the hash of (a,b) equals that of (b,a), so both
+// directions of a flow land on the same queue ("Scalable TCP Session Monitoring with Symmetric
+// Receive-side Scaling", Woo & Park, 2012).
+inline constexpr uint8_t kSymmetricRssKeyByte0 = 0x6d;
+inline constexpr uint8_t kSymmetricRssKeyByte1 = 0x5a;
+
+struct Port {
+    uint16_t id = 0;
+    std::string name;
+    std::string driver;
+    uint16_t queues = 0;
+    uint16_t mtu = 1500;
+    uint8_t mac[6] = {};
+    PortCaps caps;
+    std::vector<rte_mempool*> pools;  // one per queue, on the port's NUMA socket
+};
+
+// Finds the port by name (or the only port if `device` is empty), configures and starts it.
+// Errors name the cause: no port found (and which exist), an interface that does not exist,
+// a queue count the PMD can't do, a mempool that can't be had.
+Result<Port> open_port(const PortConfig& cfg);
+
+// Stops and closes the port. Call after the workers have stopped.
+void close_port(Port& port);
+
+// Human-readable list of the ports the EAL found, for error messages and logs.
+std::string describe_ports();
+
+}  // namespace sluice::dev

@@ -1,0 +1,59 @@
+#pragma once
+// The configuration of a Stack: what the TOML file says (config/listen.toml documents each key),
+// after command-line overrides. Loading never throws: bad input comes back as an Error that
+// names the key.
+
+#include <optional>
+#include <string>
+
+#include "dev/eal.hpp"
+#include "dev/error.hpp"
+#include "dev/port.hpp"
+#include "engine/neighbor.hpp"
+#include "engine/tcp_host.hpp"
+#include "wire/addr.hpp"
+
+namespace sluice::engine {
+
+struct NetConfig {
+    wire::Ipv4Prefix address;             // our address and the on-link prefix
+    std::optional<wire::IpAddr> gateway;  // next hop for everything outside the prefix
+    NeighborTable::Config neighbors;
+    uint8_t ttl = 64;  // RFC 1700 default, as Linux
+};
+
+struct StackConfig {
+    dev::PortConfig port;
+    std::string vdev_args;  // for a virtual device: "iface=...,qpairs=..."
+    std::string lcores = "0";
+    bool hugepages = true;
+    NetConfig net;
+    TcpHostConfig tcp;
+
+    // EAL defaults derived from this config (lcores, vdev, hugepages).
+    dev::EalDefaults eal_defaults() const;
+};
+
+// Parses TOML text; `origin` names the file in error messages.
+dev::Result<StackConfig> parse_config(std::string_view toml_text, std::string_view origin);
+dev::Result<StackConfig> load_config(const std::string& path);
+
+// Command-line overrides; each empty field leaves the config as it is.
+struct Overrides {
+    std::string address;  // "198.18.0.2/24" or "198.18.0.2" (then prefix keeps its length)
+    int prefix = -1;      // 0..32
+    std::string gateway;  // "198.18.0.1", or "none"
+    std::string device;
+    std::string vdev_args;
+    std::string iface;  // replaces iface= in vdev_args
+    std::string lcores;
+};
+dev::Result<dev::Ok> apply_overrides(StackConfig& cfg, const Overrides& o);
+
+// Checks cross-field rules (gateway inside the prefix, address not the network or broadcast).
+dev::Result<dev::Ok> validate(const StackConfig& cfg);
+
+// Counts the lcores in an EAL list like "0-2,4" (0 if malformed).
+unsigned count_lcores(std::string_view list);
+
+}  // namespace sluice::engine

@@ -1,0 +1,47 @@
+#pragma once
+// The services sluice-listen offers on a port: echo (RFC 862), discard (RFC 863) and a
+// minimal HTTP/1.1 responder (RFC 9112: keep-alive and "Connection: close", a fixed or sized
+// body). They are ordinary applications of the TcpHost API: callbacks on the worker.
+
+#include <cstdint>
+#include <string>
+
+#include "time/instant.hpp"
+
+namespace sluice::engine {
+
+enum class Service : uint8_t { Echo, Discard, Http };
+
+const char* service_name(Service s);
+
+struct ListenerConfig {
+    uint16_t port = 0;
+    Service service = Service::Echo;
+    // After the peer's FIN, wait this long before closing our side (0: close at once). Makes
+    // the CLOSE-WAIT / FIN-WAIT-2 pair observable, and is how a server that finishes work
+    // after the client's half-close behaves.
+    time::Duration close_delay{0};
+    // HTTP: the response body; if body_bytes > 0 a body of that many bytes is sent instead.
+    std::string http_body = "sluice\n";
+    uint32_t body_bytes = 0;
+    bool keepalive = false;  // TCP keepalive (RFC 1122 4.2.3.6) on accepted connections
+};
+
+// Per-connection state of a built-in service: small, inside the connection slot.
+struct ServiceState {
+    // HTTP request parsing, streamed: the end of the header block is "\r\n\r\n".
+    uint8_t eoh_matched = 0;    // bytes of "\r\n\r\n" matched so far
+    uint8_t token_matched = 0;  // bytes of "\nconnection: close" matched (case-insensitive)
+    bool close_requested = false;
+    bool first_line = true;
+    uint8_t version_matched = 0;  // bytes of "HTTP/1.0" matched on the request line
+    bool http10 = false;
+    uint32_t header_bytes = 0;  // of the current request, to refuse oversized ones
+    // Response (or echo data) not yet accepted by send().
+    uint32_t pending_offset = 0;
+    bool pending = false;
+    bool pending_close = false;  // close once the pending response is sent
+    bool peer_closed = false;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,179 @@
+#include "engine/stack.hpp"
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_telemetry.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace sluice::engine {
+
+namespace {
+
+// Telemetry callbacks take no context pointer in DPDK 22.11, so the one Stack is found here.
+std::atomic<const Stack*> g_stack{nullptr};
+
+int tel_stats(const char*, const char*, rte_tel_data* d) {
+    const Stack* s = g_stack.load(std::memory_order_acquire);
+    if (s == nullptr) return -1;
+    const auto totals = s->totals();
+    rte_tel_data_start_dict(d);
+    for (size_t i = 0; i < kCounterCount; ++i) {
+        rte_tel_data_add_dict_u64(d, std::string(kCounterNames[i]).c_str(), totals[i]);
+    }
+    return 0;
+}
+
+int tel_worker_stats(const char*, const char* params, rte_tel_data* d) {
+    const Stack* s = g_stack.load(std::memory_order_acquire);
+    if (s == nullptr || params == nullptr || *params == '\0') return -1;
+    char* end = nullptr;
+    const unsigned long w = std::strtoul(params, &end, 10);
+    if (*end != '\0' || w >= s->worker_count()) return -1;
+    const Counters& c = s->counters(w);
+    rte_tel_data_start_dict(d);
+    for (size_t i = 0; i < kCounterCount; ++i) {
+        rte_tel_data_add_dict_u64(d, std::string(kCounterNames[i]).c_str(),
+                                  c.get(static_cast<Counter>(i)));
+    }
+    return 0;
+}
+
+// DPDK telemetry accepts only [A-Za-z0-9_/] in keys, so states are spelled as identifiers.
+constexpr std::array<const char*, tcp::kStateCount> kStateKeys = {
+    "Closed",   "Listen",    "SynSent", "SynReceived", "Established", "FinWait1",
+    "FinWait2", "CloseWait", "Closing", "LastAck",     "TimeWait"};
+
+// Non-zero state transitions summed over workers: {"FinWait1_Closing": 3, ...}.
+int tel_transitions(const char*, const char*, rte_tel_data* d) {
+    const Stack* s = g_stack.load(std::memory_order_acquire);
+    if (s == nullptr) return -1;
+    rte_tel_data_start_dict(d);
+    for (size_t from = 0; from < tcp::kStateCount; ++from) {
+        for (size_t to = 0; to < tcp::kStateCount; ++to) {
+            uint64_t n = 0;
+            for (size_t w = 0; w < s->worker_count(); ++w) {
+                if (const TcpHost* h = s->tcp(w)) {
+                    n += h->transitions().get(static_cast<tcp::State>(from),
+                                              static_cast<tcp::State>(to));
+                }
+            }
+            if (n == 0) continue;
+            const std::string key = std::string(kStateKeys[from]) + "_" + kStateKeys[to];
+            rte_tel_data_add_dict_u64(d, key.c_str(), n);
+        }
+    }
+    return 0;
+}
+
+int tel_info(const char*, const char*, rte_tel_data* d) {
+    const Stack* s = g_stack.load(std::memory_order_acquire);
+    if (s == nullptr) return -1;
+    const auto& p = s->port();
+    const auto& net = s->config().net;
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "port", p.name.c_str());
+    rte_tel_data_add_dict_string(d, "driver", p.driver.c_str());
+    rte_tel_data_add_dict_string(
+        d, "address",
+        (net.address.addr.to_string() + "/" + std::to_string(net.address.len)).c_str());
+    char mac[32];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1], p.mac[2],
+                  p.mac[3], p.mac[4], p.mac[5]);
+    rte_tel_data_add_dict_string(d, "mac", mac);
+    rte_tel_data_add_dict_int(d, "workers", static_cast<int>(s->worker_count()));
+    rte_tel_data_add_dict_int(d, "rss", p.caps.rss);
+    rte_tel_data_add_dict_int(d, "tx_csum_offload", p.caps.tx_ip_csum && p.caps.tx_tcp_csum);
+    rte_tel_data_add_dict_int(d, "rx_csum_offload", p.caps.rx_ip_csum && p.caps.rx_l4_csum);
+    return 0;
+}
+
+void register_telemetry() {
+    static bool done = false;
+    if (done) return;
+    done = true;
+    rte_telemetry_register_cmd("/sluice/stats", tel_stats,
+                               "Counters summed over all workers (nstat names). No parameters");
+    rte_telemetry_register_cmd("/sluice/stats/worker", tel_worker_stats,
+                               "One worker's counters. Parameter: worker index");
+    rte_telemetry_register_cmd("/sluice/tcp/transitions", tel_transitions,
+                               "TCP state transitions so far, summed over workers");
+    rte_telemetry_register_cmd("/sluice/info", tel_info,
+                               "Port, driver, address, MAC, worker count, offloads");
+}
+
+struct LaunchArg {
+    Worker* worker;
+    const std::atomic<bool>* stop;
+};
+
+int worker_main(void* p) {
+    auto* a = static_cast<LaunchArg*>(p);
+    a->worker->run(*a->stop);
+    return 0;
+}
+
+}  // namespace
+
+dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
+    std::unique_ptr<Stack> s(new Stack(cfg));
+    const unsigned lcores = rte_lcore_count();
+    s->cfg_.port.queues = static_cast<uint16_t>(lcores);
+    auto port = dev::open_port(s->cfg_.port);
+    if (!port) return port.error();
+    s->port_ = std::move(*port);
+    s->port_open_ = true;
+    for (uint16_t q = 0; q < lcores; ++q) {
+        s->counters_.push_back(std::make_unique<Counters>());
+        s->workers_.push_back(
+            std::make_unique<Worker>(s->cfg_.net, s->port_, q, *s->counters_.back()));
+        if (auto r = s->workers_.back()->enable_tcp(s->cfg_.tcp); !r) return r.error();
+    }
+    register_telemetry();
+    g_stack.store(s.get(), std::memory_order_release);
+    return s;
+}
+
+Stack::~Stack() {
+    const Stack* self = this;
+    g_stack.compare_exchange_strong(self, nullptr);
+    workers_.clear();
+    if (port_open_) dev::close_port(port_);
+}
+
+void Stack::run(const std::atomic<bool>& stop) {
+    // Worker 0 runs on the main lcore; the others on the EAL's worker lcores, in order.
+    std::vector<LaunchArg> args(workers_.size());
+    size_t w = 1;
+    unsigned lcore = 0;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        args[w] = {workers_[w].get(), &stop};
+        rte_eal_remote_launch(worker_main, &args[w], lcore);
+        ++w;
+    }
+    workers_[0]->run(stop);
+    rte_eal_mp_wait_lcore();
+}
+
+std::array<uint64_t, kCounterCount> Stack::totals() const {
+    std::array<uint64_t, kCounterCount> t{};
+    for (const auto& c : counters_) {
+        for (size_t i = 0; i < kCounterCount; ++i) t[i] += c->get(static_cast<Counter>(i));
+    }
+    return t;
+}
+
+std::string to_prometheus(const std::array<uint64_t, kCounterCount>& values) {
+    std::string out;
+    for (size_t i = 0; i < kCounterCount; ++i) {
+        const std::string name = "sluice_" + std::string(kCounterNames[i]);
+        out += "# HELP " + name + " " + std::string(kCounterHelp[i]) + "\n";
+        out += "# TYPE " + name + (is_gauge(static_cast<Counter>(i)) ? " gauge\n" : " counter\n");
+        out += name + " " + std::to_string(values[i]) + "\n";
+    }
+    return out;
+}
+
+}  // namespace sluice::engine

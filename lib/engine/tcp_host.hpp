@@ -1,0 +1,191 @@
+#pragma once
+// The TCP side of one worker: the flow table, the connections (TCB slots with their buffers
+// and timer nodes), compact TIME-WAIT entries, listeners, and the glue that turns a
+// Connection's Effects into frames, timer-wheel operations and application events.
+//
+// A segment for a known 4-tuple goes to its Connection (or TIME-WAIT entry). A SYN for a
+// listening port without a flow gets a fresh connection cloned from the listener (the SYN
+// cookie path arrives with its own issue). Anything else is answered as in CLOSED
+// (RFC 9293 3.10.7.1).
+//
+// Threads: everything runs on the owning worker's lcore, application callbacks included.
+// Memory: every slot, buffer and entry is reserved at set-up; the data path never allocates.
+
+#include <sluice/counters.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dev/error.hpp"
+#include "engine/services.hpp"
+#include "flow/flow_table.hpp"
+#include "flow/pool.hpp"
+#include "tcp/connection.hpp"
+#include "tcp/isn.hpp"
+#include "tcp/stats.hpp"
+#include "time/wheel.hpp"
+#include "wire/addr.hpp"
+#include "wire/parse.hpp"
+
+namespace sluice::engine {
+
+class Worker;
+
+struct TcpHostConfig {
+    tcp::Config tcp;
+    uint32_t max_connections = 4096;  // TCBs per worker (each with its buffers)
+    uint32_t max_time_wait = 65536;   // compact TIME-WAIT entries per worker
+    uint32_t syn_backlog = 1024;      // half-open (SYN-RECEIVED) connections per worker
+    std::vector<ListenerConfig> listeners;
+    uint16_t ephemeral_low = 32768;  // active-open local ports, as Linux ip_local_port_range
+    uint16_t ephemeral_high = 60999;
+};
+
+// A handle on a connection for applications: stale handles (the slot was reused) are refused.
+struct ConnId {
+    uint32_t slot = UINT32_MAX;
+    uint32_t generation = 0;
+    bool valid() const { return slot != UINT32_MAX; }
+    friend bool operator==(ConnId, ConnId) = default;
+};
+
+class TcpHost;
+
+// Application callbacks, run on the worker inside the loop. `event` is what the connection
+// reported (Connected, DataReadable, SendSpace, PeerClosed, Closed); after Closed the handle
+// is dead.
+struct AppHandlers {
+    void (*on_event)(TcpHost& host, ConnId id, const tcp::Event& event, void* ctx) = nullptr;
+    // The connection's application timer (arm_app_timer) expired.
+    void (*on_timer)(TcpHost& host, ConnId id, void* ctx) = nullptr;
+    void* ctx = nullptr;
+};
+
+// State transitions of one worker's connections, published for other threads (a snapshot
+// of tcp::Stats::transitions, refreshed every publish interval).
+struct TransitionSnapshot {
+    std::array<std::atomic<uint32_t>, tcp::kStateCount * tcp::kStateCount> count{};
+    uint32_t get(tcp::State from, tcp::State to) const noexcept {
+        return count[static_cast<size_t>(from) * tcp::kStateCount + static_cast<size_t>(to)].load(
+            std::memory_order_relaxed);
+    }
+};
+
+class TcpHost {
+public:
+    static dev::Result<std::unique_ptr<TcpHost>> create(const TcpHostConfig& cfg, Worker& worker,
+                                                        const wire::IpAddr& local,
+                                                        time::Instant now);
+    ~TcpHost();
+    TcpHost(const TcpHost&) = delete;
+    TcpHost& operator=(const TcpHost&) = delete;
+
+    // A parsed TCP segment addressed to us. `frame` is the received frame (payload is read
+    // from it before this returns). Returns false if nothing here wants it: the caller
+    // answers as CLOSED.
+    bool on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
+                    std::span<const uint8_t> frame, time::Instant now) noexcept;
+
+    // Runs due timers (bounded per turn) and publishes the counters snapshot when due.
+    void on_tick(time::Instant now) noexcept;
+
+    // --- application calls (worker lcore only) ---------------------------------------------
+    // Active open to remote:port. Errors: NeighUnresolved is not an error (the SYN is
+    // retransmitted once ARP answers); pool, flow table or port exhaustion are.
+    dev::Result<ConnId> connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
+                                time::Instant now);
+    tcp::IoResult send(ConnId id, std::span<const uint8_t> data, time::Instant now) noexcept;
+    tcp::IoResult receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept;
+    tcp::Error close(ConnId id, time::Instant now) noexcept;
+    tcp::Error shutdown_send(ConnId id, time::Instant now) noexcept;
+    tcp::Error abort(ConnId id, time::Instant now) noexcept;
+    std::optional<tcp::ConnectionStatus> status(ConnId id) const noexcept;
+    // Per-connection storage for the application (nullptr at first).
+    void*& user(ConnId id) noexcept;
+    // One timer per connection for the application; re-arming moves it. Fires as the
+    // service's close delay (built-in services) or is ignored for applications for now.
+    void arm_app_timer(ConnId id, time::Instant at) noexcept;
+
+    const tcp::Stats& stats() const noexcept { return stats_; }
+    // Any thread.
+    const TransitionSnapshot& transitions() const noexcept { return transitions_; }
+    // Connections per state, TIME-WAIT entries included.
+    const std::array<uint32_t, tcp::kStateCount>& states() const noexcept { return gauge_; }
+    uint32_t connections_in_use() const noexcept { return used_; }
+    uint32_t time_wait_entries() const noexcept { return tw_pool_.in_use(); }
+
+private:
+    struct Slot;
+    struct TwSlot;
+    struct Listener;
+
+    TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& local, time::Instant now);
+
+    Slot* alloc_slot() noexcept;
+    void free_slot(Slot& s) noexcept;
+    Slot* slot_of(ConnId id) const noexcept;
+    Listener* listener_for(uint16_t port) noexcept;
+
+    bool accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
+                    const tcp::Segment& seg, time::Instant now,
+                    std::optional<wire::SeqNum> iss) noexcept;
+    void on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::Segment& seg,
+                              time::Instant now) noexcept;
+    void to_time_wait(Slot& s) noexcept;
+    void free_time_wait(TwSlot& tw) noexcept;
+
+    // Drains fx for slot s: frames out, timers to the wheel, events to the application.
+    void run_effects(Slot& s, time::Instant now) noexcept;
+    void emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
+              const wire::IpAddr& dst) noexcept;
+    void apply_timers(Slot& s) noexcept;
+    void note_state(Slot& s) noexcept;
+    template <typename F>
+    auto with_conn(Slot& s, time::Instant now, F&& call) noexcept;
+
+    // services.cpp: the built-in services, as applications of the calls above.
+    void service_event(Slot& s, const tcp::Event& e, time::Instant now) noexcept;
+    void service_timer(Slot& s, time::Instant now) noexcept;
+    void echo_pump(Slot& s, time::Instant now) noexcept;
+    void http_pump(Slot& s, time::Instant now) noexcept;
+    void finish_if_done(Slot& s, time::Instant now) noexcept;
+
+    static void on_conn_timer(time::Timer& t, time::Instant now);
+    static void on_tw_timer(time::Timer& t, time::Instant now);
+    void publish_counters() noexcept;
+
+    // Bounds the timer callbacks per loop turn; the rest run next turn (time/wheel.hpp).
+    static constexpr size_t kTimerBudget = 256;
+    // How often the TCP counters are copied into the worker's published Counters.
+    static constexpr time::Duration kPublishInterval = std::chrono::milliseconds(1);
+
+    TcpHostConfig cfg_;
+    Worker& worker_;
+    wire::IpAddr local_;
+    tcp::IsnGenerator isn_;
+    tcp::Stats stats_;
+    time::TimerWheel wheel_;
+    std::optional<flow::FlowTable> flows_;  // set by create()
+    std::unique_ptr<Slot[]> slots_;
+    std::unique_ptr<uint8_t[]> buffer_memory_;
+    std::vector<uint32_t> free_slots_;
+    uint32_t used_ = 0;
+    flow::Pool<TwSlot> tw_pool_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::array<uint32_t, tcp::kStateCount> gauge_{};
+    TransitionSnapshot transitions_;
+    // The connection whose Effects are being drained, and that sink: calls on it from its own
+    // callbacks write there; calls on other connections get a sink of their own.
+    Slot* active_slot_ = nullptr;
+    tcp::Effects* active_fx_ = nullptr;
+    uint16_t next_port_;
+    time::Instant next_publish_;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,109 @@
+#pragma once
+// One worker: owns RX/TX queue `queue` of the port, its neighbour table and its counters, and
+// runs the poll loop on one lcore: rx burst, classify, answer, tx burst.
+//
+// Threads: every member function runs on the worker's own lcore, except that other threads
+// may read counters() at any time (see sluice/counters.hpp).
+
+#include <sluice/counters.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "dev/port.hpp"
+#include "engine/config.hpp"
+#include "engine/neighbor.hpp"
+#include "engine/tcp_host.hpp"
+#include "time/instant.hpp"
+#include "time/tsc_clock.hpp"
+#include "wire/build.hpp"
+#include "wire/drop.hpp"
+#include "wire/parse.hpp"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace sluice::engine {
+
+class Worker {
+public:
+    static constexpr uint16_t kBurst = 32;  // as DPDK's l3fwd: amortises the PMD call
+
+    Worker(const NetConfig& net, const dev::Port& port, uint16_t queue, Counters& counters);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Set-up: gives this worker its TCP side (flows, listeners, timers). Without one, every
+    // TCP segment is answered as in CLOSED.
+    dev::Result<dev::Ok> enable_tcp(const TcpHostConfig& cfg);
+    TcpHost* tcp() noexcept { return tcp_.get(); }
+    const TcpHost* tcp() const noexcept { return tcp_.get(); }
+
+    // Runs once on the worker's lcore before the loop starts (an application opening
+    // connections, say). Set-up only.
+    void set_on_start(std::function<void(Worker&)> fn) { on_start_ = std::move(fn); }
+
+    // Polls until `stop` becomes true (checked once per loop turn), then drains the TX batch.
+    void run(const std::atomic<bool>& stop) noexcept;
+
+    // One loop turn: receive a burst, handle it, send what it produced.
+    void poll() noexcept;
+
+    uint16_t queue() const { return queue_; }
+    const Counters& counters() const { return counters_; }
+    time::Instant now() const noexcept;
+
+private:
+    friend class TcpHost;
+    void handle(rte_mbuf* m, time::Instant now) noexcept;
+    void handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
+                    time::Instant now) noexcept;
+    void handle_icmp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
+                     wire::RxCsum hw) noexcept;
+    void handle_tcp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
+                    wire::RxCsum hw) noexcept;
+
+    // Replies reuse the received mbuf: no allocation on the answer path.
+    void send_tcp_reply(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
+                        const wire::TcpHeaderSpec& spec) noexcept;
+    void transmit(rte_mbuf* m, size_t len, bool l4_offload) noexcept;
+    void flush() noexcept;
+    void drop(rte_mbuf* m, wire::Drop why) noexcept;
+    void discard(rte_mbuf* m, Counter why) noexcept;
+
+    // Asks for `target`'s MAC if the table says to. Allocates one mbuf from our pool.
+    void solicit(const wire::IpAddr& target, time::Instant now) noexcept;
+    void send_arp_request(const wire::IpAddr& target) noexcept;
+    // The MAC to send to `dst` (itself if on-link, else via the gateway); false (and an ARP
+    // request on its way) if not known yet.
+    bool resolve(const wire::IpAddr& dst, time::Instant now, wire::MacAddr& mac) noexcept;
+
+    const NetConfig& net_;
+    const dev::Port& port_;
+    const uint16_t queue_;
+    rte_mempool* pool_;
+    Counters& counters_;
+    wire::MacAddr mac_;
+    wire::CsumMode tx_csum_;
+    NeighborTable neighbors_;
+    time::TscClock clock_;
+    std::unique_ptr<TcpHost> tcp_;
+    time::Instant now_;  // of the burst being handled
+    std::function<void(Worker&)> on_start_;
+
+    uint16_t tx_count_ = 0;
+    rte_mbuf* tx_[kBurst * 2];  // replies of one burst plus ARP requests it caused
+};
+
+// Maps a parse failure to its Drop* counter and, where Linux has one, its nstat total.
+struct DropCounters {
+    Counter drop;
+    Counter total;  // == drop when there is no kernel twin
+};
+DropCounters counters_for(wire::Drop d) noexcept;
+
+}  // namespace sluice::engine

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs one end-to-end test binary and removes what the test bed made afterwards (the sluice
+# process, the namespaces, DPDK's runtime directory), even if the binary crashed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cleanup() {
+    pkill -f "file-prefix=sluice-t" 2>/dev/null || true
+    "$here/netns.sh" down t- >/dev/null 2>&1
+    rm -rf /var/run/dpdk/sluice-t
+}
+trap cleanup EXIT
+if [[ $(id -u) -ne 0 ]]; then
+    echo "e2e tests need root (network namespaces, DPDK)"; exit 77   # meson: skipped
+fi
+"$@"

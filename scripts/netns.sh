@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The netns test bed: two network namespaces joined by a veth pair.
+#
+#   scripts/netns.sh up [TAG]     create it (replacing a stale one of the same TAG)
+#   scripts/netns.sh down [TAG]   remove it (no error if it is not there)
+#
+#   namespace sluice-${TAG}client : veth sluice-${TAG}cli, 198.18.0.1/24, the kernel peer
+#   namespace sluice-${TAG}server : veth sluice-${TAG}srv, no address: sluice drives it
+#                                   through DPDK's net_af_packet as 198.18.0.2
+#
+# TAG (e.g. "t-") keeps a test's bed apart from a demo's. Addresses are from 198.18.0.0/15
+# (RFC 2544 benchmarking range) only. Needs root.
+set -euo pipefail
+
+cmd=${1:-}
+tag=${2:-}
+ns_c="sluice-${tag}client"
+ns_s="sluice-${tag}server"
+if_c="sluice-${tag}cli"
+if_s="sluice-${tag}srv"
+client_addr=${SLUICE_CLIENT_ADDR:-198.18.0.1/24}
+
+if [[ ${#if_c} -gt 15 ]]; then
+    echo "netns.sh: tag '$tag' makes interface names longer than 15 characters" >&2
+    exit 2
+fi
+
+down() {
+    ip netns del "$ns_c" 2>/dev/null || true
+    ip netns del "$ns_s" 2>/dev/null || true
+    ip link del "$if_c" 2>/dev/null || true
+}
+
+case "$cmd" in
+up)
+    down
+    ip netns add "$ns_c"
+    ip netns add "$ns_s"
+    ip link add "$if_c" type veth peer name "$if_s"
+    ip link set "$if_c" netns "$ns_c"
+    ip link set "$if_s" netns "$ns_s"
+    ip -n "$ns_c" link set lo up
+    ip -n "$ns_s" link set lo up
+    # The server end carries no address: the kernel there must not answer ARP, ICMP or TCP
+    # for 198.18.0.2, sluice does. No IPv6 either, so no router solicitations reach sluice.
+    ip netns exec "$ns_s" sysctl -qw "net.ipv6.conf.${if_s}.disable_ipv6=1"
+    ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${if_c}.disable_ipv6=1"
+    # veth hands checksum-less (CHECKSUM_PARTIAL) and TSO-sized frames across; af_packet would
+    # see them as they are. Make the kernel finish every frame in software instead.
+    if command -v ethtool >/dev/null; then
+        ip netns exec "$ns_c" ethtool -K "$if_c" tx off tso off gso off gro off >/dev/null 2>&1 || true
+        ip netns exec "$ns_s" ethtool -K "$if_s" tx off tso off gso off gro off >/dev/null 2>&1 || true
+    else
+        echo "netns.sh: ethtool missing; checksum offload stays on the veth" >&2
+    fi
+    ip -n "$ns_c" addr add "$client_addr" dev "$if_c"
+    ip -n "$ns_c" link set "$if_c" up
+    ip -n "$ns_s" link set "$if_s" up
+    ;;
+down)
+    down
+    ;;
+*)
+    echo "usage: $0 up|down [TAG]" >&2
+    exit 2
+    ;;
+esac

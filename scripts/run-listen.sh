@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up and runs sluice-listen on the netns test bed: no physical NIC needed.
+#
+#   sudo scripts/run-listen.sh [sluice-listen app options]
+#
+# Installs the dependencies, builds, creates the namespaces sluice-client and sluice-server
+# joined by a veth pair, and runs sluice-listen in sluice-server on net_af_packet as
+# 198.18.0.2. Ctrl-C stops it and removes everything it created.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh build >/dev/null
+
+cleanup() { scripts/netns.sh down; }
+trap cleanup EXIT
+scripts/netns.sh up
+
+cat <<MSG
+sluice-listen is starting as 198.18.0.2 in namespace sluice-server. Try, in another terminal:
+    sudo ip netns exec sluice-client ping -c 3 198.18.0.2
+    sudo ip netns exec sluice-client curl -m 2 http://198.18.0.2/   (no listener yet: refused)
+    sudo ip netns exec sluice-client ip neigh show 198.18.0.2
+Counters while it runs: sudo dpdk-telemetry.py -f sluice, then /sluice/stats
+Ctrl-C stops it and removes the namespaces.
+MSG
+# Not exec: the trap must run after sluice-listen exits. Ctrl-C reaches both; bash waits.
+ip netns exec sluice-server build/app/sluice-listen --file-prefix=sluice -- \
+    --config config/listen.toml "$@" || true

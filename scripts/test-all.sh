@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test: unit suites, the header check, the end-to-end suites
+# on the netns test bed, then the unit suites again under ASan+UBSan. Needs root (apt-get,
+# network namespaces, DPDK). This is what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+scripts/install-deps.sh
+
+echo "== build (debugoptimized)"
+scripts/build.sh build
+echo "== unit tests"
+meson test -C build --suite unit --print-errorlogs
+echo "== end-to-end tests (netns test bed, one at a time)"
+meson test -C build --suite e2e --num-processes 1 --print-errorlogs
+
+echo "== build with ASan+UBSan"
+# b_lundef=false: sanitizer runtimes resolve symbols at load time.
+scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
+echo "== unit tests under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --suite unit --print-errorlogs
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"

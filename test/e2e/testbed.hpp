@@ -1,0 +1,104 @@
+#pragma once
+// The end-to-end test bed: the netns pair of scripts/netns.sh (tag "t-"), a sluice-listen
+// process in the server namespace, and helpers to run commands in the client namespace.
+// Every wait is bounded; the destructors remove what the constructors made, and
+// scripts/e2e-run.sh removes the namespaces again if the test binary dies.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::e2e {
+
+inline constexpr const char* kTag = "t-";
+inline constexpr const char* kClientNs = "sluice-t-client";
+inline constexpr const char* kServerNs = "sluice-t-server";
+inline constexpr const char* kServerIface = "sluice-t-srv";
+inline constexpr const char* kFilePrefix = "sluice-t";
+inline constexpr const char* kSluiceAddr = "198.18.0.2";
+inline constexpr const char* kClientAddr = "198.18.0.1";
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr
+};
+
+// Runs `cmd` through /bin/sh; `timeout` bounds it (coreutils timeout).
+CommandResult run(const std::string& cmd, std::chrono::seconds timeout = std::chrono::seconds(30));
+// Runs `cmd` in the client namespace.
+CommandResult in_client(const std::string& cmd,
+                        std::chrono::seconds timeout = std::chrono::seconds(30));
+
+std::string source_path(const std::string& rel);  // path inside the source tree
+std::string build_path(const std::string& rel);   // path inside the build tree
+
+// Creates the namespaces; removes them on destruction.
+class Netns {
+public:
+    Netns();
+    ~Netns();
+    Netns(const Netns&) = delete;
+    Netns& operator=(const Netns&) = delete;
+    bool ok() const { return ok_; }
+    const std::string& error() const { return error_; }
+
+private:
+    bool ok_ = false;
+    std::string error_;
+};
+
+// A sluice program in the server namespace; the constructor returns once it printed
+// `ready_marker` (bounded wait). By default: sluice-listen with config/listen.toml.
+class SluiceListen {
+public:
+    explicit SluiceListen(std::vector<std::string> extra_app_args = {}, std::string config = {},
+                          std::string binary = {}, std::string ready_marker = ": ready on ");
+    ~SluiceListen();
+    SluiceListen(const SluiceListen&) = delete;
+    SluiceListen& operator=(const SluiceListen&) = delete;
+
+    bool ok() const { return ok_; }
+    const std::string& output() const { return output_; }  // what it printed so far
+
+    // Sends SIGTERM and waits (bounded); returns its exit status, or -1.
+    int stop();
+
+    // Counters from /sluice/stats, or empty on failure.
+    std::map<std::string, uint64_t> counters() const;
+    uint64_t counter(const std::string& name) const;
+    // Raw JSON of a telemetry command.
+    std::optional<std::string> telemetry(const std::string& command) const;
+
+    // Reads more output (bounded by `wait`) and returns everything printed so far.
+    const std::string& read_output(std::chrono::milliseconds wait);
+    // Waits (bounded) until the output contains `text`.
+    bool wait_output(const std::string& text, std::chrono::milliseconds limit);
+
+    // Polls the counters until pred holds or `limit` passes; returns the last values.
+    template <typename Pred>
+    std::map<std::string, uint64_t> wait_counters(Pred pred,
+                                                  std::chrono::milliseconds limit) const {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        auto c = counters();
+        while (!pred(c) && std::chrono::steady_clock::now() < deadline) {
+            poll_pause();
+            c = counters();
+        }
+        return c;
+    }
+
+private:
+    static void poll_pause();
+    void drain(std::chrono::milliseconds wait);
+
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    bool ok_ = false;
+    std::string output_;
+};
+
+}  // namespace sluice::e2e

@@ -1,0 +1,84 @@
+// EAL argument handling, drop-reason mapping, counter exposition, telemetry replies.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "ctl/telemetry_client.hpp"
+#include "dev/eal.hpp"
+#include "engine/stack.hpp"
+#include "engine/worker.hpp"
+
+namespace sluice {
+namespace {
+
+TEST(EalArgs, SplitsAtDoubleDash) {
+    const char* argv[] = {"prog", "-l", "1", "--", "--config", "x.toml"};
+    auto s = dev::split_args(6, const_cast<char**>(argv));
+    EXPECT_EQ(s.eal, (std::vector<std::string>{"prog", "-l", "1"}));
+    EXPECT_EQ(s.app, (std::vector<std::string>{"prog", "--config", "x.toml"}));
+}
+
+TEST(EalArgs, ConfigDefaultsAreAddedOnlyWhereTheUserSaidNothing) {
+    dev::EalDefaults d{.lcores = "1",
+                       .vdev = "net_af_packet0,iface=a",
+                       .file_prefix = "sluice",
+                       .hugepages = false};
+    auto a = dev::merge_eal_args({"prog"}, d);
+    EXPECT_EQ(a, (std::vector<std::string>{"prog", "-l", "1", "--vdev=net_af_packet0,iface=a",
+                                           "--no-pci", "--file-prefix=sluice", "--no-huge"}));
+    auto b = dev::merge_eal_args({"prog", "--lcores=0-1", "-a", "0000:03:00.0", "--in-memory"}, d);
+    EXPECT_EQ(b, (std::vector<std::string>{"prog", "--lcores=0-1", "-a", "0000:03:00.0",
+                                           "--in-memory", "--no-huge"}));
+}
+
+TEST(DropMapping, EveryWireReasonHasItsOwnDropCounter) {
+    std::set<Counter> seen;
+    for (size_t i = 1; i < wire::kDropCount; ++i) {
+        const auto d = static_cast<wire::Drop>(i);
+        const auto c = engine::counters_for(d);
+        EXPECT_EQ(counter_name(c.drop), std::string("Drop") + wire::drop_name(d))
+            << "reason " << wire::drop_name(d);
+        EXPECT_TRUE(seen.insert(c.drop).second) << wire::drop_name(d);
+    }
+}
+
+TEST(DropMapping, ChecksumFailuresAlsoCountUnderNstatNames) {
+    EXPECT_EQ(engine::counters_for(wire::Drop::TcpBadChecksum).total, Counter::TcpInCsumErrors);
+    EXPECT_EQ(engine::counters_for(wire::Drop::Ipv4BadChecksum).total, Counter::IpInHdrErrors);
+    EXPECT_EQ(engine::counters_for(wire::Drop::IcmpBadChecksum).total, Counter::IcmpInCsumErrors);
+    EXPECT_EQ(engine::counters_for(wire::Drop::Ipv4Fragment).total, Counter::IpReasmFails);
+}
+
+TEST(Counters, SingleWriterAddAndRead) {
+    Counters c;
+    c.add(Counter::TcpOutRsts);
+    c.add(Counter::TcpOutRsts, 4);
+    EXPECT_EQ(c.get(Counter::TcpOutRsts), 5u);
+    EXPECT_EQ(c.get(Counter::TcpInSegs), 0u);
+    static_assert(alignof(Counters) == 64);
+}
+
+TEST(Counters, PrometheusExposition) {
+    std::array<uint64_t, kCounterCount> v{};
+    v[static_cast<size_t>(Counter::TcpOutRsts)] = 7;
+    const std::string text = engine::to_prometheus(v);
+    EXPECT_NE(text.find("# TYPE sluice_TcpOutRsts counter\nsluice_TcpOutRsts 7\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("# HELP sluice_IpInReceives "), std::string::npos);
+}
+
+TEST(Telemetry, ParsesFlatCounterReplies) {
+    auto m = ctl::parse_counter_reply(
+        R"({"/sluice/stats": {"IpInReceives": 12, "TcpOutRsts": 0, "Big": 18446744073709551615}})");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->at("IpInReceives"), 12u);
+    EXPECT_EQ(m->at("TcpOutRsts"), 0u);
+    EXPECT_EQ(m->at("Big"), UINT64_MAX);
+    EXPECT_FALSE(ctl::parse_counter_reply("garbage"));
+    auto empty = ctl::parse_counter_reply(R"({"/sluice/stats": {}})");
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->empty());
+}
+
+}  // namespace
+}  // namespace sluice
