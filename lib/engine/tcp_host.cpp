@@ -330,27 +330,15 @@ void TcpHost::free_time_wait(TwSlot& tw) noexcept {
 
 void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
     tcp::Effects& fx = *active_fx_;
-    // Each round drains what the previous round's callbacks produced; callbacks that keep
-    // producing (an echo of an echo) are bounded by the buffers, the rounds by this limit.
+    // Each round first lets the application react to the events (its calls write into the
+    // same sink, so a pending pure ACK merges into its reply, tcp/effects.hpp), then sends
+    // and arms what accumulated. Callbacks that keep producing are bounded by the buffers,
+    // the rounds by this limit.
     for (int round = 0; round < 16 && s.live; ++round) {
-        const wire::IpAddr remote = s.key.remote;
-        for (const tcp::OutSegment& o : fx.sent()) {
-            if (s.mac_known) {
-                emit(o, s.peer_mac, remote);
-            } else if (!worker_.resolve(remote, now, s.peer_mac)) {
-                worker_.counters_.add(Counter::NeighUnresolved);  // the RTO retries
-            } else {
-                s.mac_known = true;
-                emit(o, s.peer_mac, remote);
-            }
-        }
-        apply_timers(s);
-        note_state(s);
-        const bool more = fx.more_output;
         std::array<tcp::Event, tcp::Effects::kMaxEvents> events;
         const size_t n = fx.event_count;
         std::copy_n(fx.events.begin(), n, events.begin());
-        fx.clear();
+        fx.event_count = 0;
 
         bool release = false, time_wait = false;
         for (size_t i = 0; i < n; ++i) {
@@ -377,8 +365,26 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
                     }
                     break;
             }
-            if (!s.live) return;
         }
+
+        const wire::IpAddr remote = s.key.remote;
+        for (const tcp::OutSegment& o : fx.sent()) {
+            if (s.mac_known) {
+                emit(o, s.peer_mac, remote);
+            } else if (!worker_.resolve(remote, now, s.peer_mac)) {
+                worker_.counters_.add(Counter::NeighUnresolved);  // the RTO retries
+            } else {
+                s.mac_known = true;
+                emit(o, s.peer_mac, remote);
+            }
+        }
+        apply_timers(s);
+        note_state(s);
+        const bool more = fx.more_output;
+        fx.segment_count = 0;  // events raised by the callbacks stay for the next round
+        fx.timers = {};
+        fx.more_output = false;
+
         if (release) {
             free_slot(s);
             return;
@@ -388,7 +394,7 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             if (!s.live) return;
         }
         if (more) s.conn->poll_output(now, fx);
-        if (fx.segment_count == 0 && fx.event_count == 0 &&
+        if (fx.segment_count == 0 && fx.event_count == 0 && !fx.more_output &&
             std::all_of(fx.timers.begin(), fx.timers.end(),
                         [](const tcp::TimerOp& t) { return t.action == tcp::TimerAction::None; })) {
             break;

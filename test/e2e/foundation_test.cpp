@@ -12,12 +12,6 @@ namespace sluice::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-using Counters = std::map<std::string, uint64_t>;
-
-uint64_t get(const Counters& c, const std::string& k) {
-    auto it = c.find(k);
-    return it == c.end() ? 0 : it->second;
-}
 
 class Foundation : public ::testing::Test {
 protected:

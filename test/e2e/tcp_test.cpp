@@ -14,12 +14,6 @@ namespace sluice::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-using Counters = std::map<std::string, uint64_t>;
-
-uint64_t get(const Counters& c, const std::string& k) {
-    auto it = c.find(k);
-    return it == c.end() ? 0 : it->second;
-}
 
 std::string peer(const std::string& args) {
     return in_client(source_path("test/e2e/tcp_peer.py") + " " + args, 60s).output;
@@ -134,15 +128,9 @@ protected:
 
 TEST_F(SluiceClient, ActiveOpenExchangesDataWithKernelServerAndKeepsTimeWait) {
     // The kernel server, in the background, bounded by its own timeouts.
-    FILE* server =
-        ::popen((std::string("ip netns exec ") + kClientNs + " timeout 30 " +
-                 source_path("test/e2e/tcp_peer.py") + " serve " + kClientAddr + " 7000 2>&1")
-                    .c_str(),
-                "r");
-    ASSERT_NE(server, nullptr);
-    char line[256];
-    ASSERT_NE(std::fgets(line, sizeof line, server), nullptr);
-    ASSERT_STREQ(line, "listening\n");
+    KernelProcess server(source_path("test/e2e/tcp_peer.py") + " serve " + kClientAddr + " 7000",
+                         30s);
+    ASSERT_EQ(server.line(), "listening\n");
 
     SluiceListen client({"--connect", std::string(kClientAddr) + ":7000", "--bytes", "262144"},
                         source_path("test/e2e/listen-test.toml"),
@@ -158,9 +146,7 @@ TEST_F(SluiceClient, ActiveOpenExchangesDataWithKernelServerAndKeepsTimeWait) {
     EXPECT_EQ(get(c, "StateTimeWait"), 1u) << "sluice closed first, so it holds TIME-WAIT";
     EXPECT_EQ(get(c, "ActiveOpens"), 1u);
 
-    std::string rest;
-    while (std::fgets(line, sizeof line, server) != nullptr) rest += line;
-    ::pclose(server);
+    const std::string rest = server.rest();
     EXPECT_NE(rest.find("served 262144"), std::string::npos) << rest;
     EXPECT_NE(rest.find("kernel server after close: CLOSED"), std::string::npos) << rest;
     EXPECT_EQ(client.stop(), 0) << client.output();
@@ -174,15 +160,9 @@ TEST_F(SluiceClient, ActiveOpenExchangesDataWithKernelServerAndKeepsTimeWait) {
 TEST_F(SluiceClient, SimultaneousCloseWithKernel_BothPassThroughClosingToTimeWait) {
     auto tc = in_client("tc qdisc add dev sluice-t-cli root tbf rate 8kbit burst 1540 latency 10s");
     ASSERT_EQ(tc.exit_code, 0) << tc.output;
-    FILE* server = ::popen(
-        (std::string("ip netns exec ") + kClientNs + " timeout 30 " +
-         source_path("test/e2e/tcp_peer.py") + " serve_close " + kClientAddr + " 7002 300 2>&1")
-            .c_str(),
-        "r");
-    ASSERT_NE(server, nullptr);
-    char line[256];
-    ASSERT_NE(std::fgets(line, sizeof line, server), nullptr);
-    ASSERT_STREQ(line, "listening\n");
+    KernelProcess server(
+        source_path("test/e2e/tcp_peer.py") + " serve_close " + kClientAddr + " 7002 300", 30s);
+    ASSERT_EQ(server.line(), "listening\n");
 
     SluiceListen client({"--connect", std::string(kClientAddr) + ":7002", "--bytes", "0",
                          "--close-after-ms", "1000"},
@@ -192,9 +172,7 @@ TEST_F(SluiceClient, SimultaneousCloseWithKernel_BothPassThroughClosingToTimeWai
     ASSERT_TRUE(client.wait_output("result:", 15s)) << client.output();
     EXPECT_NE(client.output().find("closed=Normal"), std::string::npos) << client.output();
 
-    std::string rest;
-    while (std::fgets(line, sizeof line, server) != nullptr) rest += line;
-    ::pclose(server);
+    const std::string rest = server.rest();
     EXPECT_NE(rest.find("CLOSING"), std::string::npos) << rest;
     EXPECT_NE(rest.find("TIME-WAIT"), std::string::npos) << rest;
 

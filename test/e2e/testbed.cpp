@@ -163,6 +163,29 @@ uint64_t SluiceListen::counter(const std::string& name) const {
     return it == c.end() ? 0 : it->second;
 }
 
+KernelProcess::KernelProcess(const std::string& cmd, std::chrono::seconds timeout) {
+    f_ = ::popen((std::string("ip netns exec ") + kClientNs + " timeout " +
+                  std::to_string(timeout.count()) + " " + cmd + " 2>&1")
+                     .c_str(),
+                 "r");
+}
+
+KernelProcess::~KernelProcess() {
+    if (f_ != nullptr) ::pclose(f_);
+}
+
+std::string KernelProcess::line() {
+    char buf[512];
+    if (f_ == nullptr || std::fgets(buf, sizeof buf, f_) == nullptr) return {};
+    return buf;
+}
+
+std::string KernelProcess::rest() {
+    std::string out;
+    for (std::string l = line(); !l.empty(); l = line()) out += l;
+    return out;
+}
+
 void SluiceListen::poll_pause() {
     std::this_thread::sleep_for(20ms);
 }

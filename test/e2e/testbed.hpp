@@ -22,6 +22,14 @@ inline constexpr const char* kFilePrefix = "sluice-t";
 inline constexpr const char* kSluiceAddr = "198.18.0.2";
 inline constexpr const char* kClientAddr = "198.18.0.1";
 
+using Counters = std::map<std::string, uint64_t>;
+
+// A counter's value, 0 if absent.
+inline uint64_t get(const Counters& c, const std::string& name) {
+    auto it = c.find(name);
+    return it == c.end() ? 0 : it->second;
+}
+
 struct CommandResult {
     int exit_code = -1;
     std::string output;  // stdout and stderr
@@ -99,6 +107,23 @@ private:
     int out_fd_ = -1;
     bool ok_ = false;
     std::string output_;
+};
+
+// A kernel-side program started in the client namespace in the background (bounded by
+// `timeout`), read line by line.
+class KernelProcess {
+public:
+    KernelProcess(const std::string& cmd, std::chrono::seconds timeout);
+    ~KernelProcess();
+    KernelProcess(const KernelProcess&) = delete;
+    KernelProcess& operator=(const KernelProcess&) = delete;
+    // The next line of output ("" at the end).
+    std::string line();
+    // Everything up to the end (the process exits by itself).
+    std::string rest();
+
+private:
+    FILE* f_ = nullptr;
 };
 
 }  // namespace sluice::e2e

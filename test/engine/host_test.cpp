@@ -1,0 +1,288 @@
+// The TCP host inside a real Worker, on an in-memory port (DPDK's net_ring): frames go in
+// through the RX ring, what sluice sends comes out of the TX ring. No namespaces, no NIC.
+
+#include <gtest/gtest.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dev/port.hpp"
+#include "engine/worker.hpp"
+#include "wire/build.hpp"
+#include "wire/parse.hpp"
+
+namespace sluice::engine {
+namespace {
+
+const wire::IpAddr kUs = wire::IpAddr::v4(0xC6120002);    // 198.18.0.2
+const wire::IpAddr kPeer = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1
+const wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+namespace F = wire::tcp_flags;
+
+struct Sent {
+    wire::Frame frame;
+    wire::TcpSegmentView tcp;
+    std::string payload;
+};
+
+class HostOnRing : public ::testing::Test {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 64;
+        c.max_time_wait = 64;
+        start(c);
+    }
+
+    void start(TcpHostConfig tcp) {
+        static int n = 0;
+        const std::string id = std::to_string(n++);
+        rx_ = rte_ring_create(("hrx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        tx_ = rte_ring_create(("htx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        ASSERT_TRUE(rx_ && tx_);
+        const int pid = rte_eth_from_rings(("h" + id).c_str(), &rx_, 1, &tx_, 1, 0);
+        ASSERT_GE(pid, 0);
+        dev::PortConfig pc{.device = "net_ring_h" + id, .mbufs_per_queue = 4095, .mbuf_cache = 0};
+        auto p = dev::open_port(pc);
+        ASSERT_TRUE(p) << p.error().message;
+        port_ = std::move(*p);
+        std::memcpy(us_mac_.b.data(), port_.mac, 6);
+        net_.address = wire::Ipv4Prefix{kUs, 24};
+        counters_ = std::make_unique<Counters>();
+        worker_ = std::make_unique<Worker>(net_, port_, 0, *counters_);
+        tcp.tcp.msl = std::chrono::seconds(30);
+        if (tcp.listeners.empty()) {
+            tcp.listeners.push_back(ListenerConfig{.port = 7, .service = Service::Echo});
+            tcp.listeners.push_back(ListenerConfig{.port = 80, .service = Service::Http});
+        }
+        auto r = worker_->enable_tcp(tcp);
+        ASSERT_TRUE(r) << r.error().message;
+    }
+
+    void TearDown() override {
+        worker_.reset();
+        if (port_.pools.size() > 0) dev::close_port(port_);
+        // The rings are freed with the port by the ring PMD's close.
+    }
+
+    // Sends a TCP segment from the peer to us.
+    void inject(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                std::string_view payload = {}, wire::TcpOptions opts = {}) {
+        rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+        ASSERT_NE(m, nullptr);
+        std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
+                               static_cast<size_t>(rte_pktmbuf_tailroom(m))};
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+        const wire::TcpHeaderSpec spec{.src_port = sport,
+                                       .dst_port = dport,
+                                       .seq = wire::SeqNum(seq),
+                                       .ack = wire::SeqNum(ack),
+                                       .flags = flags,
+                                       .window = 65535,
+                                       .options = opts};
+        const size_t len = wire::build_tcp(
+            buf, l3, spec, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()},
+            wire::CsumMode::Software);
+        ASSERT_GT(len, 0u);
+        m->data_len = static_cast<uint16_t>(len);
+        m->pkt_len = static_cast<uint32_t>(len);
+        ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+    }
+
+    // Runs the worker until the RX ring is drained, then returns what it sent.
+    std::vector<Sent> poll() {
+        for (int i = 0; i < 4; ++i) worker_->poll();
+        std::vector<Sent> out;
+        void* obj = nullptr;
+        while (rte_ring_dequeue(tx_, &obj) == 0) {
+            auto* m = static_cast<rte_mbuf*>(obj);
+            const std::span<const uint8_t> f{rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
+            Sent s;
+            if (wire::parse_frame(f, {}, s.frame) == wire::Drop::None && s.frame.ip_proto == 6 &&
+                wire::parse_tcp(f, s.frame, {}, s.tcp) == wire::Drop::None) {
+                s.payload.assign(reinterpret_cast<const char*>(f.data()) + s.tcp.payload_off,
+                                 s.tcp.payload_len);
+                out.push_back(s);
+            }
+            rte_pktmbuf_free(m);
+        }
+        return out;
+    }
+
+    uint64_t counter(Counter c) { return counters_->get(c); }
+    uint32_t in_state(tcp::State s) { return worker_->tcp()->states()[static_cast<size_t>(s)]; }
+
+    // A handshake from the peer; returns our ISS.
+    uint32_t handshake(uint16_t sport, uint16_t dport, uint32_t peer_iss) {
+        inject(sport, dport, peer_iss, 0, F::Syn);
+        auto out = poll();
+        EXPECT_EQ(out.size(), 1u);
+        if (out.empty()) return 0;
+        EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+        EXPECT_EQ(out[0].tcp.ack.raw(), peer_iss + 1);
+        const uint32_t iss = out[0].tcp.seq.raw();
+        inject(sport, dport, peer_iss + 1, iss + 1, F::Ack);
+        EXPECT_TRUE(poll().empty());
+        return iss;
+    }
+
+    rte_ring* rx_ = nullptr;
+    rte_ring* tx_ = nullptr;
+    dev::Port port_;
+    wire::MacAddr us_mac_;
+    NetConfig net_;
+    std::unique_ptr<Counters> counters_;
+    std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(HostOnRing, SynToListenerGetsSynAckAndAckEstablishes) {
+    const uint32_t iss = handshake(40000, 7, 1000);
+    EXPECT_NE(iss, 0u);
+    EXPECT_EQ(in_state(tcp::State::Established), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 1u);
+}
+
+TEST_F(HostOnRing, EchoServiceSendsTheBytesBack) {
+    const uint32_t iss = handshake(40001, 7, 5000);
+    inject(40001, 7, 5001, iss + 1, F::Ack | F::Psh, "hello sluice");
+    auto out = poll();
+    ASSERT_FALSE(out.empty());
+    std::string echoed;
+    for (const auto& s : out) echoed += s.payload;
+    EXPECT_EQ(echoed, "hello sluice");
+    EXPECT_EQ(out.back().tcp.ack.raw(), 5001u + 12);
+}
+
+TEST_F(HostOnRing, SegmentToPortWithoutListenerGetsRst) {
+    inject(40002, 81, 100, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Rst | F::Ack);
+    EXPECT_EQ(out[0].tcp.ack.raw(), 101u);
+    EXPECT_EQ(counter(Counter::TcpOutRsts), 1u);
+}
+
+TEST_F(HostOnRing, AckToListenerWithoutConnectionGetsRstAndRstIsIgnored) {
+    // RFC 9293 3.10.7.2: LISTEN answers an ACK with <SEQ=SEG.ACK><CTL=RST>, ignores a RST.
+    inject(40003, 80, 100, 777, F::Ack);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Rst);
+    EXPECT_EQ(out[0].tcp.seq.raw(), 777u);
+    inject(40003, 80, 100, 0, F::Rst);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+}
+
+constexpr std::string_view kCloseRequest = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+TEST_F(HostOnRing, HttpResponseCarriesTheAckOfTheRequestInOneSegment) {
+    const uint32_t iss = handshake(40010, 80, 9000);
+    inject(40010, 80, 9001, iss + 1, F::Ack | F::Psh, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u) << "no separate pure ACK before the response";
+    EXPECT_NE(out[0].payload.find("HTTP/1.1 200 OK"), std::string::npos);
+    EXPECT_EQ(out[0].tcp.ack.raw(), 9001u + 27);
+    EXPECT_FALSE(out[0].tcp.flags & F::Fin) << "keep-alive";
+}
+
+TEST_F(HostOnRing, HttpCloseLeavesCompactTimeWaitThatReopensForNewerSyn) {
+    const uint32_t iss = handshake(40004, 80, 9000);
+    inject(40004, 80, 9001, iss + 1, F::Ack | F::Psh, kCloseRequest);
+    auto out = poll();
+    ASSERT_FALSE(out.empty());
+    EXPECT_TRUE(out.back().tcp.flags & F::Fin) << "Connection: close: sluice closes first";
+    EXPECT_NE(out[0].payload.find("HTTP/1.1 200 OK"), std::string::npos);
+    const uint32_t req_len = static_cast<uint32_t>(kCloseRequest.size());
+    uint32_t our_fin = 0;
+    for (const auto& s : out) our_fin = s.tcp.seq.raw() + s.tcp.payload_len;
+    // The peer ACKs our FIN and sends its own: sluice is in TIME-WAIT, as a compact entry.
+    inject(40004, 80, 9001 + req_len, our_fin + 1, F::Ack | F::Fin);
+    out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Ack);
+    EXPECT_EQ(worker_->tcp()->time_wait_entries(), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+    EXPECT_EQ(in_state(tcp::State::TimeWait), 1u);
+
+    // A retransmitted FIN is re-ACKed from the compact entry.
+    inject(40004, 80, 9001 + req_len, our_fin + 1, F::Ack | F::Fin);
+    out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.ack.raw(), 9001u + req_len + 1);
+
+    // RFC 1122 4.2.2.13: a SYN above the old sequence space reopens the 4-tuple at once.
+    inject(40004, 80, 9001 + req_len + 100000, 0, F::Syn);
+    out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+    EXPECT_TRUE(wire::SeqNum(out[0].tcp.seq.raw()) > wire::SeqNum(our_fin + 1))
+        << "the new ISS lies above the old connection's";
+    EXPECT_EQ(counter(Counter::TimeWaitReopens), 1u);
+    EXPECT_EQ(worker_->tcp()->time_wait_entries(), 0u);
+    EXPECT_EQ(in_state(tcp::State::SynReceived), 1u);
+}
+
+TEST_F(HostOnRing, OldSynInTimeWaitDoesNotReopen) {
+    const uint32_t iss = handshake(40005, 80, 9000);
+    inject(40005, 80, 9001, iss + 1, F::Ack | F::Psh, kCloseRequest);
+    auto out = poll();
+    uint32_t our_fin = 0;
+    for (const auto& s : out) our_fin = s.tcp.seq.raw() + s.tcp.payload_len;
+    inject(40005, 80, 9001 + static_cast<uint32_t>(kCloseRequest.size()), our_fin + 1,
+           F::Ack | F::Fin);
+    poll();
+    ASSERT_EQ(worker_->tcp()->time_wait_entries(), 1u);
+    inject(40005, 80, 8000, 0, F::Syn);  // below RCV.NXT, no timestamps: not acceptable
+    out = poll();
+    EXPECT_EQ(counter(Counter::TimeWaitReopens), 0u);
+    EXPECT_EQ(worker_->tcp()->time_wait_entries(), 1u);
+    for (const auto& s : out) EXPECT_FALSE(s.tcp.flags & F::Syn);
+}
+
+class SmallHost : public HostOnRing {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 2;
+        c.syn_backlog = 1;
+        c.tcp.send_buffer = c.tcp.recv_buffer = 4096;
+        start(c);
+    }
+};
+
+TEST_F(SmallHost, SynBacklogFullDropsFurtherSynsAndCountsOverflow) {
+    inject(41000, 7, 1, 0, F::Syn);
+    inject(41001, 7, 1, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u) << "one SYN-ACK: the second SYN found the backlog full";
+    EXPECT_EQ(counter(Counter::ListenOverflows), 1u);
+    EXPECT_EQ(counter(Counter::ListenDrops), 1u);
+    EXPECT_EQ(in_state(tcp::State::SynReceived), 1u);
+}
+
+TEST_F(SmallHost, ConnectionPoolExhaustionRefusesNewWorkAndRecovers) {
+    handshake(41002, 7, 100);
+    handshake(41003, 7, 100);
+    inject(41004, 7, 100, 0, F::Syn);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(counter(Counter::TcpConnPoolExhausted), 1u);
+    // The established ones still work.
+    EXPECT_EQ(in_state(tcp::State::Established), 2u);
+    // The peer resets one (RST at RCV.NXT); its slot is free again.
+    inject(41002, 7, 101, 0, F::Rst);
+    poll();
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 1u);
+    inject(41004, 7, 100, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+}
+
+}  // namespace
+}  // namespace sluice::engine
