@@ -11,7 +11,7 @@ pkgs=(
     libgtest-dev libgmock-dev libbenchmark-dev
     libsodium-dev libtomlplusplus-dev libcli11-dev
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer
-    iproute2 iputils-ping ethtool curl python3 python3-scapy
+    iproute2 iputils-ping ethtool curl netcat-openbsd python3 python3-scapy
 )
 missing=()
 for p in "${pkgs[@]}"; do
