@@ -44,6 +44,9 @@ namespace sluice {
     X(TCPTimeouts, "retransmission or keepalive timeouts that ended a connection")             \
     X(TCPKeepAliveProbes, "keepalive probes sent")                                             \
     X(PAWSEstabRejected, "segments rejected by PAWS (RFC 7323)")                               \
+    X(SyncookiesSent, "SYN-ACKs carrying a cookie (no state kept)")                         \
+    X(SyncookiesRecv, "ACKs with a valid cookie: connection created")                       \
+    X(SyncookiesFailed, "ACKs whose cookie did not validate (forged or stale)")             \
     X(ListenOverflows, "SYNs dropped: SYN backlog full")                                       \
     X(ListenDrops, "SYNs and segments to a listener dropped, for any reason")                  \
     X(TcpConnPoolExhausted, "new connections refused: connection pool empty")                  \
@@ -106,6 +109,8 @@ namespace sluice {
     X(StateClosing, "connections in CLOSING")                               \
     X(StateLastAck, "connections in LAST-ACK")                              \
     X(StateTimeWait, "connections in TIME-WAIT (TCBs and compact entries)") \
+    X(SynCacheEntries, "half-open entries in the SYN cache")                                \
+    X(HalfOpen, "half-open connections: SYN cache entries plus SYN-RECEIVED TCBs")          \
     X(TimeWaitEntries, "compact TIME-WAIT entries")                         \
     X(ConnectionsInUse, "connection slots (TCBs) in use")
 

@@ -237,6 +237,8 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
         r.get<uint32_t>("max_connections", t.max_connections, 1, 1u << 24);
         r.get<uint32_t>("max_time_wait", t.max_time_wait, 1, 1u << 24);
         r.get<uint32_t>("syn_backlog", t.syn_backlog, 1, 1u << 24);
+        r.get<uint32_t>("syn_cache_entries", t.syn_cache_entries, 1, 1u << 24);
+        r.get("cookie_key_file", t.cookie_key_file);
         r.get<uint32_t>("send_buffer", t.tcp.send_buffer, 2048, 1u << 24);
         r.get<uint32_t>("recv_buffer", t.tcp.recv_buffer, 2048, 1u << 24);
         r.get<uint16_t>("mss", t.tcp.mss, 88, 9000);  // RFC 9293 3.7.1 / RFC 8900
@@ -285,6 +287,20 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
             r.get("body", l.http_body);
             r.get<uint32_t>("body_bytes", l.body_bytes, 0, 1u << 20);
             r.get<bool>("keepalive", l.keepalive, false, true);
+            std::string mode;
+            if (r.get("syncookies", mode)) {
+                if (mode == "always")
+                    l.syn.mode = tcp::SynCookieMode::Always;
+                else if (mode == "auto")
+                    l.syn.mode = tcp::SynCookieMode::Auto;
+                else if (mode == "off")
+                    l.syn.mode = tcp::SynCookieMode::Off;
+                else
+                    r.fail("syncookies",
+                           "must be \"always\", \"auto\" or \"off\", not \"" + mode + "\"");
+            }
+            r.get<uint32_t>("syn_rate_limit", l.syn.rate_limit, 1, 100'000'000);
+            r.get<bool>("rst_on_bad_cookie", l.syn.rst_on_bad_cookie, false, true);
             r.finish();
             if (!r.error().empty()) return Error{r.error()};
             for (const auto& other : cfg.tcp.listeners) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tcp/syn_policy.hpp"
 #include "time/instant.hpp"
 
 namespace sluice::engine {
@@ -25,6 +26,9 @@ struct ListenerConfig {
     std::string http_body = "sluice\n";
     uint32_t body_bytes = 0;
     bool keepalive = false;  // TCP keepalive (RFC 1122 4.2.3.6) on accepted connections
+    // SYN handling (tcp/syn_policy.hpp): always cookies, auto (SYN cache, cookies under a
+    // flood), or off (a SYN-RECEIVED connection per SYN, bounded by the backlog).
+    tcp::SynPolicyConfig syn;
 };
 
 // Per-connection state of a built-in service: small, inside the connection slot.

@@ -23,6 +23,13 @@ tcp::Address to_tcp(const wire::IpAddr& a) {
     return r;
 }
 
+wire::IpAddr to_wire(const tcp::Address& a) {
+    wire::IpAddr r;
+    r.family = a.family == tcp::Family::Ipv6 ? wire::Family::V6 : wire::Family::V4;
+    r.bytes = a.bytes;
+    return r;
+}
+
 tcp::FourTuple tuple_of(const wire::FlowKey& k) {
     return {{to_tcp(k.local), k.local_port}, {to_tcp(k.remote), k.remote_port}};
 }
@@ -74,6 +81,22 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
                                          cfg.max_connections + cfg.max_time_wait, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
+    if (cfg.cookie_key_file.empty()) {
+        h->secrets_.emplace(tcp::CookieSecrets::random());
+    } else {
+        // Hosts sharing the key file agree on the cookie period through the wall clock.
+        const auto wall = std::chrono::duration_cast<time::Duration>(
+            std::chrono::system_clock::now().time_since_epoch());
+        std::string err;
+        auto s = tcp::CookieSecrets::load(cfg.cookie_key_file, err,
+                                          {.wall_offset = wall - time::Duration(now.ns())});
+        if (!s) return dev::Error{"tcp.cookie_key_file: " + err};
+        h->secrets_.emplace(std::move(*s));
+    }
+    h->syn_cache_ = std::make_unique<tcp::SynCache>(
+        tcp::SynCacheConfig{.capacity = std::max<uint32_t>(cfg.syn_cache_entries, 1)}, h->cfg_.tcp,
+        h->wheel_);
+    h->syn_cache_->set_sink(on_cache_syn_ack, h.get());
     for (const ListenerConfig& lc : cfg.listeners) {
         auto l = std::make_unique<Listener>();
         l->cfg = lc;
@@ -86,6 +109,7 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
             tcp::Effects fx;
             l->conn->set_keepalive(true, now, fx);
         }
+        l->policy.emplace(lc.syn, h->secrets_->lifetime());
         l->response_keepalive = http_response(lc, false);
         l->response_close = http_response(lc, true);
         h->listeners_.push_back(std::move(l));
@@ -214,19 +238,116 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
 
     Listener* l = listener_for(v.dst_port);
     if (l == nullptr) return false;
-    // RFC 9293 3.10.7.2 (LISTEN): RST is ignored, an ACK draws a RST (the caller sends it as
-    // CLOSED would), a SYN starts a connection, anything else is dropped.
-    if (seg.flags.has(tcp::Flags::Rst)) {
-        worker_.counters_.add(Counter::TcpInRstNoConn);
-        return true;
+    // RFC 9293 3.10.7.2 (LISTEN), with half-open connections kept statelessly (issue 6): a
+    // non-SYN segment may complete (or reset) a SYN-cache entry or carry a cookie; a RST
+    // without either is ignored, an ACK without either draws a RST (the caller sends it as
+    // CLOSED would), a SYN starts a handshake, anything else is dropped.
+    if (seg.flags.has(tcp::Flags::Ack) || seg.flags.has(tcp::Flags::Rst)) {
+        return on_listen_ack(*l, key, hash, f, seg, now);
     }
-    if (seg.flags.has(tcp::Flags::Ack)) return false;
     if (!seg.flags.has(tcp::Flags::Syn)) {
         worker_.counters_.add(Counter::ListenDrops);
         return true;
     }
-    accept_syn(*l, key, hash, f, seg, now, std::nullopt);
+    on_listen_syn(*l, key, hash, f, seg, now);
     return true;
+}
+
+void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                            const wire::Frame& f, const tcp::Segment& seg,
+                            time::Instant now) noexcept {
+    const tcp::FourTuple t = tuple_of(key);
+    switch (l.policy->on_syn(now, syn_cache_->size(), syn_cache_->capacity())) {
+        case tcp::SynAction::Backlog: accept_syn(l, key, hash, f, seg, now, std::nullopt); return;
+        case tcp::SynAction::Cache: {
+            tcp::OutSegment syn_ack;
+            bool evicted = false;
+            if (syn_cache_->insert(t, seg, isn_.isn(t, now), f.src_mac.b, now, syn_ack, &evicted) !=
+                nullptr) {
+                emit(syn_ack, f.src_mac, f.src);
+                if (evicted) l.policy->note_cache_full(now);
+                return;
+            }
+            l.policy->note_cache_full(now);  // full: this SYN gets a cookie
+            break;
+        }
+        case tcp::SynAction::Cookie: break;
+    }
+    // No state at all: the SYN-ACK's ISS is the cookie (tcp/syncookie.hpp).
+    emit(tcp::make_syn_ack(cfg_.tcp, *secrets_, t, seg, now), f.src_mac, f.src);
+    worker_.counters_.add(Counter::SyncookiesSent);
+}
+
+bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                            const wire::Frame& f, const tcp::Segment& seg,
+                            time::Instant now) noexcept {
+    const tcp::FourTuple t = tuple_of(key);
+    if (tcp::SynCacheEntry* e = syn_cache_->find(t)) {
+        tcp::PassiveAccept acc;
+        tcp::OutSegment reply;
+        switch (syn_cache_->on_segment(*e, seg, now, acc, reply)) {
+            case tcp::SynCacheVerdict::Established:
+                establish_accepted(l, key, hash, f.src_mac, acc, seg, now);
+                break;
+            case tcp::SynCacheVerdict::Reset: emit(reply, f.src_mac, f.src); break;
+            case tcp::SynCacheVerdict::Aborted:
+            case tcp::SynCacheVerdict::Drop: break;
+        }
+        return true;
+    }
+    if (seg.flags.has(tcp::Flags::Rst)) {
+        worker_.counters_.add(Counter::TcpInRstNoConn);
+        return true;
+    }
+    if (!l.policy->cookies_accepted(now)) return false;
+    tcp::CookieReject why = tcp::CookieReject::None;
+    if (auto acc = tcp::check_ack(cfg_.tcp, *secrets_, t, seg, now, &why)) {
+        worker_.counters_.add(Counter::SyncookiesRecv);
+        establish_accepted(l, key, hash, f.src_mac, *acc, seg, now);
+        return true;
+    }
+    worker_.counters_.add(Counter::SyncookiesFailed);
+    worker_.counters_.add(Counter::ListenDrops);
+    return !l.cfg.syn.rst_on_bad_cookie;
+}
+
+// A handshake completed without a TCB (SYN cache or cookie): the connection starts out
+// ESTABLISHED, and the ACK that completed it is processed so data on it is kept.
+void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                                 const wire::MacAddr& mac, const tcp::PassiveAccept& acc,
+                                 const tcp::Segment& seg, time::Instant now) noexcept {
+    Slot* s = alloc_slot();
+    if (s == nullptr) {
+        worker_.counters_.add(Counter::TcpConnPoolExhausted);
+        worker_.counters_.add(Counter::ListenDrops);
+        return;
+    }
+    s->key = key;
+    s->hash = hash;
+    s->peer_mac = mac;
+    s->mac_known = true;
+    s->listener = &l;
+    if (!flows_->insert(key, hash, s)) {
+        worker_.counters_.add(Counter::FlowTableFull);
+        worker_.counters_.add(Counter::ListenDrops);
+        free_slot(*s);
+        return;
+    }
+    s->in_table = true;
+    s->conn->establish_directly(tcp::handshake_params(acc), now);
+    ++stats_.passive_opens;
+    note_state(*s);
+    with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
+        if (l.cfg.keepalive) c.set_keepalive(true, now, fx);
+        fx.push_event({tcp::EventKind::Connected, tcp::CloseReason::Normal, {}});
+        c.on_segment(seg, now, fx);
+    });
+}
+
+void TcpHost::on_cache_syn_ack(void* ctx, const tcp::SynCacheEntry& e,
+                               const tcp::OutSegment& syn_ack, time::Instant) {
+    auto& h = *static_cast<TcpHost*>(ctx);
+    h.emit(syn_ack, wire::MacAddr{e.peer_mac}, to_wire(e.tuple.remote.addr));
 }
 
 bool TcpHost::accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
@@ -464,6 +585,7 @@ void TcpHost::on_tw_timer(time::Timer& t, time::Instant) {
 }
 
 void TcpHost::on_tick(time::Instant now) noexcept {
+    secrets_->rotate_if_due(now);
     wheel_.advance(now, kTimerBudget);
     if (now >= next_publish_) {
         publish_counters();
@@ -495,6 +617,8 @@ void TcpHost::publish_counters() noexcept {
     c.set(Counter::StateLastAck, g(S::LastAck));
     c.set(Counter::StateTimeWait, g(S::TimeWait));
     c.set(Counter::TimeWaitEntries, tw_pool_.in_use());
+    c.set(Counter::SynCacheEntries, syn_cache_->size());
+    c.set(Counter::HalfOpen, syn_cache_->size() + g(S::SynReceived));
     c.set(Counter::ConnectionsInUse, used_);
     for (size_t from = 0; from < tcp::kStateCount; ++from) {
         for (size_t to = 0; to < tcp::kStateCount; ++to) {

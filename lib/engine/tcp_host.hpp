@@ -29,6 +29,8 @@
 #include "tcp/connection.hpp"
 #include "tcp/isn.hpp"
 #include "tcp/stats.hpp"
+#include "tcp/syn_cache.hpp"
+#include "tcp/syncookie.hpp"
 #include "time/wheel.hpp"
 #include "wire/addr.hpp"
 #include "wire/parse.hpp"
@@ -43,7 +45,9 @@ struct TcpHostConfig {
     uint32_t max_time_wait = 65536;   // compact TIME-WAIT entries per worker
     uint32_t syn_backlog = 1024;      // half-open (SYN-RECEIVED) connections per worker
     std::vector<ListenerConfig> listeners;
-    uint16_t ephemeral_low = 32768;  // active-open local ports, as Linux ip_local_port_range
+    uint32_t syn_cache_entries = 4096;  // compact half-open entries per worker (auto mode)
+    std::string cookie_key_file;        // empty: a fresh random secret at every start
+    uint16_t ephemeral_low = 32768;     // active-open local ports, as Linux ip_local_port_range
     uint16_t ephemeral_high = 60999;
 };
 
@@ -132,6 +136,19 @@ private:
     Slot* slot_of(ConnId id) const noexcept;
     Listener* listener_for(uint16_t port) noexcept;
 
+    // The stateless paths (issue 6): a SYN answered from the cache or with a cookie, and
+    // the ACK that completes one. Returns false when the segment should be answered as in
+    // CLOSED (a RST).
+    void on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
+                       const tcp::Segment& seg, time::Instant now) noexcept;
+    bool on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
+                       const tcp::Segment& seg, time::Instant now) noexcept;
+    void establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                            const wire::MacAddr& mac, const tcp::PassiveAccept& acc,
+                            const tcp::Segment& seg, time::Instant now) noexcept;
+    static void on_cache_syn_ack(void* ctx, const tcp::SynCacheEntry& e,
+                                 const tcp::OutSegment& syn_ack, time::Instant now);
+
     bool accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
                     const tcp::Segment& seg, time::Instant now,
                     std::optional<wire::SeqNum> iss) noexcept;
@@ -169,6 +186,7 @@ private:
     Worker& worker_;
     wire::IpAddr local_;
     tcp::IsnGenerator isn_;
+    std::optional<tcp::CookieSecrets> secrets_;  // set by create()
     tcp::Stats stats_;
     time::TimerWheel wheel_;
     std::optional<flow::FlowTable> flows_;  // set by create()
@@ -177,6 +195,7 @@ private:
     std::vector<uint32_t> free_slots_;
     uint32_t used_ = 0;
     flow::Pool<TwSlot> tw_pool_;
+    std::unique_ptr<tcp::SynCache> syn_cache_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::array<uint32_t, tcp::kStateCount> gauge_{};
     TransitionSnapshot transitions_;

@@ -43,6 +43,7 @@ struct TcpHost::TwSlot {
 struct TcpHost::Listener {
     ListenerConfig cfg;
     std::optional<tcp::Connection> conn;  // in LISTEN; children are cloned from it
+    std::optional<tcp::SynPolicy> policy;
     std::string response_keepalive, response_close;
 };
 

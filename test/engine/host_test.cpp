@@ -96,6 +96,7 @@ protected:
 
     // Runs the worker until the RX ring is drained, then returns what it sent.
     std::vector<Sent> poll() {
+        while (rte_ring_count(rx_) > 0) worker_->poll();
         for (int i = 0; i < 4; ++i) worker_->poll();
         std::vector<Sent> out;
         void* obj = nullptr;
@@ -245,6 +246,7 @@ TEST_F(HostOnRing, OldSynInTimeWaitDoesNotReopen) {
     for (const auto& s : out) EXPECT_FALSE(s.tcp.flags & F::Syn);
 }
 
+// Listeners with syncookies = off: a SYN-RECEIVED connection per SYN.
 class SmallHost : public HostOnRing {
 protected:
     void SetUp() override {
@@ -252,6 +254,8 @@ protected:
         c.max_connections = 2;
         c.syn_backlog = 1;
         c.tcp.send_buffer = c.tcp.recv_buffer = 4096;
+        const tcp::SynPolicyConfig off{.mode = tcp::SynCookieMode::Off};
+        c.listeners = {ListenerConfig{.port = 7, .service = Service::Echo, .syn = off}};
         start(c);
     }
 };
@@ -282,6 +286,118 @@ TEST_F(SmallHost, ConnectionPoolExhaustionRefusesNewWorkAndRecovers) {
     auto out = poll();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+}
+
+// --- stateless half-open connections (issue 6) ------------------------------------------------
+
+class CookieHost : public HostOnRing {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 64;
+        c.max_time_wait = 64;
+        c.listeners = {
+            ListenerConfig{
+                .port = 7, .service = Service::Echo, .syn = {.mode = tcp::SynCookieMode::Always}},
+            ListenerConfig{.port = 8, .service = Service::Echo},  // auto
+        };
+        start(c);
+    }
+    // Gauges are published once a millisecond: tick past the next publication.
+    uint64_t gauge(Counter c) {
+        ahead_ += std::chrono::milliseconds(2);
+        worker_->tcp()->on_tick(worker_->now() + ahead_);
+        return counter(c);
+    }
+    time::Duration ahead_{0};
+};
+
+TEST_F(CookieHost, AlwaysMode_SynKeepsNoStateAndTheCookieAckEstablishesWithItsData) {
+    wire::TcpOptions mss{};
+    mss.has_mss = true;
+    mss.mss = 1400;
+    inject(42000, 7, 7000, 0, F::Syn, {}, mss);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+    EXPECT_EQ(out[0].tcp.ack.raw(), 7001u);
+    EXPECT_EQ(counter(Counter::SyncookiesSent), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u) << "a SYN allocates nothing";
+    EXPECT_EQ(gauge(Counter::SynCacheEntries), 0u);
+
+    // The final ACK carries data: the connection is created ESTABLISHED and the data kept.
+    const uint32_t iss = out[0].tcp.seq.raw();
+    inject(42000, 7, 7001, iss + 1, F::Ack | F::Psh, "kept");
+    out = poll();
+    EXPECT_EQ(counter(Counter::SyncookiesRecv), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 1u);
+    EXPECT_EQ(in_state(tcp::State::Established), 1u);
+    std::string echoed;
+    for (const auto& s : out) echoed += s.payload;
+    EXPECT_EQ(echoed, "kept");
+}
+
+TEST_F(CookieHost, ForgedCookieIsCountedAndDroppedWithoutState) {
+    inject(42001, 7, 7000, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    inject(42001, 7, 7001, out[0].tcp.seq.raw() + 12345, F::Ack);  // wrong cookie
+    EXPECT_TRUE(poll().empty()) << "dropped silently (rst_on_bad_cookie = false)";
+    EXPECT_EQ(counter(Counter::SyncookiesFailed), 1u);
+    EXPECT_EQ(counter(Counter::ListenDrops), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+}
+
+TEST_F(CookieHost, FloodOfSpoofedSynsCostsNoMemoryAndALegitimateClientStillConnects) {
+    // 20,000 SYNs from spoofed sources inside 198.18.0.0/15, in bursts, never completed.
+    for (uint32_t i = 0; i < 20000; ++i) {
+        rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+        ASSERT_NE(m, nullptr);
+        std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
+                               static_cast<size_t>(rte_pktmbuf_tailroom(m))};
+        const wire::L3Header l3{.src_mac = kPeerMac,
+                                .dst_mac = us_mac_,
+                                .src = wire::IpAddr::v4(0xC6130000 + i % 60000),
+                                .dst = kUs};
+        const wire::TcpHeaderSpec spec{.src_port = static_cast<uint16_t>(1024 + i % 50000),
+                                       .dst_port = 7,
+                                       .seq = wire::SeqNum(i),
+                                       .flags = F::Syn,
+                                       .window = 1024};
+        const size_t len = wire::build_tcp(buf, l3, spec, {}, wire::CsumMode::Software);
+        m->data_len = static_cast<uint16_t>(len);
+        m->pkt_len = static_cast<uint32_t>(len);
+        ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+        if (i % 512 == 511) poll();
+    }
+    poll();
+    EXPECT_EQ(counter(Counter::SyncookiesSent), 20000u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+    EXPECT_EQ(gauge(Counter::HalfOpen), 0u);
+    handshake(42002, 7, 100);
+    EXPECT_EQ(in_state(tcp::State::Established), 1u);
+}
+
+TEST_F(CookieHost, AutoMode_OrdinarySynGoesToTheCacheWhichCompletesTheHandshake) {
+    inject(42003, 8, 500, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(counter(Counter::SyncookiesSent), 0u);
+    EXPECT_EQ(gauge(Counter::SynCacheEntries), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+    inject(42003, 8, 501, out[0].tcp.seq.raw() + 1, F::Ack);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(gauge(Counter::SynCacheEntries), 0u);
+    EXPECT_EQ(in_state(tcp::State::Established), 1u);
+}
+
+TEST_F(CookieHost, AutoMode_RstForACachedHalfOpenRemovesIt) {
+    inject(42004, 8, 900, 0, F::Syn);
+    ASSERT_EQ(poll().size(), 1u);
+    ASSERT_EQ(gauge(Counter::SynCacheEntries), 1u);
+    inject(42004, 8, 901, 0, F::Rst);  // RFC 5961: exactly RCV.NXT
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(gauge(Counter::SynCacheEntries), 0u);
 }
 
 }  // namespace
