@@ -15,8 +15,11 @@ echo "== end-to-end tests (netns test bed, one at a time)"
 meson test -C build --suite e2e --num-processes 1 --print-errorlogs
 
 echo "== build with ASan+UBSan"
-# b_lundef=false: sanitizer runtimes resolve symbols at load time.
-scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled
+# b_lundef=false: sanitizer runtimes resolve symbols at load time. werror=false: with the
+# sanitizers GCC 12 warns falsely inside libstdc++ (<regex>, -Wmaybe-uninitialized); the
+# build above already holds the code to -Werror.
+scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled \
+    -Dwerror=false
 echo "== unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --suite unit --print-errorlogs

@@ -90,12 +90,19 @@ std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view s) {
     return Ipv4Prefix{*a, static_cast<uint8_t>(len)};
 }
 
+// rte_hash_crc reads the key 8 bytes at a time through a uint64_t pointer; a FlowKey has
+// alignment 1 (38 bytes, no padding), so hash an aligned copy (UBSan: misaligned load).
 uint32_t flow_key_hash(const FlowKey& k, uint32_t seed) noexcept {
-    return rte_hash_crc(&k, sizeof k, seed);
+    alignas(8) uint8_t buf[sizeof(FlowKey)];
+    std::memcpy(buf, &k, sizeof k);
+    return rte_hash_crc(buf, sizeof buf, seed);
 }
 
 uint32_t flow_key_rte_hash(const void* key, uint32_t key_len, uint32_t init_val) noexcept {
-    return rte_hash_crc(key, key_len, init_val);
+    alignas(8) uint8_t buf[sizeof(FlowKey)];
+    if (key_len > sizeof buf) return rte_hash_crc(key, key_len, init_val);  // not a FlowKey
+    std::memcpy(buf, key, key_len);
+    return rte_hash_crc(buf, key_len, init_val);
 }
 
 }  // namespace sluice::wire
