@@ -31,6 +31,22 @@ public:
         return n;
     }
 
+    // Writes src at `offset` bytes past the end of the data (into free space) without
+    // making it part of the data: out-of-order bytes waiting for the hole before them.
+    // Writes only what fits; returns the count.
+    std::size_t write_at(std::size_t offset, std::span<const uint8_t> src) noexcept {
+        if (offset >= free()) return 0;
+        std::size_t n = std::min(src.size(), free() - offset);
+        std::size_t pos = (head_ + size_ + offset) % cap1();
+        std::size_t first = std::min(n, buf_.size() - pos);
+        if (first) std::memcpy(buf_.data() + pos, src.data(), first);
+        if (n > first) std::memcpy(buf_.data(), src.data() + first, n - first);
+        return n;
+    }
+
+    // Makes n bytes already written past the end (write_at) part of the data.
+    void commit(std::size_t n) noexcept { size_ += std::min(n, free()); }
+
     // Copies up to dst.size() bytes from the front and removes them; returns the count.
     std::size_t read(std::span<uint8_t> dst) noexcept {
         std::size_t n = std::min(dst.size(), size_);
@@ -45,8 +61,7 @@ public:
     void consume(std::size_t n) noexcept {
         n = std::min(n, size_);
         head_ = (head_ + n) % cap1();
-        size_ -= n;
-        if (size_ == 0) head_ = 0;
+        size_ -= n;  // head_ stays: bytes written past the end keep their place
     }
 
     // The longest contiguous run of up to max bytes starting offset bytes from the front.

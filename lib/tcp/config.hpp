@@ -21,6 +21,14 @@ inline constexpr time::Duration kRtoAfterSynLoss = 3s;
 // RFC 6298 (2.5): "a maximum value MAY be placed on RTO provided it is at least 60 seconds";
 // 120 s as Linux TCP_RTO_MAX (so 6 SYN retries give up after 127 s, as on Linux).
 inline constexpr time::Duration kMaxRto = 120s;
+// RFC 6298 (2.4) says the RTO SHOULD be rounded up to 1 s; we use Linux's TCP_RTO_MIN of
+// 200 ms, as RFC 8961 4 permits with a conservative backoff (ours doubles to 120 s). With
+// delayed ACKs at 40 ms a 200 ms floor leaves room for the peer's ACK delay.
+inline constexpr time::Duration kDefaultMinRto = 200ms;
+// Linux TCP_DELACK_MIN; RFC 9293 3.8.6.3 (RFC 1122 4.2.3.2): the delay MUST be under 0.5 s.
+inline constexpr time::Duration kDefaultDelayedAck = 40ms;
+// RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)).
+inline constexpr uint8_t kDefaultInitialWindow = 10;
 // RFC 9293 3.4.2 (and 3.10.7.4): MSL, "arbitrarily defined to be 2 minutes"; 30 s as Linux.
 inline constexpr time::Duration kDefaultMsl = 30s;
 // Linux net.ipv4.tcp_fin_timeout.
@@ -48,7 +56,7 @@ struct Config {
     // Window scaling (RFC 7323 2): offered if true, with this shift count.
     bool window_scaling = true;
     uint8_t window_scale = 7;
-    bool sack_permitted = true;  // RFC 2018: offered; blocks are not yet generated or used
+    bool sack_permitted = true;  // RFC 2018: offered; blocks are sent, not yet used (RFC 6675)
     bool timestamps = true;      // RFC 7323 3
     // Sizes the host should give each connection's byte rings (see Buffers).
     uint32_t send_buffer = 64 * 1024;
@@ -63,6 +71,16 @@ struct Config {
     uint8_t max_retries = kDefaultMaxRetries;
     time::Duration initial_rto = kInitialRto;
     time::Duration max_rto = kMaxRto;
+    time::Duration min_rto = kDefaultMinRto;
+    // RFC 9293 3.8.6.3: delay ACKs of in-order data by at most delayed_ack_timeout, and ACK
+    // at least every second full-sized segment (RFC 5681 4.2). Off: every segment is ACKed.
+    bool delayed_ack = true;
+    time::Duration delayed_ack_timeout = kDefaultDelayedAck;
+    // RFC 6928 initial window in segments: IW = min(N*MSS, max(2*MSS, N*1460)); 10 gives
+    // exactly RFC 6928's formula. (Linux: the initcwnd route attribute.)
+    uint8_t initial_window = kDefaultInitialWindow;
+    // RFC 896 / RFC 9293 3.7.4 Nagle's algorithm for new connections (TCP_NODELAY off).
+    bool nagle = true;
     time::Duration quiet_time = kDefaultQuietTime;
     // RFC 1337 fix F1: ignore RST in TIME-WAIT (prevents TIME-WAIT assassination). Linux
     // defaults to the RFC 9293 3.10.7.4 behaviour (tcp_rfc1337 = 0); we default to RFC 1337.

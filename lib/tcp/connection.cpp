@@ -37,6 +37,7 @@ Connection::Connection(const Config& cfg, Buffers buffers, Stats* stats) noexcep
       cfg_(&cfg),
       stats_(stats ? stats : &t_unused_stats) {
     tcb_.rtx.rto = cfg.initial_rto;
+    tcb_.nodelay = !cfg.nagle;
 }
 
 // The one door for state changes: counts old -> new in Stats.
@@ -59,6 +60,7 @@ void Connection::enter_closed(CloseReason r, Effects& fx) noexcept {
     rcv_buf_.clear();
     tcb_.close_reason = r;
     tcb_.ack_pending = false;
+    tcb_.ooo.clear();
     set_state(State::Closed);
     fx.push_event({EventKind::Closed, r, {}});
     fx.push_event({EventKind::Release, r, {}});
@@ -76,6 +78,7 @@ void Connection::enter_established(time::Instant now, Effects& fx) noexcept {
     if (tcb_.syn_retransmitted)
         tcb_.rtx.rto = std::max(tcb_.rtx.rto, kRtoAfterSynLoss);  // RFC 6298 (5.7)
     tcb_.rtx.on_progress();
+    init_congestion(now);
     tcb_.last_rx = now;
     fx.push_event({EventKind::Connected, CloseReason::Normal, {}});
     arm_keepalive(now, fx);
@@ -91,6 +94,7 @@ void Connection::return_to_listen(Effects& fx) noexcept {
     fresh.state = tcb_.state;
     fresh.passive = true;
     fresh.keepalive = tcb_.keepalive;
+    fresh.nodelay = tcb_.nodelay;
     fresh.rtx.rto = cfg_->initial_rto;
     tcb_ = fresh;
     tuple_.remote = listen_remote_;
@@ -121,6 +125,7 @@ Error Connection::open_active(const FourTuple& t, wire::SeqNum iss, time::Instan
     Tcb fresh;
     fresh.state = tcb_.state;
     fresh.keepalive = tcb_.keepalive;
+    fresh.nodelay = tcb_.nodelay;
     fresh.rtx.rto = cfg_->initial_rto;
     tcb_ = fresh;
     snd_buf_.clear();
@@ -148,6 +153,7 @@ Error Connection::open_passive(const FourTuple& t, wire::SeqNum iss) noexcept {
     Tcb fresh;
     fresh.state = tcb_.state;
     fresh.keepalive = tcb_.keepalive;
+    fresh.nodelay = tcb_.nodelay;
     fresh.passive = true;
     fresh.rtx.rto = cfg_->initial_rto;
     tcb_ = fresh;
@@ -170,6 +176,7 @@ Error Connection::clone_listener(const Connection& listener, const FourTuple& t)
         return Error::ConnectionExists;
     cfg_ = listener.cfg_;
     tcb_.keepalive = listener.tcb_.keepalive;
+    tcb_.nodelay = listener.tcb_.nodelay;
     Error e = open_passive(t, listener.listen_iss_);
     isn_gen_ = listener.isn_gen_;
     return e;
@@ -245,6 +252,7 @@ IoResult Connection::receive(std::span<uint8_t> out, time::Instant now, Effects&
 
 // Queue our FIN after the data already queued (RFC 9293 3.10.4) and move to `next`.
 Error Connection::queue_fin(State next, time::Instant now, Effects& fx) noexcept {
+    if (tcb_.cc.cwnd == 0) init_congestion(now);  // closed in SYN-RECEIVED: the FIN goes now
     set_state(next);
     output(now, fx);
     verify();
@@ -339,6 +347,12 @@ ConnectionStatus Connection::status() const noexcept {
     s.peer_closed = states::kPeerFinReceived.contains(tcb_.state);
     s.keepalive = tcb_.keepalive;
     s.close_reason = tcb_.close_reason;
+    s.cwnd = tcb_.cc.cwnd;
+    s.ssthresh = tcb_.cc.ssthresh;
+    s.srtt = tcb_.rtx.rtt.srtt;
+    s.rttvar = tcb_.rtx.rtt.rttvar;
+    s.rto = tcb_.rtx.rto;
+    s.ooo_ranges = tcb_.ooo.count();
     return s;
 }
 
@@ -365,6 +379,7 @@ void Connection::establish_directly(const HandshakeParams& p, time::Instant now)
     Tcb fresh;
     fresh.state = tcb_.state;
     fresh.keepalive = tcb_.keepalive;
+    fresh.nodelay = tcb_.nodelay;
     fresh.rtx.rto = cfg_->initial_rto;
     tcb_ = fresh;
     Tcb& t = tcb_;
@@ -393,6 +408,7 @@ void Connection::establish_directly(const HandshakeParams& p, time::Instant now)
         (void)make_segment(Flags::Ack, t.snd_nxt, now);  // what our ACK advertises
     }
     set_state(State::Established);
+    init_congestion(now);
     t.last_rx = now;
     arm_keepalive(now, scratch);
 }
@@ -436,6 +452,16 @@ bool Connection::check_invariants(const char** why) const noexcept {
     if (t.rcv_nxt > t.rcv_adv && states::kReceivesText.contains(t.state))
         return fail("RCV.NXT beyond the advertised window");
     if (rcv_buf_.size() > rcv_buf_.capacity()) return fail("receive buffer overflow");
+    // Out-of-order ranges: apart, beyond RCV.NXT, inside the ring's free space.
+    if (!t.ooo.check(t.rcv_nxt, t.rcv_nxt + uint32_t(rcv_buf_.free())))
+        return fail("reassembly range outside the receive window or overlapping");
+    if (states::kSynchronized.contains(t.state) && t.state != State::TimeWait) {
+        if (t.cc.cwnd < t.send_mss) return fail("cwnd below one MSS");
+        if (t.rtx_next < t.rtx_end && (t.rtx_next < t.snd_una || t.rtx_end > t.snd_max))
+            return fail("retransmission queue outside [SND.UNA, SND.MAX]");
+    }
+    if (t.delack_segs > 0 && (t.armed & bit(TimerKind::DelayedAck)) == 0 && !t.ack_pending)
+        return fail("ACK owed without the delayed-ACK timer");
     return true;
 }
 

@@ -15,8 +15,10 @@
 
 #include "tcp/buffer.hpp"
 #include "tcp/config.hpp"
+#include "tcp/congestion.hpp"
 #include "tcp/effects.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/reassembly.hpp"
 #include "tcp/retransmit.hpp"
 #include "tcp/segment.hpp"
 #include "tcp/state.hpp"
@@ -62,7 +64,7 @@ struct Tcb {
     State state = State::Closed;
     // Send sequence variables (RFC 9293 3.3.1, Figure 4).
     wire::SeqNum snd_una, snd_nxt, snd_wl1, snd_wl2, iss;
-    wire::SeqNum snd_max;      // highest SND.NXT ever (SND.NXT never moves back for now)
+    wire::SeqNum snd_max;      // highest SND.NXT ever (SND.NXT never moves back)
     wire::SeqNum snd_buf_seq;  // sequence number of the first byte in the send buffer
     wire::SeqNum fin_seq;      // our FIN's sequence number, once sent
     uint32_t snd_wnd = 0;      // bytes, scaled
@@ -86,10 +88,16 @@ struct Tcb {
     bool send_blocked = false;       // send() was short: report SendSpace later
     bool syn_retransmitted = false;  // RFC 6298 (5.7)
     bool keepalive = false;
+    bool nodelay = false;  // Nagle off for this connection (TCP_NODELAY)
     uint8_t keepalive_probes = 0;
     uint8_t persist_probes = 0;  // zero-window probes since the last ACK (RFC 9293 3.8.6.1)
     CloseReason close_reason = CloseReason::Normal;
+    uint8_t delack_segs = 0;  // in-order segments received and not yet ACKed (RFC 5681 4.2)
     RetransmitState rtx;
+    Congestion cc;
+    wire::SeqNum rtx_next, rtx_end;  // to send again: [rtx_next, rtx_end) (RTO, fast rexmit)
+    Reassembly ooo;                  // out-of-order ranges held in the receive ring
+    time::Instant last_send;         // last data segment sent (RFC 5681 4.1 idle restart)
     time::Instant last_rx;  // last segment from the peer (keepalive idle)
     uint8_t armed = 0;      // bit per TimerKind
     std::array<time::Instant, kTimerKindCount> deadline{};
@@ -111,6 +119,9 @@ struct ConnectionStatus {
     bool peer_closed = false;
     bool keepalive = false;
     CloseReason close_reason = CloseReason::Normal;  // meaningful in CLOSED after a connection
+    uint32_t cwnd = 0, ssthresh = 0;  // RFC 5681 (0 before ESTABLISHED)
+    time::Duration srtt{}, rttvar{}, rto{};  // RFC 6298 (srtt, rttvar zero before a sample)
+    uint8_t ooo_ranges = 0;                   // out-of-order ranges held
 };
 
 class Connection {
@@ -164,6 +175,9 @@ public:
 
     // Keepalive (RFC 1122 4.2.3.6), off by default.
     void set_keepalive(bool on, time::Instant now, Effects& fx) noexcept;
+    // No-delay (TCP_NODELAY): on turns Nagle's algorithm (RFC 9293 3.7.4) off for this
+    // connection and sends what it held back; the default is !Config::nagle. Any state.
+    void set_nodelay(bool on, time::Instant now, Effects& fx) noexcept;
 
     // --- driven by the host ----------------------------------------------------------------
     void on_segment(const Segment& seg, time::Instant now, Effects& fx) noexcept;
@@ -221,14 +235,33 @@ private:
     void process_text(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void check_fin(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void update_send_window(const Segment& seg) noexcept;
-    void ack_sent_data(wire::SeqNum ack, time::Instant now, Effects& fx) noexcept;
+    void ack_sent_data(wire::SeqNum ack, const Segment* seg, time::Instant now,
+                       Effects& fx) noexcept;
+    void schedule_ack(time::Instant now, Effects& fx) noexcept;
+
+    // reassembly.cpp
+    bool queue_out_of_order(wire::SeqNum seq, std::span<const uint8_t> text) noexcept;
+    void deliver_reassembled() noexcept;
+    void add_sack_blocks(OutSegment& s) const noexcept;
+
+    // congestion.cpp
+    void init_congestion(time::Instant now) noexcept;
+    void take_rtt_sample(const Segment& seg, wire::SeqNum old_una, time::Instant now) noexcept;
+    void cc_on_new_ack(uint32_t acked) noexcept;
+    bool is_duplicate_ack(const Segment& seg) const noexcept;
+    void cc_on_duplicate_ack() noexcept;
+    void cc_on_timeout(bool first) noexcept;
+    void queue_retransmit(wire::SeqNum from, wire::SeqNum to) noexcept;
+    bool send_retransmissions(time::Instant now, Effects& fx) noexcept;
+    uint32_t send_at(wire::SeqNum seq, uint32_t max, time::Instant now, Effects& fx) noexcept;
+    uint32_t cwnd_room(time::Instant now) noexcept;
 
     // output.cpp
     void output(time::Instant now, Effects& fx) noexcept;
     void send_syn(time::Instant now, Effects& fx) noexcept;
     void send_ack(time::Instant now, Effects& fx) noexcept;
     void send_rst(wire::SeqNum seq, Effects& fx) noexcept;
-    void retransmit_head(time::Instant now, Effects& fx) noexcept;
+    void retransmit_syn(time::Instant now, Effects& fx) noexcept;
     OutSegment make_segment(Flags f, wire::SeqNum seq, time::Instant now) noexcept;
     uint16_t advertise(bool syn) noexcept;
     uint32_t rcv_wnd() const noexcept;
@@ -259,10 +292,11 @@ private:
     Endpoint listen_remote_;  // the passive open's remote (maybe unspecified)
 };
 
-// The TCB budget: the protocol variables in three cache lines, the whole connection (with
+// The TCB budget: the protocol variables in five cache lines (RTT estimator, congestion
+// state and four reassembly ranges took the fourth and fifth), the whole connection (with
 // its ring descriptors, tuple and cold pointers) in five.
-static_assert(sizeof(Tcb) <= 3 * 64, "Tcb budget");
-static_assert(sizeof(Connection) <= 5 * 64, "Connection (TCB) budget");
+static_assert(sizeof(Tcb) <= 5 * 64, "Tcb budget");
+static_assert(sizeof(Connection) <= 7 * 64, "Connection (TCB) budget");
 
 // RFC 9293 3.10.7.1: the reply to a segment for which no connection exists (also used by
 // the host when no TCB matches). Returns false if nothing is to be sent (an RST arrived).

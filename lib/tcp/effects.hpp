@@ -21,7 +21,7 @@ namespace sluice::tcp {
 // The host maps each kind to one intrusive timer-wheel node per connection.
 enum class TimerKind : uint8_t {
     Retransmit,  // RTO for data, SYN, SYN-ACK and FIN (RFC 6298)
-    DelayedAck,  // reserved: ACKs are sent at once for now (RFC 9293 3.8.6.3 allows both)
+    DelayedAck,  // RFC 9293 3.8.6.3 delayed ACK (Config::delayed_ack_timeout)
     Persist,     // zero-window probing (RFC 9293 3.8.6.1)
     Keepalive,   // RFC 1122 4.2.3.6
     FinWait2,    // orphaned FIN-WAIT-2 timeout (Linux tcp_fin_timeout)
@@ -67,7 +67,8 @@ struct Event {
 
 struct Effects {
     // Bound: a call emits at most one control segment (ACK, RST, SYN, keepalive or window
-    // probe) plus a run of data segments that stops while one slot is still free (then
+    // probe) plus a run of data segments (retransmissions first, then new data) that stops
+    // while one slot is still free (then
     // more_output is set and the host calls Connection::poll_output() after draining). So a
     // call never overflows a sink that has at least one free slot when the call starts;
     // the host drains before that is no longer true.

@@ -129,7 +129,7 @@ void Connection::on_syn_sent(const Segment& seg, time::Instant now, Effects& fx)
         t.max_snd_wnd = t.snd_wnd;
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
-        if (ack_ok) ack_sent_data(seg.ack, now, fx);
+        if (ack_ok) ack_sent_data(seg.ack, nullptr, now, fx);
         if (t.snd_una > t.iss) {
             // Our SYN is acknowledged: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
             enter_established(now, fx);
@@ -323,16 +323,22 @@ void Connection::update_send_window(const Segment& seg) noexcept {
 }
 
 // SND.UNA moves to `ack`: free acknowledged bytes, restart or stop the RTO (RFC 6298 5.2-5.3).
-void Connection::ack_sent_data(SeqNum ack, time::Instant now, Effects& fx) noexcept {
+void Connection::ack_sent_data(SeqNum ack, const Segment* seg, time::Instant now,
+                               Effects& fx) noexcept {
     Tcb& t = tcb_;
     if (ack <= t.snd_una) return;
+    const SeqNum old_una = t.snd_una;
     std::size_t acked = 0;
     if (ack > t.snd_buf_seq)
         acked = std::min<std::size_t>(uint32_t(ack - t.snd_buf_seq), snd_buf_.size());
     snd_buf_.consume(acked);
     t.snd_buf_seq += uint32_t(acked);
     t.snd_una = ack;
+    if (seg) take_rtt_sample(*seg, old_una, now);  // before the timer restarts (5.3)
     t.rtx.on_progress();
+    if (seg && old_una != t.iss) cc_on_new_ack(uint32_t(ack - old_una));  // not the SYN
+    t.rtx_next = wire::seq_max(t.rtx_next, t.snd_una);  // acknowledged: not sent again
+    t.rtx_end = wire::seq_max(t.rtx_end, t.rtx_next);
     if (t.snd_una == t.snd_max)
         cancel(TimerKind::Retransmit, fx);
     else
@@ -372,7 +378,11 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
     }
     t.persist_probes = 0;  // the peer answers: zero-window probing may go on
     const bool fin_was_acked = t.fin_sent && t.snd_una > t.fin_seq;
-    if (seg.ack > t.snd_una) ack_sent_data(seg.ack, now, fx);
+    const bool dupack = is_duplicate_ack(seg);  // before the window update (RFC 5681 2)
+    if (seg.ack > t.snd_una)
+        ack_sent_data(seg.ack, &seg, now, fx);
+    else if (dupack)
+        cc_on_duplicate_ack();
     if (seg.ack >= t.snd_una) update_send_window(seg);
     const bool fin_acked = t.fin_sent && t.snd_una > t.fin_seq;
     switch (t.state) {
@@ -402,34 +412,58 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
 
 // Seventh step: the segment text.
 void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noexcept {
-    (void)now;
     if (in.payload.empty()) return;
     Tcb& t = tcb_;
     if (!states::kReceivesText.contains(t.state)) return;  // FIN already received: ignore
     if (in.seq != t.rcv_nxt) {
-        // Beyond RCV.NXT: no reassembly yet; drop and send a duplicate ACK.
-        drop(DropReason::OutOfOrder);
+        // Beyond RCV.NXT: held for later (reassembly.cpp) and a duplicate ACK at once (RFC
+        // 5681 4.2), with SACK blocks when negotiated. A FIN on it is not kept: the peer
+        // sends it again.
         in.flags = in.flags.without(Flags::Fin);
         t.ack_pending = true;
+        if (t.recv_closed || !queue_out_of_order(in.seq, in.payload)) {
+            ++stats_->ofo_drop;
+            drop(DropReason::OutOfOrder);
+        }
         return;
     }
-    t.ack_pending = true;
     if (t.recv_closed) {  // close() was called: acknowledge and discard
+        t.ack_pending = true;
         drop(DropReason::AfterClose);
         t.rcv_nxt += uint32_t(in.payload.size());
         return;
     }
+    const bool filled_hole = !t.ooo.empty();
     std::size_t n = rcv_buf_.write(in.payload);
     t.rcv_nxt += uint32_t(n);
     if (n < in.payload.size()) in.flags = in.flags.without(Flags::Fin);
+    deliver_reassembled();
+    // A segment that fills (part of) a hole is ACKed at once (RFC 5681 4.2); in-order data
+    // otherwise may wait (RFC 9293 3.8.6.3).
+    if (filled_hole || n < in.payload.size())
+        t.ack_pending = true;
+    else
+        schedule_ack(now, fx);
     if (n > 0) fx.push_event({EventKind::DataReadable, CloseReason::Normal, {}});
+}
+
+// RFC 9293 3.8.6.3 (RFC 1122 4.2.3.2) delayed ACK: at least every second segment (RFC 5681
+// 4.2 "every second full-sized segment"), never later than the delayed-ACK timeout.
+void Connection::schedule_ack(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    if (!cfg_->delayed_ack || ++t.delack_segs >= 2) {
+        t.ack_pending = true;
+        return;
+    }
+    if (!armed(TimerKind::DelayedAck)) arm(TimerKind::DelayedAck, now + cfg_->delayed_ack_timeout, fx);
 }
 
 // Eighth step: the FIN bit.
 void Connection::check_fin(Incoming& in, time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
     if (!in.flags.has(Flags::Fin)) return;
-    if (in.seq + uint32_t(in.payload.size()) != t.rcv_nxt) return;  // out of order
+    // Out of order (its FIN was not kept), or held data lay beyond the FIN: ignore it.
+    if (in.seq + uint32_t(in.payload.size()) != t.rcv_nxt) return;
     if (!states::kReceivesText.contains(t.state) && t.state != State::SynReceived) return;
     t.rcv_nxt += 1;  // advance RCV.NXT over the FIN and acknowledge it
     t.ack_pending = true;

@@ -1,6 +1,6 @@
 // Building segments: headers, the advertised window (RFC 7323 2.3 scaling, never shrinking
 // the right edge, RFC 9293 3.8.6.2.2), options (RFC 7323, RFC 2018, RFC 9293 3.7.1), data
-// and FIN from the send buffer, and the head retransmission.
+// and FIN from the send buffer, in cwnd after any retransmissions.
 
 #include <algorithm>
 
@@ -51,6 +51,7 @@ OutSegment Connection::make_segment(Flags f, SeqNum seq, time::Instant now) noex
         s.options.ts_val = ts_clock(now);
         s.options.ts_ecr = tcb_.ts_recent;
     }
+    if (f.has(Flags::Ack)) add_sack_blocks(s);
     return s;
 }
 
@@ -71,6 +72,10 @@ bool Connection::emit(const OutSegment& s, Effects& fx) noexcept {
     }
     if (!fx.push_segment(s)) return false;
     ++stats_->out_segs;
+    if (s.flags.has(Flags::Ack) && s.ack == tcb_.rcv_nxt) {  // all received data is ACKed
+        tcb_.delack_segs = 0;
+        cancel(TimerKind::DelayedAck, fx);
+    }
     if (s.flags.has(Flags::Rst)) ++stats_->out_rsts;
     return true;
 }
@@ -115,24 +120,36 @@ void Connection::send_rst(SeqNum seq, Effects& fx) noexcept {
     emit(s, fx);
 }
 
-// New data and our FIN, as far as the peer's window allows (RFC 9293 3.8.6.2.1), then a
-// pure ACK if one is owed and nothing else carried it. Nagle and congestion control come
-// with a later issue. One slot of the Effects is kept free for a control segment.
+// Retransmissions first (congestion.cpp), then new data and our FIN as far as the peer's
+// window (RFC 9293 3.8.6.2.1) and cwnd (RFC 5681) allow, then a pure ACK if one is owed
+// and nothing else carried it. One slot of the Effects is kept free for a control segment.
 void Connection::output(time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
     bool sent = false;
     if (states::kCanOutput.contains(t.state)) {
+        sent = send_retransmissions(now, fx);
         const bool fin_wanted = states::kFinQueued.contains(t.state);
-        while (!t.fin_sent) {
+        bool cwnd_checked = false;
+        uint32_t cwnd_left = 0;
+        while (!t.fin_sent && !fx.more_output) {
             const uint32_t offset = uint32_t(t.snd_nxt - t.snd_buf_seq);
             const uint32_t unsent = uint32_t(snd_buf_.size()) - offset;
+            if (unsent == 0 && !fin_wanted) break;
+            if (!cwnd_checked) {
+                cwnd_left = cwnd_room(now);
+                cwnd_checked = true;
+            }
             const SeqNum right = t.snd_una + t.snd_wnd;
             const uint32_t usable = right > t.snd_nxt ? uint32_t(right - t.snd_nxt) : 0u;
-            const auto chunk =
-                snd_buf_.peek(offset, std::min<uint32_t>({t.send_mss, unsent, usable}));
+            const auto chunk = snd_buf_.peek(
+                offset, std::min<uint32_t>({t.send_mss, unsent, usable, cwnd_left}));
             const uint32_t len = uint32_t(chunk.size());
             const bool fin = fin_wanted && len == unsent;
             if (len == 0 && !fin) break;
+            // RFC 9293 3.7.4 (RFC 896) Nagle: a less-than-full segment waits while data is
+            // unacknowledged, unless it carries our FIN (closing pushes, as Linux does).
+            if (!t.nodelay && len < t.send_mss && len == unsent && !fin && t.snd_nxt != t.snd_una)
+                break;
             if (fx.segment_room() <= 1) {
                 fx.more_output = true;
                 break;
@@ -144,6 +161,13 @@ void Connection::output(time::Instant now, Effects& fx) noexcept {
             s.payload = chunk;
             emit(s, fx);
             sent = true;
+            if (!t.rtx.timing && t.rtx_next >= t.rtx_end) {  // RFC 6298 (3): time this one
+                t.rtx.timing = true;
+                t.rtx.timed_seq = t.snd_nxt;
+                t.rtx.timed_at = now;
+            }
+            t.last_send = now;
+            cwnd_left -= std::min(cwnd_left, len);
             t.snd_nxt += len;
             if (fin) {
                 t.fin_seq = t.snd_nxt;
@@ -181,26 +205,11 @@ void Connection::poll_output(time::Instant now, Effects& fx) noexcept {
     verify();
 }
 
-// RTO expiry: send again the first unacknowledged segment (SYN, SYN-ACK, or data and FIN
-// from SND.UNA). The rest of the flight waits for its ACK; RFC 6298 5.4.
-void Connection::retransmit_head(time::Instant now, Effects& fx) noexcept {
-    Tcb& t = tcb_;
+// RTO expiry before the handshake completed: our SYN (or SYN-ACK) again.
+void Connection::retransmit_syn(time::Instant now, Effects& fx) noexcept {
     ++stats_->retrans_segs;
-    if (t.snd_una == t.iss) {  // our SYN is not acknowledged yet
-        t.syn_retransmitted = true;
-        send_syn(now, fx);
-        return;
-    }
-    const uint32_t in_flight = uint32_t(t.snd_nxt - t.snd_buf_seq) - (t.fin_sent ? 1u : 0u);
-    const auto chunk = snd_buf_.peek(0, std::min<uint32_t>(t.send_mss, in_flight));
-    const bool fin = t.fin_sent && chunk.size() == in_flight;
-    Flags f = Flags::Ack;
-    if (!chunk.empty() && chunk.size() == in_flight) f |= Flags::Psh;
-    if (fin) f |= Flags::Fin;
-    OutSegment s = make_segment(f, t.snd_buf_seq, now);
-    s.payload = chunk;
-    emit(s, fx);
-    t.ack_pending = false;
+    tcb_.syn_retransmitted = true;
+    send_syn(now, fx);
 }
 
 }  // namespace sluice::tcp

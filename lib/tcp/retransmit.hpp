@@ -1,20 +1,26 @@
 #pragma once
-// Retransmission timer state: the RTO and its exponential backoff (RFC 6298 5.5). This is
-// the seam a later issue grows into full RTT estimation (RFC 6298 2-3) and congestion
-// control; for now RTO stays at its initial value until backed off.
+// Retransmission timer state: RTT estimation (rtt.hpp, RFC 6298 (2)-(3)), Karn's rule for
+// timed segments, and exponential backoff of the RTO (RFC 6298 (5.5)-(5.7)).
 
 #include <algorithm>
 #include <cstdint>
 
 #include "tcp/config.hpp"
+#include "tcp/rtt.hpp"
 #include "time/instant.hpp"
+#include "wire/seq.hpp"
 
 namespace sluice::tcp {
 
 struct RetransmitState {
-    time::Duration rto = kInitialRto;  // RFC 6298 (2.1)
-    uint8_t backoff = 0;               // RTO doublings since the last forward progress
-    uint8_t retries = 0;               // retransmissions of the current head
+    time::Duration rto = kInitialRto;  // RFC 6298 (2.1) until the first sample
+    RttEstimator rtt;
+    // Without timestamps: one segment at a time is timed (RFC 6298 (3), Karn).
+    time::Instant timed_at;
+    wire::SeqNum timed_seq;  // its first sequence number
+    bool timing = false;
+    uint8_t backoff = 0;  // RTO doublings since the last forward progress
+    uint8_t retries = 0;  // retransmission timeouts of the current head
 
     // The timeout to arm now: RTO << backoff, at most max (RFC 6298 (5.5), (2.5)).
     time::Duration current(time::Duration max) const noexcept {
@@ -22,15 +28,20 @@ struct RetransmitState {
         for (uint8_t i = 0; i < backoff && d < max; ++i) d *= 2;
         return std::min(d, max);
     }
+    // A valid RTT sample: RFC 6298 (2.2)/(2.3); the backed-off RTO is recomputed (5.7).
+    void on_sample(time::Duration r, const Config& cfg) noexcept {
+        rto = rtt.sample(r, cfg.min_rto, cfg.max_rto);
+    }
     // New data was acknowledged: forget the backoff (RFC 6298 5, after (5.7)).
     void on_progress() noexcept {
         backoff = 0;
         retries = 0;
     }
-    // The timer expired: RFC 6298 (5.5) back off.
+    // The timer expired: RFC 6298 (5.5) back off; Karn: the timed segment is now ambiguous.
     void on_timeout() noexcept {
         ++backoff;
         ++retries;
+        timing = false;
     }
 
     friend bool operator==(const RetransmitState&, const RetransmitState&) = default;

@@ -17,7 +17,7 @@ enum class DropReason : uint8_t {
     RstOutOfWindow,    // RFC 5961 3.2
     NoAck,             // RFC 9293 3.10.7.4 fifth step: ACK bit off
     AckUnacceptable,   // RFC 5961 5.2 / RFC 9293 3.10.7.4 fifth step
-    OutOfOrder,        // in-window but not at RCV.NXT (no reassembly yet)
+    OutOfOrder,        // in-window beyond RCV.NXT and not kept (reassembly ranges full)
     SynSentBadAck,     // RFC 9293 3.10.7.3 first step
     ListenNoSyn,       // RFC 9293 3.10.7.2 (RST, ACK, other)
     QuietTime,         // RFC 9293 3.4.3
@@ -43,6 +43,11 @@ struct Stats {
     uint64_t timeouts = 0;        // TCPTimeouts
     uint64_t keepalive_probes = 0;
     uint64_t paws_rejected = 0;  // PAWSEstabRejected
+    uint64_t fast_retrans = 0;   // TCPFastRetrans: fast retransmissions (RFC 5681 3.2)
+    uint64_t reno_recovery = 0;  // TCPRenoRecovery: NewReno recoveries entered (RFC 6582)
+    uint64_t delayed_acks = 0;   // DelayedACKs: ACKs sent by the delayed-ACK timer
+    uint64_t ofo_queue = 0;      // TCPOFOQueue: out-of-order segments kept
+    uint64_t ofo_drop = 0;       // TCPOFODrop: out-of-order segments not kept
 
     uint32_t transition_count(State from, State to) const noexcept {
         return transitions[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)];

@@ -58,6 +58,12 @@ void Connection::set_keepalive(bool on, time::Instant now, Effects& fx) noexcept
     verify();
 }
 
+void Connection::set_nodelay(bool on, time::Instant now, Effects& fx) noexcept {
+    tcb_.nodelay = on;
+    if (on && states::kCanOutput.contains(tcb_.state)) output(now, fx);  // as Linux: flush
+    verify();
+}
+
 void Connection::on_timer(TimerKind kind, time::Instant now, Effects& fx) noexcept {
     if (!armed(kind) || now < tcb_.deadline[idx(kind)]) return;  // stale or early
     tcb_.armed = uint8_t(tcb_.armed & ~bit(kind));
@@ -74,7 +80,12 @@ void Connection::on_timer(TimerKind kind, time::Instant now, Effects& fx) noexce
             if (tcb_.state == State::TimeWait) enter_closed(CloseReason::Normal, fx);  // 2MSL over
             break;
         case TimerKind::Persist: on_persist_timer(now, fx); break;
-        case TimerKind::DelayedAck: break;  // not armed by this core yet: ACKs go out at once
+        case TimerKind::DelayedAck:  // RFC 9293 3.8.6.3: the delay is over
+            if (tcb_.delack_segs > 0 && states::kSynchronized.contains(tcb_.state)) {
+                ++stats_->delayed_acks;
+                send_ack(now, fx);
+            }
+            break;
     }
     verify();
 }
@@ -93,9 +104,15 @@ void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
             enter_closed(CloseReason::Timeout, fx);
         return;
     }
-    t.rtx.on_timeout();        // RFC 6298 (5.5): back off
-    retransmit_head(now, fx);  // RFC 6298 (5.4)
-    arm_retransmit(now, fx);   // RFC 6298 (5.6)
+    const bool first = t.rtx.retries == 0;
+    t.rtx.on_timeout();  // RFC 6298 (5.5): back off
+    if (syn) {
+        retransmit_syn(now, fx);  // RFC 6298 (5.4)
+    } else {
+        cc_on_timeout(first);  // RFC 5681 (4): ssthresh, cwnd = LW; queue from SND.UNA
+        output(now, fx);       // RFC 6298 (5.4): sends the earliest unacknowledged segment
+    }
+    arm_retransmit(now, fx);  // RFC 6298 (5.6)
 }
 
 // RFC 1122 4.2.3.6: after keepalive_idle without a segment from the peer, probe with

@@ -76,11 +76,13 @@ TEST_F(Data, ReceiveWindowClosesAndReopens) {
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 4096});
 }
 
-TEST_F(Data, OutOfOrder_DroppedAndDuplicateAck) {
+TEST_F(Data, Rfc9293_3_10_7_4_OutOfOrder_HeldAndDuplicateAck) {
     inject({.seq = 310, .ack = 101, .flags = Flags::Ack, .payload = "later"});
     expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
-    EXPECT_EQ(h.conn.status().recv_queued, 0u);
-    EXPECT_EQ(h.stats.drop_count(DropReason::OutOfOrder), 1u);
+    EXPECT_EQ(h.conn.status().recv_queued, 0u);  // held, not readable
+    EXPECT_EQ(h.conn.status().ooo_ranges, 1u);
+    EXPECT_EQ(h.stats.drop_count(DropReason::OutOfOrder), 0u);
+    EXPECT_EQ(h.stats.ofo_queue, 1u);
 }
 
 TEST_F(Data, DuplicateAcksNotMergedInOneSink) {
@@ -186,8 +188,10 @@ TEST_F(Data, ZeroWindow_AnsweredProbesNeverTimeOut) {
 
 TEST(DataBulk, ManySegments_SinkNeverOverflows) {
     // 60 segments from one send(): the core stops one short of the sink's capacity, sets
-    // more_output, and the host drains and calls poll_output() (Host::absorb does).
+    // more_output, and the host drains and calls poll_output() (Host::absorb does). An
+    // initial window of 60 segments lets them all go at once.
     Config c = plain_config();
+    c.initial_window = 60;
     Host host(c, 65536, 65536);
     Effects fx;
     ASSERT_EQ(host.conn.open_active(kTuple, SeqNum(kIss), host.now, fx), Error::None);

@@ -45,6 +45,14 @@ void expect_same_tcb(const Tcb& real, const Tcb& direct) {
     EXPECT_FIELD(rtx.rto);
     EXPECT_FIELD(rtx.backoff);
     EXPECT_FIELD(rtx.retries);
+    EXPECT_FIELD(rtx.rtt);
+    EXPECT_FIELD(rtx.timing);
+    EXPECT_FIELD(delack_segs);
+    EXPECT_FIELD(cc);
+    EXPECT_FIELD(rtx_next);
+    EXPECT_FIELD(rtx_end);
+    EXPECT_FIELD(ooo);
+    EXPECT_FIELD(last_send);
     EXPECT_FIELD(last_rx);
     EXPECT_FIELD(armed);
     EXPECT_FIELD(deadline);

@@ -40,12 +40,15 @@ inline constexpr uint32_t kIss = 100;
 inline constexpr uint32_t kIrs = 300;
 inline constexpr std::size_t kBuf = 4096;
 
-// A plain configuration: no options, so traces only show what a test is about.
+// A plain configuration: no options, so traces only show what a test is about; an ACK for
+// every segment at once and no Nagle (delayed_ack_test.cpp and nagle_test.cpp turn them on).
 inline Config plain_config() {
     Config c;
     c.window_scaling = false;
     c.sack_permitted = false;
     c.timestamps = false;
+    c.delayed_ack = false;
+    c.nagle = false;
     c.send_buffer = kBuf;
     c.recv_buffer = kBuf;
     return c;
@@ -113,7 +116,9 @@ public:
 // The base fixture: one host, the connection under test.
 class TcpTest : public ::testing::Test {
 protected:
-    explicit TcpTest(const Config& cfg = plain_config()) : h(cfg) {}
+    explicit TcpTest(const Config& cfg = plain_config(), std::size_t sndbuf = kBuf,
+                     std::size_t rcvbuf = kBuf)
+        : h(cfg, sndbuf, rcvbuf) {}
     void TearDown() override;
 
     void inject(const In& in) { h.inject(in); }

@@ -126,8 +126,10 @@ TEST_F(Retransmit, Rfc6298_5_3_PartialAckRestartsTimer) {
     expect_sent({.seq = 105, .ack = 301, .flags = Flags::Ack | Flags::Psh, .payload = "more"});
     advance(500ms);
     inject({.seq = 301, .ack = 105, .flags = Flags::Ack});
-    EXPECT_EQ(h.timer_at(TimerKind::Retransmit), h.now + 1s);
-    advance(1s);
+    // The ACK of the timed segment is the first sample, R = 500 ms (2.2): SRTT = 500 ms,
+    // RTTVAR = 250 ms, RTO = 500 ms + 4 * 250 ms; the timer restarts with it (5.3).
+    EXPECT_EQ(h.timer_at(TimerKind::Retransmit), h.now + 1500ms);
+    advance(1500ms);
     expect_sent({.seq = 105, .ack = 301, .flags = Flags::Ack | Flags::Psh, .payload = "more"});
 }
 

@@ -1,0 +1,48 @@
+// Out-of-order text (RFC 9293 3.10.7.4 seventh step) and the SACK blocks that report it
+// (RFC 2018 4). The bytes go into the receive ring at their offset past RCV.NXT; the
+// Reassembly list remembers where they are.
+
+#include <algorithm>
+
+#include "tcp/connection.hpp"
+
+namespace sluice::tcp {
+
+using wire::SeqNum;
+
+// Keeps text that starts at seq beyond RCV.NXT (and lies in the window) for later. Returns
+// false if it was not kept (no room in the list or the ring).
+bool Connection::queue_out_of_order(SeqNum seq, std::span<const uint8_t> text) noexcept {
+    Tcb& t = tcb_;
+    const uint32_t offset = uint32_t(seq - t.rcv_nxt);
+    const std::size_t n = rcv_buf_.write_at(offset, text);
+    if (n == 0) return false;
+    if (!t.ooo.add(seq, seq + uint32_t(n))) return false;
+    ++stats_->ofo_queue;
+    return true;
+}
+
+// RCV.NXT moved: take in the ranges it reached (RFC 9293 3.10.7.4: "as much as possible
+// of the data ... is delivered").
+void Connection::deliver_reassembled() noexcept {
+    Tcb& t = tcb_;
+    if (t.ooo.empty()) return;
+    const SeqNum to = t.ooo.advance(t.rcv_nxt);
+    if (to == t.rcv_nxt) return;
+    const uint32_t n = uint32_t(to - t.rcv_nxt);
+    rcv_buf_.commit(n);
+    t.rcv_nxt = to;
+}
+
+// RFC 2018 4: the blocks held, most recent first, as many as the option space allows
+// (three next to timestamps, RFC 2018 3).
+void Connection::add_sack_blocks(OutSegment& s) const noexcept {
+    const Tcb& t = tcb_;
+    if (!t.sack_ok || t.ooo.empty() || s.flags.has(Flags::Syn)) return;
+    const uint8_t max = t.ts_ok ? 3 : uint8_t(wire::TcpOptions::kMaxSackBlocks);
+    const uint8_t n = std::min(t.ooo.count(), max);
+    for (uint8_t i = 0; i < n; ++i) s.options.sack[i] = {t.ooo[i].start, t.ooo[i].end};
+    s.options.sack_count = n;
+}
+
+}  // namespace sluice::tcp
