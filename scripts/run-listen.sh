@@ -17,10 +17,11 @@ scripts/netns.sh up
 
 cat <<MSG
 sluice-listen is starting as 198.18.0.2 in namespace sluice-server. Try, in another terminal:
-    sudo ip netns exec sluice-client ping -c 3 198.18.0.2
-    sudo ip netns exec sluice-client curl -m 2 http://198.18.0.2/   (no listener yet: refused)
-    sudo ip netns exec sluice-client ip neigh show 198.18.0.2
-Counters while it runs: sudo dpdk-telemetry.py -f sluice, then /sluice/stats
+    ip netns exec sluice-client ping -c 3 198.18.0.2
+    ip netns exec sluice-client curl http://198.18.0.2/        (HTTP on port 80)
+    echo hi | ip netns exec sluice-client nc -q 1 198.18.0.2 7  (echo; 9 is discard)
+    ip netns exec sluice-client ip neigh show 198.18.0.2
+Counters while it runs: dpdk-telemetry.py -f sluice, then /sluice/stats
 Ctrl-C stops it and removes the namespaces.
 MSG
 # Not exec: the trap must run after sluice-listen exits. Ctrl-C reaches both; bash waits.
