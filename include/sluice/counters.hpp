@@ -41,6 +41,7 @@ namespace sluice {
     X(EstabResets, "ESTABLISHED or CLOSE-WAIT connections reset")                              \
     X(RetransSegs, "segments retransmitted")                                                   \
     X(TCPChallengeACK, "challenge ACKs sent (RFC 5961)")                                       \
+    X(TCPACKSkippedChallenge, "challenge ACKs not sent: over the per-lcore limit (RFC 5961 7)") \
     X(TCPTimeouts, "retransmission or keepalive timeouts that ended a connection")             \
     X(TCPKeepAliveProbes, "keepalive probes sent")                                             \
     X(PAWSEstabRejected, "segments rejected by PAWS (RFC 7323)")                               \

@@ -1,5 +1,7 @@
 #include "engine/tcp_host.hpp"
 
+#include <sodium.h>
+
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -142,6 +144,9 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
         s.recv_buf = {base + cfg_.tcp.send_buffer, cfg_.tcp.recv_buffer};
         free_slots_.push_back(cfg_.max_connections - 1 - i);
     }
+    uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);  // the challenge-ACK budget must not be guessable
+    stats_.challenge_limiter.configure(cfg_.tcp.challenge_ack_limit, seed);
 }
 
 TcpHost::~TcpHost() = default;
@@ -398,7 +403,9 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
     if (r.restarted) wheel_.start(tw.timer, tw.tw.deadline);
     switch (r.action) {
         case tcp::TimeWaitAction::Drop: return;
-        case tcp::TimeWaitAction::Ack: emit(reply, f.src_mac, f.src); return;
+        case tcp::TimeWaitAction::Ack:
+            if (!r.challenge || tcp::take_challenge_ack(stats_, now)) emit(reply, f.src_mac, f.src);
+            return;
         case tcp::TimeWaitAction::Close: free_time_wait(tw); return;
         case tcp::TimeWaitAction::Reopen: {
             // RFC 6191 / RFC 1122 4.2.2.13: the old incarnation ends, the SYN opens a new one
@@ -601,6 +608,7 @@ void TcpHost::publish_counters() noexcept {
     c.set(Counter::EstabResets, stats_.estab_resets);
     c.set(Counter::RetransSegs, stats_.retrans_segs);
     c.set(Counter::TCPChallengeACK, stats_.challenge_acks);
+    c.set(Counter::TCPACKSkippedChallenge, stats_.challenge_acks_skipped);
     c.set(Counter::TCPTimeouts, stats_.timeouts);
     c.set(Counter::TCPKeepAliveProbes, stats_.keepalive_probes);
     c.set(Counter::PAWSEstabRejected, stats_.paws_rejected);

@@ -165,7 +165,9 @@ void Connection::on_time_wait(const Segment& seg, time::Instant now, Effects& fx
     if (r.restarted) arm(TimerKind::TimeWait, tw.deadline, fx);
     switch (r.action) {
         case TimeWaitAction::Drop: break;
-        case TimeWaitAction::Ack: emit(reply, fx); break;
+        case TimeWaitAction::Ack:
+            if (!r.challenge || take_challenge_ack(*stats_, now)) emit(reply, fx);
+            break;
         case TimeWaitAction::Reopen:
             fx.push_event({EventKind::Reopen, CloseReason::Normal, r.iss_after});
             enter_closed(CloseReason::Normal, fx);
@@ -269,9 +271,7 @@ bool Connection::check_sequence(Incoming& in, time::Instant now, Effects& fx) no
 bool Connection::check_rst(Incoming& in, time::Instant now, Effects& fx) noexcept {
     if (!in.seg.flags.has(Flags::Rst)) return true;
     if (in.seg.seq != tcb_.rcv_nxt) {
-        // In the window but not exactly RCV.NXT: challenge ACK.
-        ++stats_->challenge_acks;
-        send_ack(now, fx);
+        send_challenge_ack(now, fx);  // in the window but not exactly RCV.NXT
         return false;
     }
     switch (tcb_.state) {
@@ -305,10 +305,13 @@ bool Connection::check_syn(Incoming& in, time::Instant now, Effects& fx) noexcep
         return_to_listen(fx);  // passive OPEN: back to LISTEN
         return false;
     }
-    // Synchronized: RFC 5961 4, challenge ACK whatever the sequence number.
-    ++stats_->challenge_acks;
-    send_ack(now, fx);
+    send_challenge_ack(now, fx);  // synchronized: RFC 5961 4, whatever the sequence number
     return false;
+}
+
+// RFC 5961 3.2 / 4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, within the lcore's budget (7).
+void Connection::send_challenge_ack(time::Instant now, Effects& fx) noexcept {
+    if (take_challenge_ack(*stats_, now)) send_ack(now, fx);
 }
 
 void Connection::update_send_window(const Segment& seg) noexcept {
