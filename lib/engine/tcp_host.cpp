@@ -79,8 +79,10 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
                                                       time::Instant now) {
     if (cfg.max_connections == 0) return dev::Error{"tcp.max_connections must be at least 1"};
     std::unique_ptr<TcpHost> h(new TcpHost(cfg, worker, local, now));
-    auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()),
-                                         cfg.max_connections + cfg.max_time_wait, 0);
+    const uint32_t flows = cfg.flow_table_entries != 0 ? cfg.flow_table_entries
+                                                       : cfg.max_connections + cfg.max_time_wait;
+    auto table =
+        flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()), flows, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
     if (cfg.cookie_key_file.empty()) {
