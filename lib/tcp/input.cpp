@@ -434,6 +434,9 @@ void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noex
         t.ack_pending = true;
         drop(DropReason::AfterClose);
         t.rcv_nxt += uint32_t(in.payload.size());
+        // Held ranges would now sit at or behind RCV.NXT; they are discarded too (reneging
+        // on SACKed data is allowed, RFC 2018 8: the peer resends, we ACK and discard).
+        t.ooo.clear();
         return;
     }
     const bool filled_hole = !t.ooo.empty();
@@ -470,6 +473,12 @@ void Connection::check_fin(Incoming& in, time::Instant now, Effects& fx) noexcep
     if (!states::kReceivesText.contains(t.state) && t.state != State::SynReceived) return;
     t.rcv_nxt += 1;  // advance RCV.NXT over the FIN and acknowledge it
     t.ack_pending = true;
+    // The stream ends here: anything held beyond a hole before the FIN lies past the end of
+    // the stream, which no correct peer sends; drop it rather than keep it behind RCV.NXT.
+    if (!t.ooo.empty()) {
+        stats_->ofo_drop += t.ooo.count();
+        t.ooo.clear();
+    }
     fx.push_event({EventKind::PeerClosed, CloseReason::Normal, {}});
     switch (t.state) {
         case State::SynReceived:
