@@ -89,6 +89,7 @@ namespace sluice {
     X(DropTcpBadOption, "TCP option lengths malformed")                                        \
     X(DropTcpBadChecksum, "TCP checksum wrong")                                                \
     X(DropTcpBadPort, "TCP port 0")                                                            \
+    X(DropTcpSynFin, "SYN+FIN segments to a listener (scans)")                                 \
     X(DropRxMultiSegment, "received frames spanning several mbufs (not served)")               \
     X(DropTxFull, "frames dropped because the TX queue was full")                              \
     X(DropMbufExhausted, "frames not sent: mbuf pool empty")                                   \

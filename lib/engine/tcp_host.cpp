@@ -256,6 +256,13 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
         worker_.counters_.add(Counter::ListenDrops);
         return true;
     }
+    if (seg.flags.has(tcp::Flags::Fin)) {
+        // SYN+FIN opens nothing a real client wants (a scanner's probe); Linux drops it in
+        // LISTEN too rather than queue the FIN as RFC 9293 3.10.7.2 would allow.
+        worker_.counters_.add(Counter::DropTcpSynFin);
+        worker_.counters_.add(Counter::ListenDrops);
+        return true;
+    }
     on_listen_syn(*l, key, hash, f, seg, now);
     return true;
 }

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "dev/port.hpp"
 #include "engine/worker.hpp"
 #include "wire/build.hpp"
+#include "wire/checksum.hpp"
 #include "wire/parse.hpp"
 
 namespace sluice::engine {
@@ -287,6 +289,33 @@ TEST_F(SmallHost, ConnectionPoolExhaustionRefusesNewWorkAndRecovers) {
     auto out = poll();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+}
+
+// PMDs that pass fragments through (unlike net_af_packet, whose fanout group defragments):
+// sluice does no reassembly, so each fragment is counted and dropped, never answered.
+TEST_F(HostOnRing, IpFragmentsAreCountedAndDroppedWithoutAnAnswer) {
+    rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+    ASSERT_NE(m, nullptr);
+    std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*), size_t(rte_pktmbuf_tailroom(m))};
+    const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+    const wire::TcpHeaderSpec spec{.src_port = 40100, .dst_port = 7, .seq = wire::SeqNum(1),
+                                   .flags = F::Syn, .window = 65535};
+    const size_t len = wire::build_tcp(buf, l3, spec, {}, wire::CsumMode::Software);
+    ASSERT_GT(len, 0u);
+    // More-fragments (IPv4 flags at header offset 6), with a valid header checksum again.
+    uint8_t* ip = buf.data() + 14;
+    ip[6] |= 0x20;
+    ip[10] = ip[11] = 0;
+    const uint16_t hc = wire::ipv4_header_checksum({ip, 20});  // host order
+    ip[10] = uint8_t(hc >> 8);
+    ip[11] = uint8_t(hc);
+    m->data_len = uint16_t(len);
+    m->pkt_len = uint32_t(len);
+    ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(counter(Counter::DropIpv4Fragment), 1u);
+    EXPECT_EQ(counter(Counter::IpReasmFails), 1u);
+    EXPECT_EQ(counter(Counter::DropIpv4BadChecksum), 0u) << "the fragment's checksum was valid";
 }
 
 // --- exhaustion (issue 10): each limit is counted, refuses new work, and recovers ------------

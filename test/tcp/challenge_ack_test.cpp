@@ -82,5 +82,27 @@ TEST_F(ChallengeStorm, DuplicateAcksForOldSegmentsAreNotLimited) {
     h.sent.clear();
 }
 
+// RFC 5961 5.2: an ACK is acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT]. A blind
+// injection with a guessed-wrong ACK is dropped, data and all, and answered with an ACK.
+TEST_F(ChallengeStorm, Rfc5961_Sec5_AckBelowTheAcceptableRangeIsDroppedWithItsData) {
+    const uint32_t max_wnd = h.conn.tcb().max_snd_wnd;  // SND.UNA is 101
+    ASSERT_GT(max_wnd, 100u);
+    inject({.seq = 301, .ack = 101u - max_wnd - 1u, .flags = Flags::Ack, .payload = "forged"});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    EXPECT_EQ(h.conn.status().recv_queued, 0u);
+    EXPECT_EQ(h.stats.drop_count(DropReason::AckUnacceptable), 1u);
+    // Just inside the range (an old but plausible ACK): the data is taken.
+    inject({.seq = 301, .ack = 101u - 100u, .flags = Flags::Ack, .payload = "real"});
+    EXPECT_EQ(h.conn.status().recv_queued, 4u);
+    h.sent.clear();
+}
+
+TEST_F(ChallengeStorm, Rfc5961_Sec5_AckForDataNeverSentIsDroppedAndAnswered) {
+    inject({.seq = 301, .ack = 101 + 1000, .flags = Flags::Ack, .payload = "forged"});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    EXPECT_EQ(h.conn.status().recv_queued, 0u);
+    EXPECT_EQ(h.stats.drop_count(DropReason::AckUnacceptable), 1u);
+}
+
 }  // namespace
 }  // namespace sluice::tcp::test
