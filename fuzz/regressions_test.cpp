@@ -18,6 +18,7 @@ namespace sluice::fuzz {
 int fuzz_wire_one(const uint8_t* data, size_t size);
 int fuzz_tcp_options_one(const uint8_t* data, size_t size);
 int fuzz_tcp_connection_one(const uint8_t* data, size_t size);
+int fuzz_tcp_listener_one(const uint8_t* data, size_t size);
 }  // namespace sluice::fuzz
 
 namespace {
@@ -56,6 +57,10 @@ TEST(FuzzCorpus, TcpConnection) {
     EXPECT_GT(replay("corpus", "fuzz_tcp_connection", sluice::fuzz::fuzz_tcp_connection_one), 0u);
 }
 
+TEST(FuzzCorpus, TcpListener) {
+    EXPECT_GT(replay("corpus", "fuzz_tcp_listener", sluice::fuzz::fuzz_tcp_listener_one), 0u);
+}
+
 TEST(FuzzRegressions, Wire) {
     replay("regressions", "fuzz_wire", sluice::fuzz::fuzz_wire_one);
 }
@@ -64,6 +69,9 @@ TEST(FuzzRegressions, TcpOptions) {
 }
 TEST(FuzzRegressions, TcpConnection) {
     replay("regressions", "fuzz_tcp_connection", sluice::fuzz::fuzz_tcp_connection_one);
+}
+TEST(FuzzRegressions, TcpListener) {
+    replay("regressions", "fuzz_tcp_listener", sluice::fuzz::fuzz_tcp_listener_one);
 }
 
 }  // namespace
