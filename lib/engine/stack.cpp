@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_telemetry.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,7 +14,7 @@ namespace sluice::engine {
 namespace {
 
 // Telemetry callbacks take no context pointer in DPDK 22.11, so the one Stack is found here.
-std::atomic<const Stack*> g_stack{nullptr};
+std::atomic<Stack*> g_stack{nullptr};
 
 int tel_stats(const char*, const char*, rte_tel_data* d) {
     const Stack* s = g_stack.load(std::memory_order_acquire);
@@ -68,6 +69,44 @@ int tel_transitions(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+// One page of a worker's connection list. Parameters "<worker>,<offset>": offset 0 takes a
+// fresh snapshot (conn_snapshot.hpp), later offsets page through it. Rows are strings
+// "STATE local:port remote:port send_queued recv_queued srtt_us cwnd" (sluice-stat parses
+// them); at most kConnPage a reply, which keeps it under DPDK's 16 KiB output limit.
+constexpr uint32_t kConnPage = 100;
+
+int tel_conns(const char*, const char* params, rte_tel_data* d) {
+    Stack* s = g_stack.load(std::memory_order_acquire);
+    if (s == nullptr || params == nullptr) return -1;
+    char* end = nullptr;
+    const unsigned long w = std::strtoul(params, &end, 10);
+    if (*end != ',' || w >= s->worker_count() || s->worker(w).tcp() == nullptr) return -1;
+    const unsigned long offset = std::strtoul(end + 1, &end, 10);
+    if (*end != '\0') return -1;
+    ConnSnapshot& snap = s->worker(w).tcp()->snapshot();
+    auto lock = snap.reader_lock();
+    if (offset == 0 && !snap.request(std::chrono::milliseconds(500))) return -1;
+    const auto rows = snap.rows();
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_u64(d, "total", rows.size());
+    rte_tel_data_add_dict_u64(d, "truncated", snap.truncated());
+    rte_tel_data* list = rte_tel_data_alloc();
+    if (list == nullptr) return -1;
+    rte_tel_data_start_array(list, RTE_TEL_STRING_VAL);
+    for (size_t i = offset; i < rows.size() && i < offset + kConnPage; ++i) {
+        const ConnRow& r = rows[i];
+        char line[RTE_TEL_MAX_STRING_LEN];
+        std::snprintf(line, sizeof line, "%s %s:%u %s:%u %u %u %u %u",
+                      std::string(tcp::state_name(r.state)).c_str(), r.local.to_string().c_str(),
+                      r.local_port,
+                      r.remote_port == 0 ? "*" : r.remote.to_string().c_str(), r.remote_port,
+                      r.send_queued, r.recv_queued, r.srtt_us, r.cwnd);
+        rte_tel_data_add_array_string(list, line);
+    }
+    rte_tel_data_add_dict_container(d, "rows", list, 0);
+    return 0;
+}
+
 int tel_info(const char*, const char*, rte_tel_data* d) {
     const Stack* s = g_stack.load(std::memory_order_acquire);
     if (s == nullptr) return -1;
@@ -100,6 +139,8 @@ void register_telemetry() {
                                "One worker's counters. Parameter: worker index");
     rte_telemetry_register_cmd("/sluice/tcp/transitions", tel_transitions,
                                "TCP state transitions so far, summed over workers");
+    rte_telemetry_register_cmd("/sluice/tcp/conns", tel_conns,
+                               "One page of a worker's connections. Parameters: worker,offset");
     rte_telemetry_register_cmd("/sluice/info", tel_info,
                                "Port, driver, address, MAC, worker count, offloads");
 }
@@ -137,7 +178,7 @@ dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
 }
 
 Stack::~Stack() {
-    const Stack* self = this;
+    Stack* self = this;
     g_stack.compare_exchange_strong(self, nullptr);
     workers_.clear();
     if (port_open_) dev::close_port(port_);
@@ -163,17 +204,6 @@ std::array<uint64_t, kCounterCount> Stack::totals() const {
         for (size_t i = 0; i < kCounterCount; ++i) t[i] += c->get(static_cast<Counter>(i));
     }
     return t;
-}
-
-std::string to_prometheus(const std::array<uint64_t, kCounterCount>& values) {
-    std::string out;
-    for (size_t i = 0; i < kCounterCount; ++i) {
-        const std::string name = "sluice_" + std::string(kCounterNames[i]);
-        out += "# HELP " + name + " " + std::string(kCounterHelp[i]) + "\n";
-        out += "# TYPE " + name + (is_gauge(static_cast<Counter>(i)) ? " gauge\n" : " counter\n");
-        out += name + " " + std::to_string(values[i]) + "\n";
-    }
-    return out;
 }
 
 }  // namespace sluice::engine

@@ -50,7 +50,4 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
 };
 
-// Prometheus text exposition of counter values (one `sluice_<Name>` counter each).
-std::string to_prometheus(const std::array<uint64_t, kCounterCount>& values);
-
 }  // namespace sluice::engine

@@ -607,6 +607,33 @@ void TcpHost::on_tick(time::Instant now) noexcept {
         publish_counters();
         next_publish_ = now + kPublishInterval;
     }
+    if (snapshot_.wanted()) [[unlikely]]
+        fill_snapshot();
+}
+
+void TcpHost::fill_snapshot() noexcept {
+    snapshot_.begin();
+    for (const auto& l : listeners_)
+        snapshot_.add({.local = local_, .local_port = l->cfg.port, .state = tcp::State::Listen});
+    flows_->for_each([&](const wire::FlowKey& k, void* v) {
+        ConnRow r{.local = k.local,
+                  .remote = k.remote,
+                  .local_port = k.local_port,
+                  .remote_port = k.remote_port};
+        const auto bits = reinterpret_cast<uintptr_t>(v);
+        if (bits & kTwTag) {
+            r.state = tcp::State::TimeWait;
+        } else {
+            const tcp::ConnectionStatus st = static_cast<Slot*>(v)->conn->status();
+            r.state = st.state;
+            r.send_queued = uint32_t(st.send_queued);
+            r.recv_queued = uint32_t(st.recv_queued);
+            r.srtt_us = uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(st.srtt).count());
+            r.cwnd = st.cwnd;
+        }
+        snapshot_.add(r);
+    });
+    snapshot_.publish();
 }
 
 void TcpHost::publish_counters() noexcept {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "dev/error.hpp"
+#include "engine/conn_snapshot.hpp"
 #include "engine/services.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/pool.hpp"
@@ -123,6 +124,8 @@ public:
     // Connections per state, TIME-WAIT entries included.
     const std::array<uint32_t, tcp::kStateCount>& states() const noexcept { return gauge_; }
     uint32_t connections_in_use() const noexcept { return used_; }
+    // The connection list for other threads (conn_snapshot.hpp); filled by on_tick.
+    ConnSnapshot& snapshot() noexcept { return snapshot_; }
     uint32_t time_wait_entries() const noexcept { return tw_pool_.in_use(); }
 
 private:
@@ -177,9 +180,12 @@ private:
     static void on_conn_timer(time::Timer& t, time::Instant now);
     static void on_tw_timer(time::Timer& t, time::Instant now);
     void publish_counters() noexcept;
+    void fill_snapshot() noexcept;
 
     // Bounds the timer callbacks per loop turn; the rest run next turn (time/wheel.hpp).
     static constexpr size_t kTimerBudget = 256;
+    // Rows of a connection-list snapshot (48 bytes each); more are reported as truncated.
+    static constexpr uint32_t kSnapshotRows = 65536;
     // How often the TCP counters are copied into the worker's published Counters.
     static constexpr time::Duration kPublishInterval = std::chrono::milliseconds(1);
 
@@ -200,6 +206,7 @@ private:
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::array<uint32_t, tcp::kStateCount> gauge_{};
     TransitionSnapshot transitions_;
+    ConnSnapshot snapshot_{kSnapshotRows};
     // The connection whose Effects are being drained, and that sink: calls on it from its own
     // callbacks write there; calls on other connections get a sink of their own.
     Slot* active_slot_ = nullptr;

@@ -13,6 +13,8 @@
 // The data path looks up a whole burst at once (lookup_bulk) with hashes computed while
 // parsing, as rte_hash's bulk API does best: signatures first, full keys only on a match.
 
+#include <rte_hash.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +55,16 @@ public:
     // Looks up n <= kMaxBulk keys; values[i] is nullptr for a miss. Returns the hit count.
     unsigned lookup_bulk(const wire::FlowKey* const* keys, const uint32_t* hashes, unsigned n,
                          void** values) const noexcept;
+
+    // Calls fn(key, value) for every entry. The owning lcore only (it is the writer).
+    template <typename F>
+    void for_each(F&& fn) const {
+        const void* key = nullptr;
+        void* value = nullptr;
+        uint32_t next = 0;
+        while (rte_hash_iterate(h_, &key, &value, &next) >= 0)
+            fn(*static_cast<const wire::FlowKey*>(key), value);
+    }
 
     // Live entries; any thread.
     uint32_t size() const noexcept { return size_.load(std::memory_order_relaxed); }

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "ctl/prometheus.hpp"
 #include "ctl/telemetry_client.hpp"
 #include "dev/eal.hpp"
 #include "engine/stack.hpp"
@@ -59,12 +60,14 @@ TEST(Counters, SingleWriterAddAndRead) {
 }
 
 TEST(Counters, PrometheusExposition) {
-    std::array<uint64_t, kCounterCount> v{};
-    v[static_cast<size_t>(Counter::TcpOutRsts)] = 7;
-    const std::string text = engine::to_prometheus(v);
+    const std::string text =
+        ctl::to_prometheus({{"TcpOutRsts", 7}, {"CurrEstab", 2}, {"NotACounterOfOurs", 1}});
     EXPECT_NE(text.find("# TYPE sluice_TcpOutRsts counter\nsluice_TcpOutRsts 7\n"),
               std::string::npos);
-    EXPECT_NE(text.find("# HELP sluice_IpInReceives "), std::string::npos);
+    EXPECT_NE(text.find("# TYPE sluice_CurrEstab gauge\nsluice_CurrEstab 2\n"), std::string::npos);
+    EXPECT_NE(text.find("# HELP sluice_IpInReceives "), std::string::npos);  // absent: 0
+    EXPECT_NE(text.find("sluice_IpInReceives 0\n"), std::string::npos);
+    EXPECT_EQ(text.find("NotACounterOfOurs"), std::string::npos);
 }
 
 TEST(Telemetry, ParsesFlatCounterReplies) {

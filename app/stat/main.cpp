@@ -1,0 +1,173 @@
+// sluice-stat: reads a running sluice through DPDK telemetry, as nstat, ss -s and ss -tan do
+// for the kernel.
+//
+//   sluice-stat                     non-zero counters (nstat names), summed over workers
+//   sluice-stat -a                  every counter, zeros included
+//   sluice-stat -s                  connections per state (like ss -s)
+//   sluice-stat -t [--state S] [--port N]   the connection list (like ss -tan)
+//   sluice-stat --prometheus        Prometheus text exposition of every counter
+//   --prefix P                      the sluice process's EAL --file-prefix (default "sluice")
+//   --worker N                      one worker's counters instead of the sum
+
+#include <sluice/counters.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ctl/prometheus.hpp"
+#include "ctl/telemetry_client.hpp"
+
+namespace {
+
+using namespace sluice;
+
+// The strings of "rows": [...] in a /sluice/tcp/conns reply (no escapes occur in them).
+std::vector<std::string> parse_rows(const std::string& json, uint64_t& total) {
+    std::vector<std::string> rows;
+    total = 0;
+    if (const size_t t = json.find("\"total\":"); t != std::string::npos)
+        total = std::strtoull(json.c_str() + t + 8, nullptr, 10);
+    size_t i = json.find("\"rows\":");
+    if (i == std::string::npos) return rows;
+    i = json.find('[', i);
+    const size_t end = json.find(']', i);
+    while (i != std::string::npos && i < end) {
+        const size_t q0 = json.find('"', i);
+        if (q0 == std::string::npos || q0 > end) break;
+        const size_t q1 = json.find('"', q0 + 1);
+        rows.push_back(json.substr(q0 + 1, q1 - q0 - 1));
+        i = q1 + 1;
+    }
+    return rows;
+}
+
+struct Row {
+    std::string state, local, remote;
+    uint64_t sendq = 0, recvq = 0, srtt_us = 0, cwnd = 0;
+};
+
+std::optional<Row> parse_row(const std::string& line) {
+    std::istringstream in(line);
+    Row r;
+    if (!(in >> r.state >> r.local >> r.remote >> r.sendq >> r.recvq >> r.srtt_us >> r.cwnd))
+        return std::nullopt;
+    return r;
+}
+
+uint16_t port_of(const std::string& endpoint) {
+    const size_t c = endpoint.rfind(':');
+    return c == std::string::npos ? 0 : uint16_t(std::strtoul(endpoint.c_str() + c + 1, nullptr, 10));
+}
+
+std::string lower_dashless(std::string s) {
+    std::string out;
+    for (char c : s)
+        if (c != '-' && c != '_') out += char(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+int fail(const std::string& why) {
+    std::fprintf(stderr, "sluice-stat: %s\n", why.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Counters, connection states and connections of a running sluice"};
+    std::string prefix = "sluice";
+    bool all = false, summary = false, list = false, prometheus = false;
+    std::optional<unsigned> worker;
+    std::string state_filter;
+    std::optional<uint16_t> port_filter;
+    app.add_option("--prefix", prefix, "EAL --file-prefix of the sluice process")
+        ->capture_default_str();
+    app.add_flag("-a,--all", all, "every counter, zeros included");
+    app.add_flag("-s,--summary", summary, "connections per state (like ss -s)");
+    app.add_flag("-t,--connections", list, "the connection list (like ss -tan)");
+    app.add_flag("--prometheus", prometheus, "Prometheus text exposition of every counter");
+    app.add_option("--worker", worker, "one worker's counters instead of the sum");
+    app.add_option("--state", state_filter, "with -t: only this state (e.g. established)");
+    app.add_option("--port", port_filter, "with -t: only connections with this local or remote port");
+    CLI11_PARSE(app, argc, argv);
+
+    std::string err;
+    auto tel = ctl::TelemetryClient::connect(prefix, &err);
+    if (!tel) return fail(err + " (is sluice running with --file-prefix " + prefix + "?)");
+
+    const std::string stats_cmd =
+        worker ? "/sluice/stats/worker," + std::to_string(*worker) : "/sluice/stats";
+    auto counters = tel->query_counters(stats_cmd);
+    if (!counters) return fail("no reply to " + stats_cmd);
+
+    if (prometheus) {
+        std::fputs(ctl::to_prometheus(*counters).c_str(), stdout);
+        return 0;
+    }
+    if (summary) {
+        auto g = [&](const char* name) { return (*counters)[name]; };
+        const uint64_t total = g("StateSynSent") + g("StateSynReceived") + g("StateEstablished") +
+                               g("StateFinWait1") + g("StateFinWait2") + g("StateCloseWait") +
+                               g("StateClosing") + g("StateLastAck") + g("StateTimeWait");
+        std::printf("TCP: %llu (estab %llu, timewait %llu, synrecv %llu, half-open %llu)\n",
+                    (unsigned long long)total, (unsigned long long)g("CurrEstab"),
+                    (unsigned long long)g("StateTimeWait"),
+                    (unsigned long long)g("StateSynReceived"), (unsigned long long)g("HalfOpen"));
+        for (const char* s : {"StateSynSent", "StateSynReceived", "StateEstablished",
+                              "StateFinWait1", "StateFinWait2", "StateCloseWait", "StateClosing",
+                              "StateLastAck", "StateTimeWait"})
+            std::printf("  %-13s %llu\n", s + 5, (unsigned long long)g(s));
+        std::printf("  %-13s %llu (compact entries %llu)\n", "SynCache",
+                    (unsigned long long)g("SynCacheEntries"),
+                    (unsigned long long)g("TimeWaitEntries"));
+        return 0;
+    }
+    if (list) {
+        auto info = tel->query_counters("/sluice/info");
+        const unsigned workers = info && info->count("workers") ? unsigned((*info)["workers"]) : 1;
+        const std::string want = lower_dashless(state_filter);
+        std::printf("%-12s %8s %8s %-24s %-24s %9s %8s\n", "State", "Recv-Q", "Send-Q",
+                    "Local Address:Port", "Peer Address:Port", "RTT(ms)", "cwnd");
+        for (unsigned w = 0; w < workers; ++w) {
+            uint64_t total = 0;
+            for (uint64_t off = 0;; off += 100) {
+                auto reply = tel->query("/sluice/tcp/conns," + std::to_string(w) + "," +
+                                        std::to_string(off));
+                if (!reply || reply->find("\"rows\"") == std::string::npos)
+                    return fail("no connection list from worker " + std::to_string(w));
+                const auto rows = parse_rows(*reply, total);
+                for (const auto& line : rows) {
+                    const auto r = parse_row(line);
+                    if (!r) continue;
+                    if (!want.empty() && lower_dashless(r->state) != want) continue;
+                    if (port_filter && port_of(r->local) != *port_filter &&
+                        port_of(r->remote) != *port_filter)
+                        continue;
+                    std::printf("%-12s %8llu %8llu %-24s %-24s %9.3f %8llu\n", r->state.c_str(),
+                                (unsigned long long)r->recvq, (unsigned long long)r->sendq,
+                                r->local.c_str(), r->remote.c_str(), double(r->srtt_us) / 1000.0,
+                                (unsigned long long)r->cwnd);
+                }
+                if (rows.empty() || off + 100 >= total) break;
+            }
+        }
+        return 0;
+    }
+    // nstat style.
+    for (size_t i = 0; i < kCounterCount; ++i) {
+        const std::string name(kCounterNames[i]);
+        const uint64_t v = (*counters)[name];
+        if (v == 0 && !all) continue;
+        std::printf("%-28s %20llu  # %s\n", name.c_str(), (unsigned long long)v,
+                    std::string(kCounterHelp[i]).c_str());
+    }
+    return 0;
+}
