@@ -6,9 +6,9 @@
 //
 // Every 1/R s a non-blocking connect() starts; a connection succeeds when the handshake
 // completes and an "HTTP/1.x 200" response arrives followed by the server's close, all within
-// T ms (default 5000: the kernel retries a lost SYN after 1 s and 3 s). The connect time is
-// from connect() to the socket turning writable (the SYN-ACK arrived). At the end (all
-// attempts finished or timed out) it prints one line:
+// T ms (default 5000; the kernel retries a lost SYN 1, 3 and 7 s after the first). The connect time
+// is from connect() to the socket turning writable (the SYN-ACK arrived). At the end (all attempts
+// finished or timed out) it prints one line:
 //   "probe attempts=N ok=M failed=K connect_p50_ms=A connect_p99_ms=B connect_max_ms=C"
 
 #include <arpa/inet.h>
@@ -43,7 +43,9 @@ struct Conn {
     std::string got;
 };
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
@@ -61,12 +63,18 @@ int main(int argc, char** argv) {
     int timeout_ms = 5000;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--dst") dst_s = v;
-        else if (a == "--port") port = static_cast<unsigned>(std::stoul(v));
-        else if (a == "--rate") rate = std::stod(v);
-        else if (a == "--seconds") seconds = std::stod(v);
-        else if (a == "--timeout-ms") timeout_ms = std::stoi(v);
-        else die("unknown option " + a);
+        if (a == "--dst")
+            dst_s = v;
+        else if (a == "--port")
+            port = static_cast<unsigned>(std::stoul(v));
+        else if (a == "--rate")
+            rate = std::stod(v);
+        else if (a == "--seconds")
+            seconds = std::stod(v);
+        else if (a == "--timeout-ms")
+            timeout_ms = std::stoi(v);
+        else
+            die("unknown option " + a);
     }
     if (dst_s.empty() || port == 0 || rate <= 0 || rate > 1000 || seconds <= 0 || seconds > 120)
         die("need --dst, --port, --rate (0, 1000] and --seconds (0, 120]");
@@ -79,11 +87,11 @@ int main(int argc, char** argv) {
     if (ep < 0) die("epoll_create1");
     const std::string request = "GET / HTTP/1.0\r\nHost: " + dst_s + "\r\n\r\n";
     const auto timeout = std::chrono::milliseconds(timeout_ms);
-    const auto interval = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(1.0 / rate));
+    const auto interval =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
     const auto start = Clock::now();
-    const auto stop_starting = start + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(seconds));
+    const auto stop_starting =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     auto next_start = start;
 
     std::map<int, Conn> conns;
@@ -124,9 +132,10 @@ int main(int argc, char** argv) {
             ++it;
             if (now - conns[fd].started > timeout) finish(fd, false);
         }
-        const auto wait = next_start < stop_starting ? next_start - now : std::chrono::milliseconds(10);
-        const int wait_ms =
-            std::max(0, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
+        const auto wait =
+            next_start < stop_starting ? next_start - now : std::chrono::milliseconds(10);
+        const int wait_ms = std::max(
+            0, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
         epoll_event evs[64];
         const int n = ::epoll_wait(ep, evs, 64, std::min(wait_ms, 10));
         now = Clock::now();
@@ -161,8 +170,8 @@ int main(int argc, char** argv) {
             if (k > 0) {
                 if (c.got.size() < 64) c.got.append(buf, static_cast<size_t>(k));
             } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
-                const bool good = k == 0 && c.got.rfind("HTTP/1.", 0) == 0 &&
-                                  c.got.size() >= 12 && c.got.compare(9, 3, "200") == 0;
+                const bool good = k == 0 && c.got.rfind("HTTP/1.", 0) == 0 && c.got.size() >= 12 &&
+                                  c.got.compare(9, 3, "200") == 0;
                 finish(fd, good);
             }
         }

@@ -49,12 +49,13 @@ uint32_t parse_ip(const std::string& s) {
     return ntohl(a.s_addr);
 }
 
-bool in_bench_range(uint32_t a) { return (a & kBenchMask) == kBenchNet; }
+bool in_bench_range(uint32_t a) {
+    return (a & kBenchMask) == kBenchNet;
+}
 
 void parse_mac(const std::string& s, uint8_t out[6]) {
     unsigned b[6];
-    if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) !=
-        6)
+    if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
         die("bad MAC address '" + s + "'");
     for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(b[i]);
 }
@@ -92,7 +93,8 @@ struct Rng {  // xorshift64: fast, and the flood needs no better
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string iface, dst_mac_s, dst_s, prefix_s = "198.18.0.0/15", src_mac_s = "02:00:00:00:f1:00";
+    std::string iface, dst_mac_s, dst_s, prefix_s = "198.18.0.0/15",
+                                         src_mac_s = "02:00:00:00:f1:00";
     std::vector<uint32_t> exclude;
     unsigned port = 0;
     double seconds = 0;
@@ -101,25 +103,34 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (i + 1 >= argc) die("missing value for " + a);
         const std::string v = argv[++i];
-        if (a == "--iface") iface = v;
-        else if (a == "--dst-mac") dst_mac_s = v;
-        else if (a == "--src-mac") src_mac_s = v;
-        else if (a == "--dst") dst_s = v;
-        else if (a == "--port") port = static_cast<unsigned>(std::stoul(v));
-        else if (a == "--seconds") seconds = std::stod(v);
-        else if (a == "--max-packets") max_packets = std::stoull(v);
-        else if (a == "--src-prefix") prefix_s = v;
+        if (a == "--iface")
+            iface = v;
+        else if (a == "--dst-mac")
+            dst_mac_s = v;
+        else if (a == "--src-mac")
+            src_mac_s = v;
+        else if (a == "--dst")
+            dst_s = v;
+        else if (a == "--port")
+            port = static_cast<unsigned>(std::stoul(v));
+        else if (a == "--seconds")
+            seconds = std::stod(v);
+        else if (a == "--max-packets")
+            max_packets = std::stoull(v);
+        else if (a == "--src-prefix")
+            prefix_s = v;
         else if (a == "--exclude") {
             size_t pos = 0;
             while (pos <= v.size()) {
                 const size_t comma = v.find(',', pos);
-                const std::string one = v.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                                 : comma - pos);
+                const std::string one =
+                    v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
                 if (!one.empty()) exclude.push_back(parse_ip(one));
                 if (comma == std::string::npos) break;
                 pos = comma + 1;
             }
-        } else die("unknown option " + a);
+        } else
+            die("unknown option " + a);
     }
     if (iface.empty() || dst_mac_s.empty() || dst_s.empty() || port == 0 || port > 65535)
         die("need --iface, --dst-mac, --dst and --port");
@@ -187,8 +198,7 @@ int main(int argc, char** argv) {
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
 
-    Rng rng{static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) |
-            1};
+    Rng rng{static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1};
     const uint32_t host_bits = ~pmask;
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::duration<double>(seconds);

@@ -21,8 +21,8 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,7 +51,8 @@ namespace F = wire::tcp_flags;
 constexpr uint32_t kBatch = 512;  // SYNs per RX ring fill (ring: 1024)
 
 uint32_t flood_count() {
-    if (const char* e = std::getenv("SLUICE_FLOOD_SYNS")) return static_cast<uint32_t>(std::atol(e));
+    if (const char* e = std::getenv("SLUICE_FLOOD_SYNS"))
+        return static_cast<uint32_t>(std::atol(e));
 #ifdef SLUICE_FLOOD_ASAN
     return 200'000;
 #else
@@ -112,8 +113,8 @@ protected:
 
     Footprint footprint() const {
         const TcpHost& h = *worker_->tcp();
-        return {h.connections_in_use(), h.flow_entries(), h.timers_pending(),
-                h.syn_cache_entries(), rte_mempool_in_use_count(port_.pools[0])};
+        return {h.connections_in_use(), h.flow_entries(), h.timers_pending(), h.syn_cache_entries(),
+                rte_mempool_in_use_count(port_.pools[0])};
     }
 
     // Puts one frame on the RX ring.
@@ -194,19 +195,23 @@ protected:
     // A full handshake and one echoed byte from the legitimate client.
     void legit_client(uint16_t sport, uint16_t port) {
         const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
-        enqueue(l3, {.src_port = sport, .dst_port = port, .seq = wire::SeqNum(1000), .flags = F::Syn,
+        enqueue(l3, {.src_port = sport,
+                     .dst_port = port,
+                     .seq = wire::SeqNum(1000),
+                     .flags = F::Syn,
                      .window = 64240});
         auto out = poll_for_peer(sport);
         ASSERT_EQ(out.size(), 1u);
         ASSERT_EQ(out[0].flags, F::Syn | F::Ack);
         ASSERT_EQ(out[0].ack.raw(), 1001u);
         const uint32_t iss = out[0].seq.raw();
-        enqueue(l3, {.src_port = sport,
-                     .dst_port = port,
-                     .seq = wire::SeqNum(1001),
-                     .ack = wire::SeqNum(iss + 1),
-                     .flags = F::Ack | F::Psh,
-                     .window = 64240},
+        enqueue(l3,
+                {.src_port = sport,
+                 .dst_port = port,
+                 .seq = wire::SeqNum(1001),
+                 .ack = wire::SeqNum(iss + 1),
+                 .flags = F::Ack | F::Psh,
+                 .window = 64240},
                 "x");
         out = poll_for_peer(sport);
         ASSERT_FALSE(out.empty());
