@@ -6,9 +6,9 @@
 //
 // Every 1/R s a non-blocking connect() starts; a connection succeeds when the handshake
 // completes and an "HTTP/1.x 200" response arrives followed by the server's close, all within
-// T ms (default 5000; the kernel retries a lost SYN 1, 3 and 7 s after the first). The connect time
-// is from connect() to the socket turning writable (the SYN-ACK arrived). At the end (all attempts
-// finished or timed out) it prints one line:
+// T ms (default 5000; the kernel resends a lost SYN 1, 3 and 7 s after the first). The connect
+// time is from connect() to the socket turning writable (the SYN-ACK arrived). At the end (all
+// attempts finished or timed out) it prints one line:
 //   "probe attempts=N ok=M failed=K connect_p50_ms=A connect_p99_ms=B connect_max_ms=C"
 
 #include <arpa/inet.h>
