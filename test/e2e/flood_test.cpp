@@ -294,9 +294,10 @@ TEST(SynFlood, SluiceKeepsServingAtFlatMemoryThenTheKernelUnderTheSameFlood) {
         const double attempts = s.probe["attempts"];
         EXPECT_GE(attempts, 0.9 * kProbeRate * seconds);
         EXPECT_GE(s.probe["ok"], 0.999 * attempts) << s.extra;
-        // Flat: connection slots hold only the legitimate client's few live connections, half-
-        // open state stays inside the preallocated cache, no slot is left behind.
-        EXPECT_LE(max_conns, 16u) << s.extra;
+        // Flat: connection slots hold only the legitimate client's connections in flight (50/s
+        // times their lifetime: a few, a few dozen when the flood delays them), half-open
+        // state stays inside the preallocated cache, no slot is left behind.
+        EXPECT_LE(max_conns, 64u) << s.extra;
         EXPECT_LE(max_cache, 4096u);
         EXPECT_EQ(get(after, "ConnectionsInUse"), 0u);
         EXPECT_EQ(d("TcpConnPoolExhausted"), 0u);
