@@ -9,7 +9,8 @@
 //                        the SYN-ACKs taken off the TX ring and freed.
 //
 // Counters: cycles/op (TSC cycles per SYN or per ACK, rte_rdtsc over the timed loop), and
-// Mpps (operations per second / 10^6). Run it alone on a quiet core:
+// Mpps (operations per second / 10^6). The TSC counts wall time, preemption included: run it
+// alone on a quiet core (compare Time with CPU in the output to see whether it was):
 //   flock /tmp/sluice-e2e.lock taskset -c 1 build/bench/syn/bench_syn
 #include <benchmark/benchmark.h>
 #include <rte_cycles.h>
