@@ -12,6 +12,7 @@ pkgs=(
     libsodium-dev libtomlplusplus-dev libcli11-dev
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer
     iproute2 iputils-ping ethtool curl netcat-openbsd python3 python3-scapy
+    procps                                    # pgrep, pkill (e2e tests)
 )
 missing=()
 for p in "${pkgs[@]}"; do

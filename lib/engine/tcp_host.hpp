@@ -127,6 +127,12 @@ public:
     // The connection list for other threads (conn_snapshot.hpp); filled by on_tick.
     ConnSnapshot& snapshot() noexcept { return snapshot_; }
     uint32_t time_wait_entries() const noexcept { return tw_pool_.in_use(); }
+    // Flow-table entries (connections and TIME-WAIT entries) and timers armed on the wheel
+    // (connections, TIME-WAIT, SYN cache): what a SYN to a cookie listener must not change.
+    // Worker lcore only (tests, diagnostics).
+    uint32_t flow_entries() const noexcept { return flows_->size(); }
+    size_t timers_pending() const noexcept { return wheel_.size(); }
+    uint32_t syn_cache_entries() const noexcept { return syn_cache_->size(); }
 
 private:
     struct Slot;
