@@ -10,11 +10,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "dev/eal.hpp"
 #include "engine/config.hpp"
@@ -27,6 +31,41 @@ static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler
 
 void on_signal(int) {
     g_stop.store(true, std::memory_order_relaxed);
+}
+
+// One line a second (issue 8): new connections/s, established, TIME-WAIT, cookies sent and
+// validated, drops. Read from the published counters, so the workers do nothing for it.
+void print_status(const sluice::engine::Stack& s, const std::atomic<bool>& stop) {
+    using namespace sluice;
+    auto drops = [](const std::array<uint64_t, kCounterCount>& t) {
+        uint64_t n = t[size_t(Counter::ListenDrops)];
+        for (size_t i = 0; i < kCounterCount; ++i)
+            if (kCounterNames[i].starts_with("Drop")) n += t[i];
+        return n;
+    };
+    auto prev = s.totals();
+    auto last = std::chrono::steady_clock::now();
+    while (!stop.load(std::memory_order_relaxed)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::seconds(1)) continue;
+        const auto t = s.totals();
+        const double secs = std::chrono::duration<double>(now - last).count();
+        auto at = [&](Counter c) { return t[size_t(c)]; };
+        auto delta = [&](Counter c) { return double(t[size_t(c)] - prev[size_t(c)]) / secs; };
+        std::printf(
+            "conn/s %8.0f | estab %7llu | time-wait %7llu | cookies sent %9llu ok %8llu bad %6llu "
+            "| drops %llu (+%.0f/s)\n",
+            delta(Counter::PassiveOpens) + delta(Counter::ActiveOpens),
+            (unsigned long long)at(Counter::CurrEstab), (unsigned long long)at(Counter::StateTimeWait),
+            (unsigned long long)at(Counter::SyncookiesSent),
+            (unsigned long long)at(Counter::SyncookiesRecv),
+            (unsigned long long)at(Counter::SyncookiesFailed), (unsigned long long)drops(t),
+            double(drops(t) - drops(prev)) / secs);
+        std::fflush(stdout);
+        prev = t;
+        last = now;
+    }
 }
 
 int fail(const std::string& msg) {
@@ -47,6 +86,7 @@ int main(int argc, char** argv) {
     std::string config_path = SLUICE_DEFAULT_CONFIG;
     engine::Overrides ov;
     bool print_stats = true;
+    std::string status = "auto";
     cli.add_option("-c,--config", config_path, "TOML config file")->capture_default_str();
     cli.add_option("--address", ov.address, "our IPv4 address, optionally with /prefix");
     cli.add_option("--prefix", ov.prefix, "prefix length of the on-link network (0-32)");
@@ -56,6 +96,9 @@ int main(int argc, char** argv) {
     cli.add_option("--iface", ov.iface, "kernel interface for the virtual device (sets iface=)");
     cli.add_option("--lcores", ov.lcores, "EAL lcore list for the workers, e.g. 1 or 0-1");
     cli.add_flag("!--no-stats", print_stats, "do not print the counters on exit");
+    cli.add_option("--status", status, "a status line every second: auto (on a terminal), on, off")
+        ->check(CLI::IsMember({"auto", "on", "off"}))
+        ->capture_default_str();
     cli.set_version_flag("--version", kVersionString);
     std::vector<const char*> app_argv;
     for (const auto& a : split.app) app_argv.push_back(a.c_str());
@@ -97,7 +140,11 @@ int main(int argc, char** argv) {
             p.caps.tx_ip_csum && p.caps.tx_tcp_csum ? "offloaded" : "in software");
         std::fflush(stdout);
 
+        std::thread status_thread;
+        if (status == "on" || (status == "auto" && ::isatty(STDOUT_FILENO)))
+            status_thread = std::thread(print_status, std::cref(s), std::cref(g_stop));
         s.run(g_stop);
+        if (status_thread.joinable()) status_thread.join();
 
         if (print_stats) {
             const auto totals = s.totals();

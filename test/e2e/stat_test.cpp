@@ -26,7 +26,7 @@ long long value_of(const std::string& out, const std::string& name) {
 TEST(SluiceStat, CountersSummaryListAndPrometheusMatchTheTraffic) {
     Netns netns;
     ASSERT_TRUE(netns.ok()) << netns.error();
-    SluiceListen listen({}, source_path("test/e2e/listen-test.toml"));
+    SluiceListen listen({"--status", "on"}, source_path("test/e2e/listen-test.toml"));
     ASSERT_TRUE(listen.ok()) << listen.output();
 
     const std::string before = stat("-a");
@@ -63,6 +63,8 @@ TEST(SluiceStat, CountersSummaryListAndPrometheusMatchTheTraffic) {
                                                    std::to_string(opens_before + 6) + "\\n")));
 
     EXPECT_NE(run(build_path("app/sluice-stat") + " --prefix no-such-sluice").exit_code, 0);
+    // sluice-listen's own status line (--status on; automatic on a terminal).
+    EXPECT_TRUE(listen.wait_output("| estab       1 |", 3s)) << listen.output();
     EXPECT_EQ(listen.stop(), 0);
 }
 
