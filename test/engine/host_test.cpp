@@ -249,16 +249,22 @@ TEST_F(HostOnRing, OldSynInTimeWaitDoesNotReopen) {
     for (const auto& s : out) EXPECT_FALSE(s.tcp.flags & F::Syn);
 }
 
-// Listeners with syncookies = off: a SYN-RECEIVED connection per SYN.
+// One echo listener on port 7 with syncookies = off (a SYN-RECEIVED connection per SYN) and
+// small buffers.
+TcpHostConfig small_echo_host(uint32_t max_connections) {
+    TcpHostConfig c;
+    c.max_connections = max_connections;
+    c.tcp.send_buffer = c.tcp.recv_buffer = 4096;
+    const tcp::SynPolicyConfig off{.mode = tcp::SynCookieMode::Off};
+    c.listeners = {ListenerConfig{.port = 7, .service = Service::Echo, .syn = off}};
+    return c;
+}
+
 class SmallHost : public HostOnRing {
 protected:
     void SetUp() override {
-        TcpHostConfig c;
-        c.max_connections = 2;
+        TcpHostConfig c = small_echo_host(2);
         c.syn_backlog = 1;
-        c.tcp.send_buffer = c.tcp.recv_buffer = 4096;
-        const tcp::SynPolicyConfig off{.mode = tcp::SynCookieMode::Off};
-        c.listeners = {ListenerConfig{.port = 7, .service = Service::Echo, .syn = off}};
         start(c);
     }
 };
@@ -323,12 +329,8 @@ TEST_F(HostOnRing, IpFragmentsAreCountedAndDroppedWithoutAnAnswer) {
 class TinyFlowTable : public HostOnRing {
 protected:
     void SetUp() override {
-        TcpHostConfig c;
-        c.max_connections = 8;
+        TcpHostConfig c = small_echo_host(8);
         c.flow_table_entries = 2;
-        c.tcp.send_buffer = c.tcp.recv_buffer = 4096;
-        const tcp::SynPolicyConfig off{.mode = tcp::SynCookieMode::Off};
-        c.listeners = {ListenerConfig{.port = 7, .service = Service::Echo, .syn = off}};
         start(c);
     }
 };
