@@ -4,6 +4,8 @@
 //   kstream send DST PORT BYTES SEED SECONDS   send the pattern, shut down, wait for EOF
 //   kstream sink ADDR PORT SEED SECONDS        accept one connection, read until EOF
 //
+// The sink also gives up when no connection comes within 30 s or no byte for 30 s, so a peer
+// that died does not keep a test waiting for the whole bound.
 // The pattern and hashes are those of stream_pattern.hpp; nothing is stored. Each mode prints
 // key=value lines the tests assert on and exits non-zero on any failure, including running
 // past SECONDS (a bound, not a benchmark target). Addresses must be in 198.18.0.0/15.
@@ -173,8 +175,9 @@ int run_sink(int argc, char** argv) {
     if (::listen(ls, 1) != 0) die("listen");
     std::printf("listening\n");
     std::fflush(stdout);
+    constexpr int kIdleMs = 30000;
     pollfd p{ls, POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) != 1) die("accept timeout");
+    if (::poll(&p, 1, std::min(remaining_ms(deadline), kIdleMs)) != 1) die("accept timeout");
     const int fd = ::accept4(ls, nullptr, nullptr, SOCK_NONBLOCK);
     if (fd < 0) die("accept");
     const auto t0 = Clock::now();
@@ -182,8 +185,9 @@ int run_sink(int argc, char** argv) {
     uint64_t received = 0;
     int64_t mismatch = -1;
     static uint8_t in[kChunk];
+    auto last_data = Clock::now();
     for (;;) {
-        if (Clock::now() >= deadline) {
+        if (Clock::now() >= deadline || Clock::now() - last_data > std::chrono::milliseconds(kIdleMs)) {
             std::printf("error=timeout received=%llu\n",
                         static_cast<unsigned long long>(received));
             return 1;
@@ -195,6 +199,7 @@ int run_sink(int argc, char** argv) {
         if (n < 0 && errno == EAGAIN) continue;
         if (n < 0) die("recv");
         if (n == 0) break;
+        last_data = Clock::now();
         const auto k = static_cast<size_t>(n);
         hash.update(in, k);
         if (mismatch < 0) mismatch = pattern.first_mismatch(received, in, k);
