@@ -212,8 +212,7 @@ IoResult Connection::send(std::span<const uint8_t> data, time::Instant now, Effe
         case State::TimeWait: return {0, Error::ConnectionClosing};
     }
     std::size_t n = snd_buf_.write(data);
-    // SendSpace follows a short send() and also one that left the buffer full: a writer that
-    // sizes its writes to the free space (the echo service) never makes a short one.
+    // Short, or the buffer is now full: either way the application waits for SendSpace.
     if (n < data.size() || snd_buf_.free() == 0) tcb_.send_blocked = true;
     if (states::kCanOutput.contains(tcb_.state)) output(now, fx);
     verify();
