@@ -248,5 +248,28 @@ TEST(Transfer, TenMegabytesEachWayThroughEchoAcrossLossAndDelay_SameSha256) {
     }
 }
 
+// The relay's other knobs: duplicated and reordered frames (no loss, no delay), both ways.
+// sluice must drop the duplicates and reassemble the reordered data; so must the kernel.
+TEST(Transfer, FourMegabytesEachWayThroughEchoWithDuplicationAndReordering_SameSha256) {
+    Netns netns(true);
+    ASSERT_TRUE(netns.ok()) << netns.error();
+    MidProcess relay({build_path("test/e2e/impair"), "--a", kMidClientIface, "--b",
+                      kMidServerIface, "--dup", "0.02", "--reorder", "0.05", "--seed", "9",
+                      "--seconds", "200"});
+    ASSERT_TRUE(relay.wait_output("impair: ready", 10s)) << relay.output();
+    SluiceListen listen({}, source_path("test/e2e/listen-test.toml"));
+    ASSERT_TRUE(listen.ok()) << listen.output();
+
+    echo_and_check(4ull * 1000 * 1000, 17, 120);
+
+    relay.stop();
+    std::printf("relay:\n%s", relay.output().c_str());
+    for (const char* dir : {"a->b", "b->a"}) {
+        auto f = fields(line_with(relay.output(), std::string("stats ") + dir + " "));
+        EXPECT_GT(std::stoull(f.count("duplicated") ? f["duplicated"] : "0"), 0u) << dir;
+        EXPECT_GT(std::stoull(f.count("reordered") ? f["reordered"] : "0"), 0u) << dir;
+    }
+}
+
 }  // namespace
 }  // namespace sluice::e2e
