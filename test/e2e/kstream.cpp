@@ -3,6 +3,8 @@
 //   kstream echo DST PORT BYTES SEED SECONDS   send the pattern, read it back, compare
 //   kstream send DST PORT BYTES SEED SECONDS   send the pattern, shut down, wait for EOF
 //   kstream sink ADDR PORT SEED SECONDS        accept one connection, read until EOF
+//   kstream serve ADDR PORT SECONDS            accept one connection, echo until EOF
+//                                              (the kernel's echo, for the benchmark)
 //
 // The sink also gives up when no connection comes within 30 s or no byte for 30 s, so a peer
 // that died does not keep a test waiting for the whole bound.
@@ -162,12 +164,13 @@ int run_client(bool echo, int argc, char** argv) {
     return ok ? 0 : 1;
 }
 
-// Accepts one connection and reads it to EOF, hashing and checking against the pattern.
-int run_sink(int argc, char** argv) {
-    if (argc != 6) return std::fprintf(stderr, "usage: see kstream.cpp\n"), 2;
+// Accepts one connection and reads it to EOF, hashing and checking against the pattern; or
+// (`echo`) sends back what it reads, as fast as the peer takes it.
+int run_sink(bool echo, int argc, char** argv) {
+    if (argc != (echo ? 5 : 6)) return std::fprintf(stderr, "usage: see kstream.cpp\n"), 2;
     const sockaddr_in sa = parse_addr(argv[2], argv[3]);
-    const Pattern pattern(std::strtoull(argv[4], nullptr, 10));
-    const auto deadline = Clock::now() + std::chrono::seconds(std::atoi(argv[5]));
+    const Pattern pattern(echo ? 0 : std::strtoull(argv[4], nullptr, 10));
+    const auto deadline = Clock::now() + std::chrono::seconds(std::atoi(argv[echo ? 4 : 5]));
     const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
     const int one = 1;
     ::setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -201,9 +204,26 @@ int run_sink(int argc, char** argv) {
         if (n == 0) break;
         last_data = Clock::now();
         const auto k = static_cast<size_t>(n);
-        hash.update(in, k);
-        if (mismatch < 0) mismatch = pattern.first_mismatch(received, in, k);
         received += k;
+        if (echo) {
+            for (size_t off = 0; off < k;) {  // blocking-style: wait for room, bounded
+                pollfd w{fd, POLLOUT, 0};
+                if (::poll(&w, 1, std::min(remaining_ms(deadline), kIdleMs)) != 1) die("stuck");
+                const ssize_t m = ::send(fd, in + off, k - off, MSG_NOSIGNAL);
+                if (m < 0 && errno != EAGAIN) die("send");
+                if (m > 0) off += static_cast<size_t>(m);
+            }
+            continue;
+        }
+        hash.update(in, k);
+        if (mismatch < 0) mismatch = pattern.first_mismatch(received - k, in, k);
+    }
+    if (echo) {
+        std::printf("served=%llu seconds=%.3f\n", static_cast<unsigned long long>(received),
+                    seconds_since(t0));
+        ::close(fd);
+        ::close(ls);
+        return 0;
     }
     const double secs = seconds_since(t0);
     std::printf("received=%llu sha256=%s\n", static_cast<unsigned long long>(received),
@@ -223,7 +243,8 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "echo") return run_client(true, argc, argv);
     if (mode == "send") return run_client(false, argc, argv);
-    if (mode == "sink") return run_sink(argc, argv);
+    if (mode == "sink") return run_sink(false, argc, argv);
+    if (mode == "serve") return run_sink(true, argc, argv);
     std::fprintf(stderr, "usage: kstream echo|send|sink ... (see kstream.cpp)\n");
     return 2;
 }
