@@ -34,9 +34,15 @@ if [[ ${#if_c} -gt 15 ]]; then
 fi
 
 down() {
-    ip netns del "$ns_c" 2>/dev/null || true
-    ip netns del "$ns_s" 2>/dev/null || true
-    ip netns del "$ns_m" 2>/dev/null || true
+    local ns i
+    # A namespace whose last process is just exiting (the relay) can refuse deletion for a
+    # moment: retry, bounded.
+    for ns in "$ns_c" "$ns_s" "$ns_m"; do
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            [[ -e /run/netns/$ns ]] || break
+            ip netns del "$ns" 2>/dev/null || sleep 0.1
+        done
+    done
     ip link del "$if_c" 2>/dev/null || true
     ip link del "$if_mc" 2>/dev/null || true
     ip link del "$if_ms" 2>/dev/null || true

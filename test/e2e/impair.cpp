@@ -20,6 +20,7 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@
 
 namespace {
 
-constexpr size_t kSlots = 4096;      // frames per direction in the delay queue
+constexpr size_t kSlots = 4096;     // frames per direction in the delay queue
 constexpr size_t kFrameMax = 1536;  // an Ethernet frame at MTU 1500 (+VLAN), no GRO
 constexpr int kBurst = 64;          // frames read per socket per loop turn
 
@@ -117,8 +118,8 @@ void receive(Direction& d, const Knobs& k, Rng& rng) {
         uint8_t buf[kFrameMax + 1];
         sockaddr_ll from{};
         socklen_t fl = sizeof from;
-        const ssize_t n = ::recvfrom(d.in, buf, sizeof buf, MSG_TRUNC,
-                                     reinterpret_cast<sockaddr*>(&from), &fl);
+        const ssize_t n =
+            ::recvfrom(d.in, buf, sizeof buf, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &fl);
         if (n < 0) return;  // EAGAIN: nothing more
         if (from.sll_pkttype == PACKET_OUTGOING) continue;
         ++d.st.received;
@@ -160,8 +161,10 @@ uint64_t release(Direction& d, uint64_t now) {
         if (f.release_ns > now) return f.release_ns - now;
         const ssize_t n = ::send(d.out, f.data, f.len, 0);
         if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) return 50000;  // retry shortly
-        if (n < 0) ++d.st.send_errors;
-        else ++d.st.forwarded;
+        if (n < 0)
+            ++d.st.send_errors;
+        else
+            ++d.st.forwarded;
         d.head = (d.head + 1) % kSlots;
         --d.count;
     }
@@ -204,19 +207,32 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string opt = argv[i];
         const char* v = argv[i + 1];
-        if (opt == "--a") a = v;
-        else if (opt == "--b") b = v;
-        else if (opt == "--loss") k.loss = std::atof(v);
-        else if (opt == "--delay-ms") k.delay_ns = static_cast<uint64_t>(std::atof(v) * 1e6);
-        else if (opt == "--dup") k.dup = std::atof(v);
-        else if (opt == "--reorder") k.reorder = std::atof(v);
-        else if (opt == "--seed") seed = std::strtoull(v, nullptr, 10);
-        else if (opt == "--seconds") seconds = std::atof(v);
-        else return std::fprintf(stderr, "impair: unknown option %s\n", opt.c_str()), 2;
+        if (opt == "--a")
+            a = v;
+        else if (opt == "--b")
+            b = v;
+        else if (opt == "--loss")
+            k.loss = std::atof(v);
+        else if (opt == "--delay-ms")
+            k.delay_ns = static_cast<uint64_t>(std::atof(v) * 1e6);
+        else if (opt == "--dup")
+            k.dup = std::atof(v);
+        else if (opt == "--reorder")
+            k.reorder = std::atof(v);
+        else if (opt == "--seed")
+            seed = std::strtoull(v, nullptr, 10);
+        else if (opt == "--seconds")
+            seconds = std::atof(v);
+        else
+            return std::fprintf(stderr, "impair: unknown option %s\n", opt.c_str()), 2;
     }
     if (a.empty() || b.empty()) {
         return std::fprintf(stderr, "usage: impair --a IF --b IF [knobs] (see impair.cpp)\n"), 2;
     }
+    // Ends with the test that started it, even if the test crashed (and e2e-run.sh removed the
+    // namespaces): a parent's death is a SIGTERM.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) return 1;
     std::signal(SIGTERM, [](int) { g_stop = 1; });
     std::signal(SIGINT, [](int) { g_stop = 1; });
     std::signal(SIGUSR1, [](int) { g_report = 1; });
@@ -246,6 +262,10 @@ int main(int argc, char** argv) {
         const timespec ts{static_cast<time_t>(wait / 1000000000ull),
                           static_cast<long>(wait % 1000000000ull)};
         if (::ppoll(p, 2, &ts, nullptr) > 0) {
+            if (((p[0].revents | p[1].revents) & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+                std::printf("impair: an interface went away\n");  // the test bed is gone
+                break;
+            }
             if ((p[0].revents & POLLIN) != 0) receive(dirs[0], k, rng);
             if ((p[1].revents & POLLIN) != 0) receive(dirs[1], k, rng);
         }

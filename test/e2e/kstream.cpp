@@ -190,9 +190,9 @@ int run_sink(bool echo, int argc, char** argv) {
     static uint8_t in[kChunk];
     auto last_data = Clock::now();
     for (;;) {
-        if (Clock::now() >= deadline || Clock::now() - last_data > std::chrono::milliseconds(kIdleMs)) {
-            std::printf("error=timeout received=%llu\n",
-                        static_cast<unsigned long long>(received));
+        if (Clock::now() >= deadline ||
+            Clock::now() - last_data > std::chrono::milliseconds(kIdleMs)) {
+            std::printf("error=timeout received=%llu\n", static_cast<unsigned long long>(received));
             return 1;
         }
         pollfd q{fd, POLLIN, 0};

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "dev/eal.hpp"
-#include "stream_pattern.hpp"
 #include "engine/config.hpp"
 #include "engine/stack.hpp"
+#include "stream_pattern.hpp"
 
 namespace {
 
