@@ -13,7 +13,8 @@
 // Prints "impair: ready" once both sockets are bound, a "stats ..." line on SIGUSR1 and on
 // exit (SIGTERM/SIGINT, or after T seconds, default 600): frames forwarded, dropped (by the
 // loss draw), duplicated, reordered, dropped because the delay queue was full, oversize, and
-// the sockets' own drops. Memory is bounded: a fixed ring of frames per direction.
+// the sockets' own drops, and frames still waiting out their delay. Memory is bounded: a fixed ring
+// of frames per direction.
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -183,7 +184,7 @@ void report(const Direction* dirs, uint64_t sock_drops) {
         const Stats& s = dirs[i].st;
         std::printf(
             "stats %s received=%llu forwarded=%llu dropped=%llu duplicated=%llu reordered=%llu "
-            "queue_full=%llu oversize=%llu send_errors=%llu\n",
+            "queue_full=%llu oversize=%llu send_errors=%llu queued=%zu\n",
             dirs[i].name, static_cast<unsigned long long>(s.received),
             static_cast<unsigned long long>(s.forwarded),
             static_cast<unsigned long long>(s.dropped),
@@ -191,7 +192,7 @@ void report(const Direction* dirs, uint64_t sock_drops) {
             static_cast<unsigned long long>(s.reordered),
             static_cast<unsigned long long>(s.queue_full),
             static_cast<unsigned long long>(s.oversize),
-            static_cast<unsigned long long>(s.send_errors));
+            static_cast<unsigned long long>(s.send_errors), dirs[i].count);
     }
     std::printf("stats socket_drops=%llu\n", static_cast<unsigned long long>(sock_drops));
     std::fflush(stdout);
