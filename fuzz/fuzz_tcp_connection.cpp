@@ -344,6 +344,12 @@ private:
     // The flow layer's dispatch: to the TIME-WAIT entry if the TCB was swapped for one,
     // else to the connection.
     void deliver(const tcp::Segment& seg) {
+        static const bool trace = std::getenv("SLUICE_FUZZ_TRACE") != nullptr;
+        if (trace)
+            std::fprintf(stderr, "  in <SEQ=%u><ACK=%u><CTL=%s><WND=%u> len %zu sack=%u ts=%d\n",
+                         seg.seq.raw(), seg.ack.raw(), tcp::to_string(seg.flags).c_str(),
+                         seg.window, seg.payload.size(), seg.options.sack_count,
+                         int(seg.options.has_timestamps));
         if (tw_) {
             deliver_to_entry(seg);
             return;

@@ -17,7 +17,7 @@ fi
 secs=${1:-30}
 shift || true
 harnesses=("$@")
-[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(fuzz_wire fuzz_tcp_options fuzz_tcp_connection)
+[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(fuzz_wire fuzz_tcp_options fuzz_tcp_connection fuzz_tcp_listener)
 dir=build-fuzz
 
 if [[ ! -f $dir/build.ninja ]]; then
@@ -38,7 +38,8 @@ fi
 ninja -C "$dir" -j2 "${targets[@]}"
 $build_only && exit 0
 
-declare -A max_len=([fuzz_wire]=2048 [fuzz_tcp_options]=64 [fuzz_tcp_connection]=4096)
+declare -A max_len=([fuzz_wire]=2048 [fuzz_tcp_options]=64 [fuzz_tcp_connection]=4096
+                   [fuzz_tcp_listener]=4096)
 status=0
 for h in "${harnesses[@]}"; do
     echo "== $h for ${secs} s"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test: unit suites, the header check, the end-to-end suites
-# on the netns test bed, then the unit suites again under ASan+UBSan. Needs root (apt-get,
+# on the netns test bed, the unit suites again under ASan+UBSan, then the fuzz harnesses
+# (clang, libFuzzer) for a bounded time. Needs root (apt-get,
 # network namespaces, DPDK). This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,9 @@ scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbe
 echo "== unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --suite unit --print-errorlogs
+
+echo "== fuzzing: each libFuzzer harness for 20 s, then the replay of seeds and crashes"
+scripts/fuzz.sh --build
+meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"

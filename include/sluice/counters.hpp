@@ -41,6 +41,7 @@ namespace sluice {
     X(EstabResets, "ESTABLISHED or CLOSE-WAIT connections reset")                              \
     X(RetransSegs, "segments retransmitted")                                                   \
     X(TCPChallengeACK, "challenge ACKs sent (RFC 5961)")                                       \
+    X(TCPACKSkippedChallenge, "challenge ACKs not sent: over the per-lcore limit (RFC 5961 7)") \
     X(TCPTimeouts, "retransmission or keepalive timeouts that ended a connection")             \
     X(TCPKeepAliveProbes, "keepalive probes sent")                                             \
     X(PAWSEstabRejected, "segments rejected by PAWS (RFC 7323)")                               \
@@ -88,6 +89,7 @@ namespace sluice {
     X(DropTcpBadOption, "TCP option lengths malformed")                                        \
     X(DropTcpBadChecksum, "TCP checksum wrong")                                                \
     X(DropTcpBadPort, "TCP port 0")                                                            \
+    X(DropTcpSynFin, "SYN+FIN segments to a listener (scans)")                                 \
     X(DropRxMultiSegment, "received frames spanning several mbufs (not served)")               \
     X(DropTxFull, "frames dropped because the TX queue was full")                              \
     X(DropMbufExhausted, "frames not sent: mbuf pool empty")                                   \

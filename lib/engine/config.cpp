@@ -260,6 +260,20 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
         if (r.get<uint32_t>("quiet_time_ms", quiet_ms, 0, 600000))
             t.tcp.quiet_time = std::chrono::milliseconds(quiet_ms);
         r.get<uint8_t>("syn_retries", t.tcp.syn_retries, 1, 20);
+        r.get<uint32_t>("challenge_ack_limit", t.tcp.challenge_ack_limit, 0, 1u << 24);
+        uint32_t min_rto_ms = 200, max_rto_ms = 120000, delack_ms = 40;
+        if (r.get<uint32_t>("min_rto_ms", min_rto_ms, 1, 60000))
+            t.tcp.min_rto = std::chrono::milliseconds(min_rto_ms);
+        if (r.get<uint32_t>("max_rto_ms", max_rto_ms, 1000, 3600000))
+            t.tcp.max_rto = std::chrono::milliseconds(max_rto_ms);
+        if (r.get<uint32_t>("delayed_ack_ms", delack_ms, 0, 500)) {
+            t.tcp.delayed_ack = delack_ms > 0;  // RFC 9293 3.8.6.3: at most 0.5 s
+            if (delack_ms > 0) t.tcp.delayed_ack_timeout = std::chrono::milliseconds(delack_ms);
+        }
+        r.get<uint8_t>("initial_window", t.tcp.initial_window, 1, 100);
+        r.get<bool>("nagle", t.tcp.nagle, false, true);
+        if (t.tcp.min_rto > t.tcp.max_rto)
+            return Error{origin + ": tcp.min_rto_ms is larger than tcp.max_rto_ms"};
         r.finish();
         if (!r.error().empty()) return Error{r.error()};
     }

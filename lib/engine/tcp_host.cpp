@@ -1,5 +1,7 @@
 #include "engine/tcp_host.hpp"
 
+#include <sodium.h>
+
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -77,8 +79,10 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
                                                       time::Instant now) {
     if (cfg.max_connections == 0) return dev::Error{"tcp.max_connections must be at least 1"};
     std::unique_ptr<TcpHost> h(new TcpHost(cfg, worker, local, now));
-    auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()),
-                                         cfg.max_connections + cfg.max_time_wait, 0);
+    const uint32_t flows = cfg.flow_table_entries != 0 ? cfg.flow_table_entries
+                                                       : cfg.max_connections + cfg.max_time_wait;
+    auto table =
+        flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()), flows, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
     if (cfg.cookie_key_file.empty()) {
@@ -142,6 +146,9 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
         s.recv_buf = {base + cfg_.tcp.send_buffer, cfg_.tcp.recv_buffer};
         free_slots_.push_back(cfg_.max_connections - 1 - i);
     }
+    uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);  // the challenge-ACK budget must not be guessable
+    stats_.challenge_limiter.configure(cfg_.tcp.challenge_ack_limit, seed);
 }
 
 TcpHost::~TcpHost() = default;
@@ -246,6 +253,13 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
         return on_listen_ack(*l, key, hash, f, seg, now);
     }
     if (!seg.flags.has(tcp::Flags::Syn)) {
+        worker_.counters_.add(Counter::ListenDrops);
+        return true;
+    }
+    if (seg.flags.has(tcp::Flags::Fin)) {
+        // SYN+FIN opens nothing a real client wants (a scanner's probe); Linux drops it in
+        // LISTEN too rather than queue the FIN as RFC 9293 3.10.7.2 would allow.
+        worker_.counters_.add(Counter::DropTcpSynFin);
         worker_.counters_.add(Counter::ListenDrops);
         return true;
     }
@@ -398,7 +412,9 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
     if (r.restarted) wheel_.start(tw.timer, tw.tw.deadline);
     switch (r.action) {
         case tcp::TimeWaitAction::Drop: return;
-        case tcp::TimeWaitAction::Ack: emit(reply, f.src_mac, f.src); return;
+        case tcp::TimeWaitAction::Ack:
+            if (!r.challenge || tcp::take_challenge_ack(stats_, now)) emit(reply, f.src_mac, f.src);
+            return;
         case tcp::TimeWaitAction::Close: free_time_wait(tw); return;
         case tcp::TimeWaitAction::Reopen: {
             // RFC 6191 / RFC 1122 4.2.2.13: the old incarnation ends, the SYN opens a new one
@@ -601,6 +617,7 @@ void TcpHost::publish_counters() noexcept {
     c.set(Counter::EstabResets, stats_.estab_resets);
     c.set(Counter::RetransSegs, stats_.retrans_segs);
     c.set(Counter::TCPChallengeACK, stats_.challenge_acks);
+    c.set(Counter::TCPACKSkippedChallenge, stats_.challenge_acks_skipped);
     c.set(Counter::TCPTimeouts, stats_.timeouts);
     c.set(Counter::TCPKeepAliveProbes, stats_.keepalive_probes);
     c.set(Counter::PAWSEstabRejected, stats_.paws_rejected);

@@ -44,6 +44,7 @@ struct TcpHostConfig {
     uint32_t max_connections = 4096;  // TCBs per worker (each with its buffers)
     uint32_t max_time_wait = 65536;   // compact TIME-WAIT entries per worker
     uint32_t syn_backlog = 1024;      // half-open (SYN-RECEIVED) connections per worker
+    uint32_t flow_table_entries = 0;  // 0: max_connections + max_time_wait (never full)
     std::vector<ListenerConfig> listeners;
     uint32_t syn_cache_entries = 4096;  // compact half-open entries per worker (auto mode)
     std::string cookie_key_file;        // empty: a fresh random secret at every start

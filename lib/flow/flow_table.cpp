@@ -15,7 +15,9 @@ constexpr uint32_t kMaxReaders = 8;  // telemetry and stats threads that may rea
 dev::Result<FlowTable> FlowTable::create(const std::string& name, uint32_t capacity, int socket) {
     rte_hash_parameters p{};
     p.name = name.c_str();
-    p.entries = capacity;
+    // Headroom: cuckoo hashing can fail to place a key a little before every slot is used;
+    // the exact capacity is enforced by insert().
+    p.entries = capacity + capacity / 8 + 8;
     p.key_len = sizeof(wire::FlowKey);
     p.hash_func = wire::flow_key_rte_hash;
     p.hash_func_init_val = 0;
@@ -53,6 +55,10 @@ uint32_t FlowTable::hash(const wire::FlowKey& k) const noexcept {
 }
 
 bool FlowTable::insert(const wire::FlowKey& k, uint32_t hash, void* value) noexcept {
+    // The capacity is a promise to the configuration (memory sized from it), so it is
+    // enforced exactly; rte_hash itself may hold a few more.
+    if (size_.load(std::memory_order_relaxed) >= capacity_) [[unlikely]]
+        return false;
     if (rte_hash_add_key_with_hash_data(h_, &k, hash, value) != 0) return false;
     size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return true;

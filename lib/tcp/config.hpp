@@ -2,6 +2,7 @@
 // Per-stack TCP settings. Every default cites where it comes from.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 #include "time/instant.hpp"
@@ -53,7 +54,8 @@ struct Config {
     // Our MSS: what we announce and the largest payload we send (RFC 9293 3.7.1);
     // 1460 = Ethernet MTU 1500 - 20 (IPv4) - 20 (TCP).
     uint16_t mss = 1460;
-    // Window scaling (RFC 7323 2): offered if true, with this shift count.
+    // Window scaling (RFC 7323 2): offered if true, with the smallest shift that lets the
+    // receive buffer be advertised whole, at most window_scale (see offered_window_scale).
     bool window_scaling = true;
     uint8_t window_scale = 7;
     bool sack_permitted = true;  // RFC 2018: offered; blocks are sent, not yet used (RFC 6675)
@@ -85,6 +87,21 @@ struct Config {
     // RFC 1337 fix F1: ignore RST in TIME-WAIT (prevents TIME-WAIT assassination). Linux
     // defaults to the RFC 9293 3.10.7.4 behaviour (tcp_rfc1337 = 0); we default to RFC 1337.
     bool time_wait_ignores_rst = true;
+    // RFC 5961 7: challenge ACKs per second per lcore (randomised around this; see
+    // challenge_ack.hpp); 0 means no limit. Applied by the host through Stats.
+    uint32_t challenge_ack_limit = 1000;
 };
+
+// The shift we offer for a receive buffer of `buffer` bytes (RFC 7323 2.3): the smallest that
+// fits the whole buffer in the 16-bit field, as Linux picks it. A larger one only coarsens
+// the window, and one past log2(buffer) would round a small free space up beyond the buffer
+// or down to zero (a fuzz finding).
+constexpr uint8_t offered_window_scale(const Config& c, std::size_t buffer) noexcept {
+    if (!c.window_scaling) return 0;
+    const uint8_t cap = c.window_scale < kMaxWindowScale ? c.window_scale : kMaxWindowScale;
+    uint8_t s = 0;
+    while (s < cap && (buffer >> s) > 65535) ++s;
+    return s;
+}
 
 }  // namespace sluice::tcp

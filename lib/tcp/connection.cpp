@@ -108,7 +108,7 @@ void Connection::negotiate_options(const wire::TcpOptions& peer) noexcept {
     Tcb& t = tcb_;
     t.ws_ok = cfg_->window_scaling && peer.has_wscale;
     t.snd_wscale = t.ws_ok ? std::min(peer.wscale, kMaxWindowScale) : uint8_t(0);
-    t.rcv_wscale = t.ws_ok ? std::min(cfg_->window_scale, kMaxWindowScale) : uint8_t(0);
+    t.rcv_wscale = t.ws_ok ? offered_window_scale(*cfg_, rcv_buf_.capacity()) : uint8_t(0);
     t.sack_ok = cfg_->sack_permitted && peer.sack_permitted;
     t.ts_ok = cfg_->timestamps && peer.has_timestamps;
     if (t.ts_ok) t.ts_recent = peer.ts_val;

@@ -230,6 +230,7 @@ private:
     struct Incoming;
     bool check_sequence(Incoming& in, time::Instant now, Effects& fx) noexcept;
     bool check_rst(Incoming& in, time::Instant now, Effects& fx) noexcept;
+    void send_challenge_ack(time::Instant now, Effects& fx) noexcept;
     bool check_syn(Incoming& in, time::Instant now, Effects& fx) noexcept;
     bool check_ack(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void process_text(Incoming& in, time::Instant now, Effects& fx) noexcept;

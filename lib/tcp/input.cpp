@@ -165,7 +165,9 @@ void Connection::on_time_wait(const Segment& seg, time::Instant now, Effects& fx
     if (r.restarted) arm(TimerKind::TimeWait, tw.deadline, fx);
     switch (r.action) {
         case TimeWaitAction::Drop: break;
-        case TimeWaitAction::Ack: emit(reply, fx); break;
+        case TimeWaitAction::Ack:
+            if (!r.challenge || take_challenge_ack(*stats_, now)) emit(reply, fx);
+            break;
         case TimeWaitAction::Reopen:
             fx.push_event({EventKind::Reopen, CloseReason::Normal, r.iss_after});
             enter_closed(CloseReason::Normal, fx);
@@ -269,9 +271,7 @@ bool Connection::check_sequence(Incoming& in, time::Instant now, Effects& fx) no
 bool Connection::check_rst(Incoming& in, time::Instant now, Effects& fx) noexcept {
     if (!in.seg.flags.has(Flags::Rst)) return true;
     if (in.seg.seq != tcb_.rcv_nxt) {
-        // In the window but not exactly RCV.NXT: challenge ACK.
-        ++stats_->challenge_acks;
-        send_ack(now, fx);
+        send_challenge_ack(now, fx);  // in the window but not exactly RCV.NXT
         return false;
     }
     switch (tcb_.state) {
@@ -305,10 +305,13 @@ bool Connection::check_syn(Incoming& in, time::Instant now, Effects& fx) noexcep
         return_to_listen(fx);  // passive OPEN: back to LISTEN
         return false;
     }
-    // Synchronized: RFC 5961 4, challenge ACK whatever the sequence number.
-    ++stats_->challenge_acks;
-    send_ack(now, fx);
+    send_challenge_ack(now, fx);  // synchronized: RFC 5961 4, whatever the sequence number
     return false;
+}
+
+// RFC 5961 3.2 / 4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, within the lcore's budget (7).
+void Connection::send_challenge_ack(time::Instant now, Effects& fx) noexcept {
+    if (take_challenge_ack(*stats_, now)) send_ack(now, fx);
 }
 
 void Connection::update_send_window(const Segment& seg) noexcept {
@@ -431,6 +434,9 @@ void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noex
         t.ack_pending = true;
         drop(DropReason::AfterClose);
         t.rcv_nxt += uint32_t(in.payload.size());
+        // Held ranges would now sit at or behind RCV.NXT; they are discarded too (reneging
+        // on SACKed data is allowed, RFC 2018 8: the peer resends, we ACK and discard).
+        t.ooo.clear();
         return;
     }
     const bool filled_hole = !t.ooo.empty();
@@ -467,6 +473,12 @@ void Connection::check_fin(Incoming& in, time::Instant now, Effects& fx) noexcep
     if (!states::kReceivesText.contains(t.state) && t.state != State::SynReceived) return;
     t.rcv_nxt += 1;  // advance RCV.NXT over the FIN and acknowledge it
     t.ack_pending = true;
+    // The stream ends here: anything held beyond a hole before the FIN lies past the end of
+    // the stream, which no correct peer sends; drop it rather than keep it behind RCV.NXT.
+    if (!t.ooo.empty()) {
+        stats_->ofo_drop += t.ooo.count();
+        t.ooo.clear();
+    }
     fx.push_event({EventKind::PeerClosed, CloseReason::Normal, {}});
     switch (t.state) {
         case State::SynReceived:

@@ -99,8 +99,7 @@ void Connection::send_syn(time::Instant now, Effects& fx) noexcept {
     o.mss = cfg_->mss;
     if (active) {
         o.has_wscale = cfg_->window_scaling;
-        o.wscale =
-            cfg_->window_scaling ? std::min(cfg_->window_scale, kMaxWindowScale) : uint8_t(0);
+        o.wscale = offered_window_scale(*cfg_, rcv_buf_.capacity());
         o.sack_permitted = cfg_->sack_permitted;
         o.has_timestamps = cfg_->timestamps;
         o.ts_val = cfg_->timestamps ? ts_clock(now) : 0;

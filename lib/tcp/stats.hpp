@@ -5,7 +5,9 @@
 #include <array>
 #include <cstdint>
 
+#include "tcp/challenge_ack.hpp"
 #include "tcp/state.hpp"
+#include "time/instant.hpp"
 
 namespace sluice::tcp {
 
@@ -39,7 +41,8 @@ struct Stats {
     uint64_t out_segs = 0;        // OutSegs
     uint64_t retrans_segs = 0;    // RetransSegs
     uint64_t out_rsts = 0;        // OutRsts
-    uint64_t challenge_acks = 0;  // TCPChallengeACK
+    uint64_t challenge_acks = 0;  // TCPChallengeACK: sent
+    uint64_t challenge_acks_skipped = 0;  // TCPACKSkippedChallenge: over the RFC 5961 7 limit
     uint64_t timeouts = 0;        // TCPTimeouts
     uint64_t keepalive_probes = 0;
     uint64_t paws_rejected = 0;  // PAWSEstabRejected
@@ -49,10 +52,24 @@ struct Stats {
     uint64_t ofo_queue = 0;      // TCPOFOQueue: out-of-order segments kept
     uint64_t ofo_drop = 0;       // TCPOFODrop: out-of-order segments not kept
 
+    // Not a counter: the per-lcore budget of challenge ACKs (RFC 5961 7) lives beside the
+    // counters because every connection of the lcore already holds a pointer to them.
+    ChallengeAckLimiter challenge_limiter;
+
     uint32_t transition_count(State from, State to) const noexcept {
         return transitions[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)];
     }
     uint64_t drop_count(DropReason r) const noexcept { return drops[static_cast<std::size_t>(r)]; }
 };
+
+// RFC 5961 7: whether a challenge ACK may go out now, counted either way.
+inline bool take_challenge_ack(Stats& s, time::Instant now) noexcept {
+    if (!s.challenge_limiter.allow(now)) {
+        ++s.challenge_acks_skipped;
+        return false;
+    }
+    ++s.challenge_acks;
+    return true;
+}
 
 }  // namespace sluice::tcp

@@ -251,7 +251,7 @@ OutSegment build_syn_ack(const Config& cfg, const FourTuple& t, wire::SeqNum iss
     o.has_mss = true;
     o.mss = cfg.mss;
     o.has_wscale = n.ws_ok;
-    o.wscale = n.ws_ok ? std::min(cfg.window_scale, kMaxWindowScale) : uint8_t(0);
+    o.wscale = n.ws_ok ? offered_window_scale(cfg, cfg.recv_buffer) : uint8_t(0);
     o.sack_permitted = n.sack_ok;
     if (n.ts_ok) {
         o.has_timestamps = true;

@@ -47,7 +47,7 @@ TimeWaitResult time_wait_on_segment(TimeWaitEntry& tw, const Segment& seg, time:
             accept = seg.seq > tw.rcv_nxt;  // RFC 1122 4.2.2.13
             if (!accept) {
                 reply = make_ack(tw, now);  // RFC 9293 3.10.7.4 fourth step (RFC 5961 4)
-                return {TimeWaitAction::Ack, false, {}};
+                return {TimeWaitAction::Ack, false, {}, true};
             }
         }
         return {TimeWaitAction::Reopen, false, tw.snd_nxt};
@@ -59,7 +59,7 @@ TimeWaitResult time_wait_on_segment(TimeWaitEntry& tw, const Segment& seg, time:
         if (seg.seq == tw.rcv_nxt) return {TimeWaitAction::Close, false, {}};
         if (wire::seq_in_window(seg.seq, tw.rcv_nxt, tw.rcv_nxt + (uint32_t(tw.window) + 1))) {
             reply = make_ack(tw, now);
-            return {TimeWaitAction::Ack, false, {}};
+            return {TimeWaitAction::Ack, false, {}, true};
         }
         return {TimeWaitAction::Drop, false, {}};
     }

@@ -50,6 +50,7 @@ struct TimeWaitResult {
     TimeWaitAction action = TimeWaitAction::Drop;
     bool restarted = false;  // deadline moved to now + 2MSL: re-arm the timer
     wire::SeqNum iss_after;  // for Reopen: the new ISS must be above this (RFC 1122 4.2.2.13)
+    bool challenge = false;  // Ack is an RFC 5961 challenge ACK: subject to the lcore's limit
 };
 
 TimeWaitResult time_wait_on_segment(TimeWaitEntry& tw, const Segment& seg, time::Instant now,

@@ -72,7 +72,37 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[ip]\naddress = \"198.18.0.2/24\"\ngateway = \"198.19.0.1\"\n", "is not inside"},
         BadCase{"[ip]\naddress = \"198.18.0.255/24\"\n", "network or broadcast"},
         BadCase{"[ip]\naddress = \"198.18.0.2/24\"\nttl = 0\n", "ip.ttl must be between 1 and 255"},
-        BadCase{"[ip\n", "t.toml:1"}));
+        BadCase{"[ip\n", "t.toml:1"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\n[tcp]\nmin_rto_ms = 5000\nmax_rto_ms = 1000\n",
+                "min_rto_ms is larger than tcp.max_rto_ms"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\n[tcp]\ndelayed_ack_ms = 600\n",
+                "tcp.delayed_ack_ms must be between 0 and 500"}));
+
+TEST(Config, TcpTimersNagleWindowAndChallengeLimit) {
+    auto cfg = parse_config(std::string(kMinimal) + R"(
+[tcp]
+min_rto_ms = 50
+max_rto_ms = 30000
+delayed_ack_ms = 0
+initial_window = 4
+nagle = false
+challenge_ack_limit = 0
+)",
+                            "t.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    const tcp::Config& t = cfg->tcp.tcp;
+    EXPECT_EQ(t.min_rto, std::chrono::milliseconds(50));
+    EXPECT_EQ(t.max_rto, std::chrono::seconds(30));
+    EXPECT_FALSE(t.delayed_ack);
+    EXPECT_EQ(t.initial_window, 4);
+    EXPECT_FALSE(t.nagle);
+    EXPECT_EQ(t.challenge_ack_limit, 0u);
+    auto defaults = parse_config(kMinimal, "t.toml");
+    ASSERT_TRUE(defaults);
+    EXPECT_TRUE(defaults->tcp.tcp.delayed_ack);
+    EXPECT_EQ(defaults->tcp.tcp.delayed_ack_timeout, std::chrono::milliseconds(40));
+    EXPECT_EQ(defaults->tcp.tcp.challenge_ack_limit, 1000u);
+}
 
 TEST(Config, OverridesReplaceAddressGatewayAndInterface) {
     auto cfg =

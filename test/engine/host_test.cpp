@@ -2,11 +2,13 @@
 // through the RX ring, what sluice sends comes out of the TX ring. No namespaces, no NIC.
 
 #include <gtest/gtest.h>
+#include <rte_cycles.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "dev/port.hpp"
 #include "engine/worker.hpp"
 #include "wire/build.hpp"
+#include "wire/checksum.hpp"
 #include "wire/parse.hpp"
 
 namespace sluice::engine {
@@ -286,6 +289,123 @@ TEST_F(SmallHost, ConnectionPoolExhaustionRefusesNewWorkAndRecovers) {
     auto out = poll();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+}
+
+// PMDs that pass fragments through (unlike net_af_packet, whose fanout group defragments):
+// sluice does no reassembly, so each fragment is counted and dropped, never answered.
+TEST_F(HostOnRing, IpFragmentsAreCountedAndDroppedWithoutAnAnswer) {
+    rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+    ASSERT_NE(m, nullptr);
+    std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*), size_t(rte_pktmbuf_tailroom(m))};
+    const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+    const wire::TcpHeaderSpec spec{.src_port = 40100, .dst_port = 7, .seq = wire::SeqNum(1),
+                                   .flags = F::Syn, .window = 65535};
+    const size_t len = wire::build_tcp(buf, l3, spec, {}, wire::CsumMode::Software);
+    ASSERT_GT(len, 0u);
+    // More-fragments (IPv4 flags at header offset 6), with a valid header checksum again.
+    uint8_t* ip = buf.data() + 14;
+    ip[6] |= 0x20;
+    ip[10] = ip[11] = 0;
+    const uint16_t hc = wire::ipv4_header_checksum({ip, 20});  // host order
+    ip[10] = uint8_t(hc >> 8);
+    ip[11] = uint8_t(hc);
+    m->data_len = uint16_t(len);
+    m->pkt_len = uint32_t(len);
+    ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(counter(Counter::DropIpv4Fragment), 1u);
+    EXPECT_EQ(counter(Counter::IpReasmFails), 1u);
+    EXPECT_EQ(counter(Counter::DropIpv4BadChecksum), 0u) << "the fragment's checksum was valid";
+}
+
+// --- exhaustion (issue 10): each limit is counted, refuses new work, and recovers ------------
+
+class TinyFlowTable : public HostOnRing {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 8;
+        c.flow_table_entries = 2;
+        c.tcp.send_buffer = c.tcp.recv_buffer = 4096;
+        const tcp::SynPolicyConfig off{.mode = tcp::SynCookieMode::Off};
+        c.listeners = {ListenerConfig{.port = 7, .service = Service::Echo, .syn = off}};
+        start(c);
+    }
+};
+
+TEST_F(TinyFlowTable, FullFlowTableRefusesNewConnectionsKeepsOldOnesAndRecovers) {
+    const uint32_t iss = handshake(43000, 7, 100);
+    handshake(43001, 7, 100);
+    inject(43002, 7, 100, 0, F::Syn);
+    EXPECT_TRUE(poll().empty()) << "no SYN-ACK without a flow entry";
+    EXPECT_EQ(counter(Counter::FlowTableFull), 1u);
+    EXPECT_EQ(counter(Counter::ListenDrops), 1u);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 2u) << "the refused SYN's slot went back";
+    // The established connections still carry data.
+    inject(43000, 7, 101, iss + 1, F::Ack | F::Psh, "still here");
+    std::string echoed;
+    for (const auto& o : poll()) echoed += o.payload;
+    EXPECT_EQ(echoed, "still here");
+    // One ends; its entry is free again and the next SYN gets its SYN-ACK.
+    inject(43001, 7, 101, 0, F::Rst);
+    poll();
+    inject(43002, 7, 100, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+}
+
+class FewPorts : public HostOnRing {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 8;
+        c.ephemeral_low = 50000;
+        c.ephemeral_high = 50001;
+        start(c);
+    }
+};
+
+TEST_F(FewPorts, ActiveOpensFailCleanlyWhenThePortRangeIsUsedUpAndRecover) {
+    TcpHost& h = *worker_->tcp();
+    const time::Instant now = worker_->now();
+    auto a = h.connect(kPeer, 9000, {}, now);
+    auto b = h.connect(kPeer, 9000, {}, now);
+    ASSERT_TRUE(a && b);
+    auto c = h.connect(kPeer, 9000, {}, now);
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message.find("no free local port"), std::string::npos);
+    EXPECT_EQ(counter(Counter::PortsExhausted), 1u);
+    EXPECT_EQ(h.connections_in_use(), 2u) << "the failed open holds nothing";
+    // Another destination port is another 4-tuple: the same local ports serve it.
+    EXPECT_TRUE(h.connect(kPeer, 9001, {}, now));
+    // Aborting one frees its port toward 9000.
+    EXPECT_EQ(h.abort(*a, now), tcp::Error::None);
+    EXPECT_TRUE(h.connect(kPeer, 9000, {}, now));
+    poll();  // ARP requests for the peer
+}
+
+// An empty mbuf pool loses the frame, not the data: the bytes stay in the send buffer and
+// the retransmission timer sends them once mbufs are back.
+TEST_F(HostOnRing, EmptyMbufPoolDropsTheFrameAndRetransmissionDeliversTheDataLater) {
+    const uint32_t iss = handshake(43100, 7, 100);
+    std::vector<rte_mbuf*> hoard;
+    while (rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0])) hoard.push_back(m);
+    ASSERT_FALSE(hoard.empty());
+    rte_pktmbuf_free(hoard.back());  // exactly one left: for the segment we inject
+    hoard.pop_back();
+    inject(43100, 7, 101, iss + 1, F::Ack | F::Psh, "keep me");
+    EXPECT_TRUE(poll().empty());
+    EXPECT_GE(counter(Counter::DropMbufExhausted), 1u);
+    for (rte_mbuf* m : hoard) rte_pktmbuf_free(m);
+    // The RTO (at least min_rto, 200 ms, after the handshake's RTT sample) resends it; poll
+    // for it with a bounded deadline.
+    std::string echoed;
+    const uint64_t deadline = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+    while (echoed.empty() && rte_get_tsc_cycles() < deadline)
+        for (const auto& o : poll()) echoed += o.payload;
+    EXPECT_EQ(echoed, "keep me");
+    EXPECT_GE(worker_->tcp()->stats().retrans_segs, 1u);
 }
 
 // --- stateless half-open connections (issue 6) ------------------------------------------------

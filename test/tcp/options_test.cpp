@@ -41,9 +41,15 @@ wire::TcpOptions ts(uint32_t val, uint32_t ecr) {
     return o;
 }
 
+// A receive buffer large enough to need scaling: 2^18 bytes fits the 16-bit field with a
+// shift of 3 (RFC 7323 2.3; the smallest shift that fits is the one offered).
+inline constexpr std::size_t kScaledBuf = std::size_t(1) << 18;
+inline constexpr uint8_t kOurScale = 3;
+inline constexpr uint16_t kSynWindow = 65535;  // a SYN's window is never scaled
+
 class Options : public TcpTest {
 protected:
-    Options() : TcpTest(options_config()) {}
+    Options() : TcpTest(options_config(), kBuf, kScaledBuf) {}
     uint32_t our_ts() const { return ts_clock(h.now); }
 };
 
@@ -51,8 +57,8 @@ TEST_F(Options, ActiveSyn_OffersEverything) {
     ASSERT_EQ(open_active(), Error::None);
     expect_sent({.seq = 100,
                  .flags = Flags::Syn,
-                 .window = 4096,
-                 .options = syn_options(1460, 7, true, our_ts(), 0)});
+                 .window = kSynWindow,
+                 .options = syn_options(1460, kOurScale, true, our_ts(), 0)});
 }
 
 TEST_F(Options, SynAckWithAll_Negotiated) {
@@ -63,15 +69,18 @@ TEST_F(Options, SynAckWithAll_Negotiated) {
             .flags = Flags::Syn | Flags::Ack,
             .window = 1000,
             .options = syn_options(1000, 3, true, 777, our_ts())});
-    // ACK: scaled window 4096 >> 7 = 32, timestamps echo 777.
-    expect_sent(
-        {.seq = 101, .ack = 301, .flags = Flags::Ack, .window = 32, .options = ts(our_ts(), 777)});
+    // ACK: scaled window 2^18 >> 3, timestamps echo 777.
+    expect_sent({.seq = 101,
+                 .ack = 301,
+                 .flags = Flags::Ack,
+                 .window = kScaledBuf >> kOurScale,
+                 .options = ts(our_ts(), 777)});
     const ConnectionStatus s = h.conn.status();
     EXPECT_TRUE(s.ws_ok);
     EXPECT_TRUE(s.sack_ok);
     EXPECT_TRUE(s.ts_ok);
     EXPECT_EQ(s.snd_wscale, 3);
-    EXPECT_EQ(s.rcv_wscale, 7);
+    EXPECT_EQ(s.rcv_wscale, kOurScale);
     EXPECT_EQ(s.send_mss, 1000 - 12);  // RFC 7323 3.2: room for the TSopt in each segment
     EXPECT_EQ(s.snd_wnd, 1000u);       // a SYN's window is never scaled (RFC 7323 2.2)
     // Later windows are scaled by 3.
@@ -107,7 +116,7 @@ TEST_F(Options, WindowScaleOnlyIfBothSentIt) {
             .flags = Flags::Syn | Flags::Ack,
             .window = 1000,
             .options = syn_options(1460, {}, false, {})});
-    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack, .window = 4096});  // unscaled
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack, .window = kSynWindow});  // unscaled
     EXPECT_FALSE(h.conn.status().ws_ok);
     EXPECT_EQ(h.conn.status().rcv_wscale, 0);
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 100});
@@ -132,7 +141,7 @@ TEST_F(Options, Listen_SynAckAnswersOnlyWhatWasOffered) {
     expect_sent({.seq = 100,
                  .ack = 301,
                  .flags = Flags::Syn | Flags::Ack,
-                 .window = 4096,
+                 .window = kSynWindow,
                  .options = syn_options(1460, {}, true, {})});
     EXPECT_EQ(h.conn.status().send_mss, 1200);
 }
@@ -143,8 +152,8 @@ TEST_F(Options, Listen_SynAckWithAllOptions) {
     expect_sent({.seq = 100,
                  .ack = 301,
                  .flags = Flags::Syn | Flags::Ack,
-                 .window = 4096,
-                 .options = syn_options(1460, 7, true, our_ts(), 4242)});
+                 .window = kSynWindow,
+                 .options = syn_options(1460, kOurScale, true, our_ts(), 4242)});
 }
 
 TEST(OptionsOff, ConfigOff_NotOfferedNotAccepted) {
@@ -210,6 +219,36 @@ TEST_F(Timestamps, SynRetransmissionKeepsOptions) {
     EXPECT_EQ(a.wscale, b.wscale);
     EXPECT_EQ(a.sack_permitted, b.sack_permitted);
     EXPECT_EQ(b.ts_val, a.ts_val + 1000);  // 1 ms per tick
+}
+
+TEST(WindowScale, OfferedShiftIsTheSmallestThatFitsTheBuffer) {
+    Config c = options_config();
+    EXPECT_EQ(offered_window_scale(c, 4096), 0);
+    EXPECT_EQ(offered_window_scale(c, 65535), 0);
+    EXPECT_EQ(offered_window_scale(c, 65536), 1);
+    EXPECT_EQ(offered_window_scale(c, std::size_t(1) << 18), 3);
+    EXPECT_EQ(offered_window_scale(c, std::size_t(1) << 30), 7);  // capped by Config
+    c.window_scale = 20;
+    EXPECT_EQ(offered_window_scale(c, std::size_t(1) << 32), kMaxWindowScale);  // RFC 7323 2.3
+    c.window_scaling = false;
+    EXPECT_EQ(offered_window_scale(c, std::size_t(1) << 20), 0);
+}
+
+// Fuzz finding: window_scale 14 with a 4 KiB buffer announced a window of 0 (or, rounded up
+// to keep the right edge, 16 KiB past a 4 KiB buffer).
+TEST(WindowScale, LargeConfiguredShiftWithSmallBufferStillAdvertisesTheBuffer) {
+    Config c = options_config();
+    c.window_scale = 14;
+    Host h(c, kBuf, kBuf);
+    ASSERT_EQ(h.conn.open_passive({kLocal, kRemote}, SeqNum(100)), Error::None);
+    h.inject({.seq = 300, .flags = Flags::Syn, .options = syn_options(1460, 0, true, {})});
+    ASSERT_FALSE(h.sent.empty());
+    EXPECT_EQ(h.sent.back().seg.options.wscale, 0);
+    h.inject({.seq = 301, .ack = 101, .flags = Flags::Ack});
+    ASSERT_EQ(h.conn.state(), State::Established);
+    h.inject({.seq = 301 + 100000, .ack = 101, .flags = Flags::Ack});  // answered by an ACK
+    EXPECT_EQ(h.conn.status().rcv_wnd, kBuf);
+    EXPECT_EQ(h.sent.back().seg.window, kBuf);
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ TEST_F(Cookie, SynAck_IsAFullSegment) {
     EXPECT_TRUE(sa.options.has_mss);
     EXPECT_EQ(sa.options.mss, cfg.mss);
     EXPECT_TRUE(sa.options.has_wscale);
-    EXPECT_EQ(sa.options.wscale, cfg.window_scale);
+    EXPECT_EQ(sa.options.wscale, offered_window_scale(cfg, cfg.recv_buffer));
     EXPECT_TRUE(sa.options.sack_permitted);
     EXPECT_TRUE(sa.options.has_timestamps);
     EXPECT_EQ(sa.options.ts_ecr, 777'000u);  // RFC 7323 4.2: the SYN's TSval

@@ -44,6 +44,22 @@ TEST_F(TimeWaitEntryTest, SizeWithinBudget) {
     EXPECT_LE(sizeof(TimeWaitEntry), 32u);
 }
 
+// RFC 5961 7: only the challenge ACKs (in-window RST with RFC 1337 off, an old SYN) are
+// marked for the host's rate limit; re-ACKs of a retransmitted FIN are not.
+TEST_F(TimeWaitEntryTest, ChallengeAcksAreMarkedForTheRateLimit) {
+    cfg.time_wait_ignores_rst = false;
+    TimeWaitEntry tw = entry(false);
+    auto r = time_wait_on_segment(tw, seg(400, 0, Flags::Rst), now, cfg, reply);
+    EXPECT_EQ(r.action, TimeWaitAction::Ack);
+    EXPECT_TRUE(r.challenge);
+    r = time_wait_on_segment(tw, seg(200, 0, Flags::Syn), now, cfg, reply);
+    EXPECT_EQ(r.action, TimeWaitAction::Ack);
+    EXPECT_TRUE(r.challenge);
+    r = time_wait_on_segment(tw, seg(301, 102, Flags::Fin | Flags::Ack), now, cfg, reply);
+    EXPECT_EQ(r.action, TimeWaitAction::Ack);
+    EXPECT_FALSE(r.challenge);
+}
+
 TEST_F(TimeWaitEntryTest, RetransmittedFin_ReAckedAndRestarted) {
     TimeWaitEntry tw = entry(false);
     now += 10s;
