@@ -8,6 +8,11 @@
 #   namespace sluice-${TAG}server : veth sluice-${TAG}srv, no address: sluice drives it
 #                                   through DPDK's net_af_packet as 198.18.0.2
 #
+#   scripts/netns.sh up-relay [TAG]  the same two namespaces, but with a third between them:
+#                                   sluice-${TAG}client [cli] <-> [mc] sluice-${TAG}mid [ms]
+#                                   <-> [srv] sluice-${TAG}server; test/e2e/impair runs in
+#                                   the middle one and forwards (and impairs) frames
+#
 # TAG (e.g. "t-") keeps a test's bed apart from a demo's. Addresses are from 198.18.0.0/15
 # (RFC 2544 benchmarking range) only. Needs root.
 set -euo pipefail
@@ -18,6 +23,9 @@ ns_c="sluice-${tag}client"
 ns_s="sluice-${tag}server"
 if_c="sluice-${tag}cli"
 if_s="sluice-${tag}srv"
+ns_m="sluice-${tag}mid"
+if_mc="sluice-${tag}mc"
+if_ms="sluice-${tag}ms"
 client_addr=${SLUICE_CLIENT_ADDR:-198.18.0.1/24}
 
 if [[ ${#if_c} -gt 15 ]]; then
@@ -26,9 +34,28 @@ if [[ ${#if_c} -gt 15 ]]; then
 fi
 
 down() {
-    ip netns del "$ns_c" 2>/dev/null || true
-    ip netns del "$ns_s" 2>/dev/null || true
+    local ns i
+    # A namespace whose last process is just exiting (the relay) can refuse deletion for a
+    # moment: retry, bounded.
+    for ns in "$ns_c" "$ns_s" "$ns_m"; do
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            [[ -e /run/netns/$ns ]] || break
+            ip netns del "$ns" 2>/dev/null || sleep 0.1
+        done
+    done
     ip link del "$if_c" 2>/dev/null || true
+    ip link del "$if_mc" 2>/dev/null || true
+    ip link del "$if_ms" 2>/dev/null || true
+}
+
+# Offloads off on a veth end: veth hands checksum-less (CHECKSUM_PARTIAL) and TSO-sized frames
+# across; af_packet would see them as they are. Make the kernel finish every frame instead.
+no_offload() {  # NS IFACE
+    if command -v ethtool >/dev/null; then
+        ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+    else
+        echo "netns.sh: ethtool missing; checksum offload stays on the veth" >&2
+    fi
 }
 
 case "$cmd" in
@@ -57,11 +84,39 @@ up)
     ip -n "$ns_c" link set "$if_c" up
     ip -n "$ns_s" link set "$if_s" up
     ;;
+up-relay)
+    down
+    ip netns add "$ns_c"
+    ip netns add "$ns_s"
+    ip netns add "$ns_m"
+    ip link add "$if_c" type veth peer name "$if_mc"
+    ip link add "$if_ms" type veth peer name "$if_s"
+    ip link set "$if_c" netns "$ns_c"
+    ip link set "$if_mc" netns "$ns_m"
+    ip link set "$if_ms" netns "$ns_m"
+    ip link set "$if_s" netns "$ns_s"
+    for ns in "$ns_c" "$ns_s" "$ns_m"; do ip -n "$ns" link set lo up; done
+    # No addresses and no IPv6 in the middle: its kernel must not answer or forward anything,
+    # the relay alone moves frames.
+    ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${if_c}.disable_ipv6=1"
+    ip netns exec "$ns_s" sysctl -qw "net.ipv6.conf.${if_s}.disable_ipv6=1"
+    ip netns exec "$ns_m" sysctl -qw "net.ipv6.conf.${if_mc}.disable_ipv6=1"
+    ip netns exec "$ns_m" sysctl -qw "net.ipv6.conf.${if_ms}.disable_ipv6=1"
+    no_offload "$ns_c" "$if_c"
+    no_offload "$ns_m" "$if_mc"
+    no_offload "$ns_m" "$if_ms"
+    no_offload "$ns_s" "$if_s"
+    ip -n "$ns_c" addr add "$client_addr" dev "$if_c"
+    ip -n "$ns_c" link set "$if_c" up
+    ip -n "$ns_m" link set "$if_mc" up
+    ip -n "$ns_m" link set "$if_ms" up
+    ip -n "$ns_s" link set "$if_s" up
+    ;;
 down)
     down
     ;;
 *)
-    echo "usage: $0 up|down [TAG]" >&2
+    echo "usage: $0 up|up-relay|down [TAG]" >&2
     exit 2
     ;;
 esac

@@ -17,16 +17,26 @@ uint32_t Connection::rcv_wnd() const noexcept {
 
 // The header window field for a segment carrying ACK. A SYN's window is never scaled (RFC
 // 7323 2.2). The right edge never moves left (RFC 9293 3.8.6.2.2, "shrinking the window"
-// is strongly discouraged), and RCV.ADV / Last.ACK.sent are recorded.
+// is strongly discouraged), and RCV.ADV / Last.ACK.sent are recorded. RCV.ADV never passes
+// the end of the ring (RCV.NXT + free): every byte promised has a place.
 uint16_t Connection::advertise(bool syn) noexcept {
     Tcb& t = tcb_;
     const uint8_t shift = syn ? 0 : t.rcv_wscale;
-    uint32_t field = std::min<uint32_t>(uint32_t(rcv_buf_.free()) >> shift, 65535u);
+    const uint32_t free = uint32_t(rcv_buf_.free());
+    uint32_t field = std::min<uint32_t>(free >> shift, 65535u);
     SeqNum edge = t.rcv_nxt + (field << shift);
     if (edge < t.rcv_adv) {
-        field = std::min<uint32_t>((uint32_t(t.rcv_adv - t.rcv_nxt) + (1u << shift) - 1) >> shift,
-                                   65535u);
-        edge = t.rcv_nxt + (field << shift);
+        // Holding the old edge means rounding up to the scale unit. Only while that still fits
+        // the ring: rounding up again on every ACK from an edge already rounded up would creep
+        // past the buffer (by up to 2^shift - 1 bytes per ACK, without bound). Otherwise the
+        // edge the peer sees retracts by less than 2^shift, which RFC 7323 2.4 allows; RCV.ADV
+        // stays, and data up to it still fits.
+        const uint32_t up = std::min<uint32_t>(
+            (uint32_t(t.rcv_adv - t.rcv_nxt) + (1u << shift) - 1) >> shift, 65535u);
+        if ((up << shift) <= free) {
+            field = up;
+            edge = t.rcv_nxt + (field << shift);
+        }
     }
     if (edge > t.rcv_adv) t.rcv_adv = edge;
     t.last_ack_sent = t.rcv_nxt;

@@ -2,10 +2,13 @@
 // pattern, checks that the same bytes come back (the server echoes), then closes first.
 //
 //   sluice_client [EAL options] -- --config FILE --iface IF --connect A:PORT --bytes N
+//                                   [--seed S] [--mode echo|send]
 //
-// Prints "result: sent=N received=N match=1 closed=Normal" when the connection ends and keeps
-// running (so a test can look at sluice's TIME-WAIT) until SIGTERM. With --close-after-ms it
-// closes on a timer instead (the simultaneous-close test).
+// Prints "result: sent=N received=N match=1 closed=Normal sha256=HEX" (the hash of what it
+// sent) when the connection ends and keeps running (so a test can look at sluice's TIME-WAIT)
+// until SIGTERM. With --close-after-ms it closes on a timer instead (the simultaneous-close
+// test). --mode send sends N bytes and closes without expecting anything back (a kernel sink
+// hashes them). The bytes are stream_pattern.hpp's seeded pattern.
 
 #include <sluice/counters.hpp>
 
@@ -19,6 +22,7 @@
 #include "dev/eal.hpp"
 #include "engine/config.hpp"
 #include "engine/stack.hpp"
+#include "stream_pattern.hpp"
 
 namespace {
 
@@ -30,6 +34,9 @@ void on_signal(int) {
 }
 
 struct Session {
+    e2e::Pattern pattern{1};
+    bool send_only = false;  // --mode send: close once everything is queued
+    e2e::Sha256* sent_hash = nullptr;
     uint64_t total = 0;
     uint64_t sent = 0;
     uint64_t received = 0;
@@ -37,8 +44,6 @@ struct Session {
     bool closing = false;
     time::Duration close_after{0};  // > 0: close this long after connecting, whatever arrived
     engine::Worker* worker = nullptr;
-
-    static uint8_t pattern(uint64_t i) { return static_cast<uint8_t>((i * 7 + i / 251) & 0xff); }
 };
 
 const char* reason_name(tcp::CloseReason r) {
@@ -65,10 +70,15 @@ void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, voi
             uint8_t buf[4096];
             while (s.sent < s.total) {
                 const size_t n = std::min<uint64_t>(sizeof buf, s.total - s.sent);
-                for (size_t i = 0; i < n; ++i) buf[i] = Session::pattern(s.sent + i);
+                s.pattern.fill(s.sent, buf, n);
                 const auto r = host.send(id, {buf, n}, now);
+                s.sent_hash->update(buf, r.bytes);
                 s.sent += r.bytes;
                 if (r.bytes < n) break;
+            }
+            if (s.send_only && s.sent == s.total && !s.closing) {
+                s.closing = true;  // FIN after the last byte; TIME-WAIT stays with us
+                host.close(id, now);
             }
             break;
         }
@@ -77,9 +87,7 @@ void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, voi
             for (;;) {
                 const auto r = host.receive(id, buf, now);
                 if (r.bytes == 0) break;
-                for (size_t i = 0; i < r.bytes; ++i) {
-                    if (buf[i] != Session::pattern(s.received + i)) s.match = false;
-                }
+                if (s.pattern.first_mismatch(s.received, buf, r.bytes) >= 0) s.match = false;
                 s.received += r.bytes;
             }
             if (s.received >= s.total && !s.closing && s.close_after.count() == 0) {
@@ -89,10 +97,10 @@ void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, voi
             break;
         }
         case tcp::EventKind::Closed:
-            std::printf("result: sent=%llu received=%llu match=%d closed=%s\n",
+            std::printf("result: sent=%llu received=%llu match=%d closed=%s sha256=%s\n",
                         static_cast<unsigned long long>(s.sent),
                         static_cast<unsigned long long>(s.received), s.match ? 1 : 0,
-                        reason_name(e.reason));
+                        reason_name(e.reason), s.sent_hash->hex().c_str());
             std::fflush(stdout);
             break;
         default: break;
@@ -116,11 +124,16 @@ int main(int argc, char** argv) {
     engine::Overrides ov;
     uint64_t bytes = 1 << 20;
     uint32_t close_after_ms = 0;
+    uint64_t seed = 1;
+    std::string mode = "echo";
     cli.add_option("--config", config)->required();
     cli.add_option("--iface", ov.iface);
     cli.add_option("--connect", target)->required();
     cli.add_option("--bytes", bytes);
     cli.add_option("--close-after-ms", close_after_ms, "close this long after connecting");
+    cli.add_option("--seed", seed, "seed of the byte pattern");
+    cli.add_option("--mode", mode, "echo: expect the bytes back; send: only send them")
+        ->check(CLI::IsMember({"echo", "send"}));
     std::vector<const char*> av;
     for (auto& a : split.app) av.push_back(a.c_str());
     try {
@@ -148,7 +161,12 @@ int main(int argc, char** argv) {
     {
         auto stack = engine::Stack::create(*cfg);
         if (!stack) return std::fprintf(stderr, "%s\n", stack.error().message.c_str()), 1;
-        Session session{.total = bytes, .close_after = std::chrono::milliseconds(close_after_ms)};
+        e2e::Sha256 sent_hash;
+        Session session{.pattern = e2e::Pattern(seed),
+                        .send_only = mode == "send",
+                        .sent_hash = &sent_hash,
+                        .total = bytes,
+                        .close_after = std::chrono::milliseconds(close_after_ms)};
         auto& w = (*stack)->worker(0);
         session.worker = &w;
         w.set_on_start([&](engine::Worker& worker) {

@@ -43,8 +43,8 @@ std::string build_path(const std::string& rel) {
     return std::string(SLUICE_BUILD_DIR) + "/" + rel;
 }
 
-Netns::Netns() {
-    auto r = run(source_path("scripts/netns.sh") + " up " + kTag);
+Netns::Netns(bool relay) {
+    auto r = run(source_path("scripts/netns.sh") + (relay ? " up-relay " : " up ") + kTag);
     ok_ = r.exit_code == 0;
     error_ = r.output;
 }

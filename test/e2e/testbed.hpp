@@ -21,6 +21,11 @@ inline constexpr const char* kServerIface = "sluice-t-srv";
 inline constexpr const char* kFilePrefix = "sluice-t";
 inline constexpr const char* kSluiceAddr = "198.18.0.2";
 inline constexpr const char* kClientAddr = "198.18.0.1";
+// The relay bed (Netns(true)): a middle namespace whose two veth ends face the client's and
+// the server's; test/e2e/impair forwards between them.
+inline constexpr const char* kMidNs = "sluice-t-mid";
+inline constexpr const char* kMidClientIface = "sluice-t-mc";
+inline constexpr const char* kMidServerIface = "sluice-t-ms";
 
 using Counters = std::map<std::string, uint64_t>;
 
@@ -44,10 +49,11 @@ CommandResult in_client(const std::string& cmd,
 std::string source_path(const std::string& rel);  // path inside the source tree
 std::string build_path(const std::string& rel);   // path inside the build tree
 
-// Creates the namespaces; removes them on destruction.
+// Creates the namespaces (with `relay`, the middle one too: scripts/netns.sh up-relay);
+// removes them on destruction.
 class Netns {
 public:
-    Netns();
+    explicit Netns(bool relay = false);
     ~Netns();
     Netns(const Netns&) = delete;
     Netns& operator=(const Netns&) = delete;

@@ -210,5 +210,64 @@ TEST(DataBulk, ManySegments_SinkNeverOverflows) {
         EXPECT_EQ(host.sent[i].seg.seq, SeqNum(uint32_t(101 + 536 * i)));
 }
 
+// Found by the 100 MB e2e transfers (test/e2e/transfer_test.cpp): the echo service writes
+// exactly the free space, so its send() is never short, and it stalled for good once the
+// send buffer was full. A send() that fills the buffer must be followed by SendSpace too.
+TEST_F(Data, SendFillsBufferExactly_SendSpaceWhenAcked) {
+    const std::string all(kBuf, 'f');
+    EXPECT_EQ(send(all).bytes, kBuf);
+    h.sent.clear();
+    expect_no_event(EventKind::SendSpace);
+    inject({.seq = 301, .ack = 637, .flags = Flags::Ack});
+    expect_event(EventKind::SendSpace);
+}
+
+// 256 KiB of receive ring: the smallest scale that advertises it whole is 3 (8-byte units).
+constexpr std::size_t kBigRing = 256 * 1024;
+
+Config scaled_config() {
+    Config c = plain_config();
+    c.window_scaling = true;
+    c.recv_buffer = kBigRing;
+    return c;
+}
+
+class ScaledWindow : public TcpTest {
+protected:
+    ScaledWindow() : TcpTest(scaled_config(), kBuf, kBigRing) {}
+};
+
+// Found by the lossy e2e transfer: with the application not reading, every ACK re-rounded
+// the held right edge up to the scale unit, so the edge crept past the ring (824 bytes after
+// some 15 ACKs at shift 7) and the peer's in-window data was then cut short. The edge may
+// retract by less than 2^shift instead (RFC 7323 2.4); it must never pass RCV.NXT + free.
+TEST_F(ScaledWindow, Rfc7323_2_4_AppNotReading_AdvertisedEdgeNeverPassesTheRing) {
+    wire::TcpOptions peer;
+    peer.has_wscale = true;
+    peer.wscale = 0;
+    to_established_active(peer);
+    const uint8_t shift = h.conn.tcb().rcv_wscale;
+    ASSERT_GT(shift, 0);
+    const uint32_t ring_end = 301 + uint32_t(kBigRing);  // nothing is read: the edge is fixed
+    const std::string chunk(1001, 'd');                  // not a multiple of the scale unit
+    uint32_t seq = 301;
+    for (int i = 0; seq < ring_end; ++i) {
+        h.sent.clear();
+        const uint32_t n = std::min<uint32_t>(uint32_t(chunk.size()), ring_end - seq);
+        inject({.seq = seq,
+                .ack = 101,
+                .flags = Flags::Ack,
+                .payload = std::string_view(chunk).substr(0, n)});
+        ASSERT_FALSE(h.sent.empty()) << i;
+        const OutSegment& ack = h.sent.back().seg;
+        ASSERT_EQ(ack.ack, SeqNum(seq + n)) << "segment " << i << " not wholly accepted";
+        ASSERT_LE(ack.ack.raw() + (uint32_t(ack.window) << shift), ring_end) << "segment " << i;
+        seq += n;
+    }
+    EXPECT_EQ(h.conn.status().recv_queued, kBigRing);
+    EXPECT_EQ(h.stats.drop_count(DropReason::Unacceptable), 0u);
+    h.sent.clear();
+}
+
 }  // namespace
 }  // namespace sluice::tcp::test
