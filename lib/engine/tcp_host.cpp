@@ -3,6 +3,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "engine/tcp_host_internal.hpp"
@@ -77,7 +78,11 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
                                                       time::Instant now) {
     if (cfg.max_connections == 0) return dev::Error{"tcp.max_connections must be at least 1"};
     std::unique_ptr<TcpHost> h(new TcpHost(cfg, worker, local, now));
-    auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()),
+    // rte_hash names are process-wide: two hosts on queue 0 (two stacks in one process, as
+    // test/lossy runs them) need distinct ones.
+    static std::atomic<uint32_t> instance{0};
+    auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()) + "_" +
+                                             std::to_string(instance.fetch_add(1)),
                                          cfg.max_connections + cfg.max_time_wait, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
