@@ -212,7 +212,8 @@ IoResult Connection::send(std::span<const uint8_t> data, time::Instant now, Effe
         case State::TimeWait: return {0, Error::ConnectionClosing};
     }
     std::size_t n = snd_buf_.write(data);
-    if (n < data.size()) tcb_.send_blocked = true;
+    // Short, or the buffer is now full: either way the application waits for SendSpace.
+    if (n < data.size() || snd_buf_.free() == 0) tcb_.send_blocked = true;
     if (states::kCanOutput.contains(tcb_.state)) output(now, fx);
     verify();
     return {n, Error::None};

@@ -86,7 +86,7 @@ struct Tcb {
     bool passive = false;      // came from a passive open (RST in SYN-RECEIVED -> LISTEN)
     bool recv_closed = false;  // close() (not shutdown_send()): the application reads no more
     bool ack_pending = false;
-    bool send_blocked = false;       // send() was short: report SendSpace later
+    bool send_blocked = false;       // send() was short or filled the buffer: SendSpace later
     bool syn_retransmitted = false;  // RFC 6298 (5.7)
     bool keepalive = false;
     bool nodelay = false;  // Nagle off for this connection (TCP_NODELAY)
