@@ -169,6 +169,7 @@ TEST_F(Data, SendFillingTheBufferExactlyThenSendSpace) {
     h.sent.clear();
     inject({.seq = 301, .ack = 637, .flags = Flags::Ack, .window = 1000});
     expect_event(EventKind::SendSpace);
+    h.sent.clear();
 }
 
 TEST_F(Data, Rfc9293_3_8_6_1_ZeroWindow_PersistProbes) {
