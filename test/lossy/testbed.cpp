@@ -3,12 +3,15 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_cycles.h>
 #include <rte_ring.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+
+#include "wire/build.hpp"
 
 namespace sluice::lossy {
 
@@ -145,6 +148,7 @@ struct App {
     std::vector<Conn> conns;
     Instant now;
     Instant last_byte;
+    uint64_t last_cycles = 0;
     uint32_t open = 0;
     std::vector<uint8_t> buf = std::vector<uint8_t>(64 * 1024);
     std::vector<uint8_t> want = std::vector<uint8_t>(64 * 1024);
@@ -176,7 +180,10 @@ void pump_receive(engine::TcpHost& host, engine::ConnId id, Conn& c, App& app) {
         if (std::memcmp(app.buf.data(), app.want.data(), r.bytes) != 0) c.corrupt = true;
         c.received += r.bytes;
         if (c.received > app.cfg->bytes) c.corrupt = true;
-        if (c.received == app.cfg->bytes) app.last_byte = app.now;
+        if (c.received == app.cfg->bytes) {
+            app.last_byte = app.now;
+            app.last_cycles = rte_rdtsc();
+        }
     }
 }
 
@@ -192,6 +199,10 @@ void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, voi
             c.closed = true;
             c.reason = e.reason;
             --app.open;
+            if (!app.cfg->echo) {
+                app.last_byte = app.now;
+                app.last_cycles = rte_rdtsc();
+            }
             break;
         default: break;
     }
@@ -217,6 +228,26 @@ struct Stack {
         net.address = wire::Ipv4Prefix{ip, 24};
         worker = std::make_unique<engine::Worker>(net, port, 0, *counters);
         return {};
+    }
+    wire::MacAddr mac() const {
+        wire::MacAddr m;
+        std::memcpy(m.b.data(), port.mac, m.b.size());
+        return m;
+    }
+    // An ARP request from `other` for our address, straight into our RX ring: we learn the
+    // other's MAC and answer over the link, so the other learns ours. Without it the first
+    // SYNs wait for ARP and go again after the 1 s initial RTO, which would dominate the grid.
+    bool prime_arp(const Stack& other) {
+        rte_mbuf* m = rte_pktmbuf_alloc(port.pools[0]);
+        if (m == nullptr) return false;
+        const std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
+                                     size_t(rte_pktmbuf_tailroom(m))};
+        const size_t len = wire::build_arp(buf, 1, wire::MacAddr::broadcast(), other.mac(),
+                                           other.net.address.addr, wire::MacAddr{},
+                                           net.address.addr);
+        m->data_len = uint16_t(len);
+        m->pkt_len = uint32_t(len);
+        return len > 0 && rte_ring_enqueue(rx, m) == 0;
     }
     void poll(Instant now) {
         do {
@@ -273,12 +304,14 @@ BedResult run_bed(const BedConfig& cfg) {
     engine::TcpHostConfig hc;
     hc.tcp.send_buffer = hc.tcp.recv_buffer = cfg.buffer;
     hc.tcp.sack_permitted = cfg.sack;
+    hc.tcp.msl = cfg.msl;
     hc.max_connections = cfg.concurrent + 8;
     hc.max_time_wait = cfg.connections + 8;
     hc.syn_backlog = cfg.concurrent + 8;
     engine::TcpHostConfig hb = hc;
     hb.max_connections = 2 * cfg.concurrent + 8;  // LAST-ACK lingers while A opens more
-    hb.listeners.push_back(engine::ListenerConfig{.port = kEchoPort, .service = engine::Service::Echo});
+    hb.listeners.push_back(engine::ListenerConfig{
+        .port = kEchoPort, .service = cfg.echo ? engine::Service::Echo : engine::Service::Discard});
     if (auto r = a.worker->enable_tcp(hc, start); !r) res.error = r.error().message;
     if (auto r = b.worker->enable_tcp(hb, start); !r) res.error = r.error().message;
     if (!res.error.empty()) {
@@ -295,6 +328,24 @@ BedResult run_bed(const BedConfig& cfg) {
     uint32_t next = 0;
     Instant now = start;
     app.last_byte = start;
+    // ARP first (a->b request, b's reply over the link), then the clock the results use.
+    if (!a.prime_arp(b)) res.error = "ARP priming";
+    for (int i = 0; i < 20 && res.error.empty(); ++i) {
+        ab->deliver(b.rx, now);
+        ba->deliver(a.rx, now);
+        a.poll(now);
+        b.poll(now);
+        ab->take(a.tx, now);
+        ba->take(b.tx, now);
+        now += std::chrono::milliseconds(1);
+    }
+    if (!res.error.empty()) {
+        teardown();
+        return res;
+    }
+    const Instant t0 = now;
+    app.last_byte = t0;
+    const uint64_t start_cycles = rte_rdtsc();
     for (;;) {
         app.now = now;
         while (app.open < cfg.concurrent && next < cfg.connections) {
@@ -323,7 +374,7 @@ BedResult run_bed(const BedConfig& cfg) {
             res.all_closed = true;
             break;
         }
-        if (now - start > cfg.max_virtual) {
+        if (now - t0 > cfg.max_virtual) {
             res.error = "virtual time limit reached";
             for (const Conn& c : app.conns) {
                 const auto st = c.closed ? std::nullopt : ha.status(c.id);
@@ -345,15 +396,17 @@ BedResult run_bed(const BedConfig& cfg) {
         if (!ba->empty()) t = std::min(t, ba->next_due());
         now = t > now ? t : now + std::chrono::microseconds(1);  // an RX ring was full
     }
-    res.total_time = now - start;
-    res.data_time = app.last_byte - start;
+    res.total_time = now - t0;
+    res.data_time = app.last_byte - t0;
+    res.data_cycles = app.last_cycles > start_cycles ? app.last_cycles - start_cycles : 0;
     for (const Conn& c : app.conns) {
         if (c.corrupt) ++res.corrupt;
         if (!c.closed || c.reason != tcp::CloseReason::Normal) ++res.failed;
-        if (!c.corrupt && c.closed && c.reason == tcp::CloseReason::Normal &&
-            c.received == cfg.bytes && c.sent == cfg.bytes)
+        const uint64_t got = cfg.echo ? c.received : c.sent;
+        if (!c.corrupt && c.closed && c.reason == tcp::CloseReason::Normal && got == cfg.bytes &&
+            c.sent == cfg.bytes)
             ++res.completed;
-        res.bytes_verified += c.corrupt ? 0 : c.received;
+        res.bytes_verified += c.corrupt ? 0 : got;
     }
     res.retrans_a = ha.stats().retrans_segs;
     res.retrans_b = hbh.stats().retrans_segs;

@@ -91,6 +91,8 @@ struct BedConfig {
     uint32_t buffer = 64 * 1024;      // send and receive buffers on both sides
     uint64_t pattern_seed = 42;
     bool sack = true;                 // SACK-permitted offered by both stacks
+    bool echo = true;                 // false: B discards (one-way bulk, for the benchmark)
+    Duration msl = std::chrono::seconds(30);  // TIME-WAIT lasts 2 x msl (virtual)
     uint32_t mbufs = 16383;           // per port
     Duration max_virtual = std::chrono::hours(1);  // a stuck run fails, it does not hang
 };
@@ -99,7 +101,7 @@ struct BedResult {
     uint32_t completed = 0;        // connections that got every byte back and Closed
     uint32_t corrupt = 0;          // connections that saw a wrong byte
     uint32_t failed = 0;           // Closed with a reason other than Normal, or connect failed
-    uint64_t bytes_verified = 0;   // echoed bytes checked, all connections
+    uint64_t bytes_verified = 0;   // echoed bytes checked (discard: bytes sent), all connections
     Duration data_time{};          // virtual time from the first connect to the last byte back
     Duration total_time{};         // ... to every TCB and TIME-WAIT entry gone
     uint64_t retrans_a = 0, retrans_b = 0;  // RetransSegs
@@ -107,6 +109,8 @@ struct BedResult {
     uint64_t frames = 0, lost = 0, duplicated = 0, reordered = 0;
     uint64_t mbuf_exhausted = 0;   // DropMbufExhausted on either side (should stay 0)
     bool all_closed = false;       // both hosts ended with no connections and no TIME-WAIT
+    uint64_t data_cycles = 0;      // TSC cycles (real) from the first connect to the last byte
+                                   // back (echo) or the last connection Closed (discard)
     std::string error;             // set-up failure
     double goodput() const {       // echoed bytes per virtual second
         const double s = std::chrono::duration<double>(data_time).count();
