@@ -185,7 +185,7 @@ bool Connection::send_sack_retransmissions(time::Instant now, Effects& fx) noexc
         std::optional<SeqRange> h = t.sack.next_lost(t.snd_una, smss);  // rule (1)
         if (!h) {
             if (new_data_ready()) break;                        // rule (2)
-            h = t.sack.next_unsacked(t.snd_una, t.snd_max);  // rule (3)
+            h = t.sack.next_unsacked(t.snd_una);             // rule (3)
             if (!h) break;
         }
         if (fx.segment_room() <= 1) {
@@ -218,14 +218,23 @@ bool Connection::send_retransmissions(time::Instant now, Effects& fx) noexcept {
     if (t.rtx_next < t.snd_una) t.rtx_next = t.snd_una;
     if (t.rtx_end > t.snd_max) t.rtx_end = t.snd_max;
     while (t.rtx_next < t.rtx_end) {
+        // After an RTO, SACK blocks that arrive during the go-back-N (the scoreboard was
+        // cleared at the timeout) spare what they cover: RFC 6675 5.1 "SHOULD utilize all
+        // SACK information made available during the loss recovery following an RTO".
+        SeqRange run{t.rtx_next, t.rtx_end};
+        if (t.cc.phase == CcPhase::Loss && !t.sack.empty()) {
+            run = t.sack.unsacked_from(t.rtx_next, t.rtx_end);
+            t.rtx_next = run.start;
+            if (!(run.start < run.end)) break;
+        }
         if (t.cc.phase == CcPhase::Loss && t.cc.cwnd != 0 &&
-            uint32_t(t.rtx_next - t.snd_una) >= t.cc.cwnd)
+            uint32_t(t.rtx_next - t.snd_una) - t.sack.sacked_below(t.rtx_next) >= t.cc.cwnd)
             break;
         if (fx.segment_room() <= 1) {
             fx.more_output = true;
             break;
         }
-        const uint32_t n = send_at(t.rtx_next, uint32_t(t.rtx_end - t.rtx_next), now, fx);
+        const uint32_t n = send_at(t.rtx_next, uint32_t(run.end - t.rtx_next), now, fx);
         if (n == 0) break;
         t.rtx_next += n;
         ++stats_->retrans_segs;

@@ -13,7 +13,8 @@
 //   SetPipe:    every un-SACKed byte counts once if not lost, once more if retransmitted
 //               (below HighRxt)                                           RFC 6675 4
 //   NextSeg:    (1) the first lost un-SACKed byte at or above HighRxt; (2) new data (the
-//               caller's); (3) the first un-SACKed byte at or above HighRxt below SND.MAX
+//               caller's); (3) the first un-SACKed byte at or above HighRxt below the
+//               highest SACKed byte (in flight, not yet judged lost)
 //
 // A fifth range does not fit: the lowest is forgotten. Its bytes then look lost and may be
 // sent again (a spurious retransmission, never a stall): losing the highest instead would
@@ -93,6 +94,28 @@ public:
         return n;
     }
 
+    // SACKed bytes below `seq`.
+    uint32_t sacked_below(wire::SeqNum seq) const noexcept {
+        uint32_t n = 0;
+        for (uint8_t i = 0; i < count_ && r_[i].start < seq; ++i)
+            n += uint32_t(wire::seq_min(r_[i].end, seq) - r_[i].start);
+        return n;
+    }
+
+    // From `seq`: the first un-SACKed byte at or above it and the end of that run of
+    // un-SACKed bytes (below `max`).
+    SeqRange unsacked_from(wire::SeqNum seq, wire::SeqNum max) const noexcept {
+        for (uint8_t i = 0; i < count_; ++i) {
+            if (r_[i].end <= seq) continue;
+            if (r_[i].start <= seq) {
+                seq = r_[i].end;
+                continue;
+            }
+            return {seq, wire::seq_min(r_[i].start, max)};
+        }
+        return {seq, max};
+    }
+
     // RFC 6675 4 IsLost(seq), for an un-SACKed byte.
     bool is_lost(wire::SeqNum seq, uint32_t smss) const noexcept {
         uint32_t ranges = 0, bytes = 0;
@@ -131,11 +154,12 @@ public:
         return std::nullopt;
     }
 
-    // NextSeg rule (3): [first un-SACKed byte >= HighRxt and below max, end of its hole).
-    std::optional<SeqRange> next_unsacked(wire::SeqNum una, wire::SeqNum max) const noexcept {
+    // NextSeg rule (3): [first un-SACKed byte >= HighRxt below the highest SACKed byte
+    // (criteria (1.a) and (1.b) without (1.c)), end of its hole).
+    std::optional<SeqRange> next_unsacked(wire::SeqNum una) const noexcept {
         const wire::SeqNum rxt = wire::seq_max(high_rxt, una);
-        for (uint8_t i = 0; i <= count_; ++i) {
-            SeqRange h = hole(i, una, max);
+        for (uint8_t i = 0; i < count_; ++i) {
+            SeqRange h = hole(i, una, r_[count_ - 1].end);
             if (!(h.start < h.end) || h.end <= rxt) continue;
             h.start = wire::seq_max(h.start, rxt);
             return h;

@@ -101,10 +101,19 @@ TEST(SackScoreboard, Rfc6675_4_PipeAndNextSeg) {
     sb.high_rxt = S(3500);
     EXPECT_FALSE(sb.next_lost(S(1000), kSmss));
     EXPECT_EQ(sb.pipe(S(1000), S(5000), kSmss), 1500u);
-    // Rule (3): nothing un-SACKed above HighRxt below SND.MAX 5000; with SND.MAX 5500 the
-    // unSACKed top [5000, 5500) is not lost but may be sent again.
-    EXPECT_FALSE(sb.next_unsacked(S(1000), S(5000)));
-    EXPECT_EQ(*sb.next_unsacked(S(1000), S(5500)), (SeqRange{S(5000), S(5500)}));
+    // Rule (3): an un-SACKed byte above HighRxt but below the highest SACKed byte, lost or
+    // not; never the unSACKed top beyond every SACK block (RFC 6675 4 (1.b)).
+    EXPECT_FALSE(sb.next_unsacked(S(1000)));
+    sb.high_rxt = S(1000);
+    EXPECT_EQ(*sb.next_unsacked(S(1000)), (SeqRange{S(1000), S(2000)}));
+    sb.high_rxt = S(3500);
+    sb.add(S(6000), S(6500), S(1000), S(7000));  // [5000, 6000) now a hole, not lost
+    EXPECT_FALSE(sb.next_lost(S(1000), kSmss));
+    EXPECT_EQ(*sb.next_unsacked(S(1000)), (SeqRange{S(5000), S(6000)}));
+    sb.clear();
+    sb.add(S(3500), S(5000), S(1000), S(5500));
+    sb.add(S(2000), S(3000), S(1000), S(5500));
+    // The unSACKed top [5000, 5500) is not lost but counts in pipe.
     EXPECT_EQ(sb.pipe(S(1000), S(5500), kSmss), 2000u);  // + the top hole, not lost
 }
 
