@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <optional>
 
@@ -22,6 +23,12 @@ const wire::IpAddr kIpB = wire::IpAddr::v4(0xC6120002);  // 198.18.0.2
 constexpr uint16_t kEchoPort = 7;
 constexpr unsigned kRingSize = 16384;
 constexpr Duration kTick = std::chrono::milliseconds(1);  // the TCP host's wheel tick
+
+uint64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
 
 uint64_t splitmix(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -149,6 +156,7 @@ struct App {
     Instant now;
     Instant last_byte;
     uint64_t last_cycles = 0;
+    uint64_t last_cpu_ns = 0;
     uint32_t open = 0;
     std::vector<uint8_t> buf = std::vector<uint8_t>(64 * 1024);
     std::vector<uint8_t> want = std::vector<uint8_t>(64 * 1024);
@@ -183,6 +191,7 @@ void pump_receive(engine::TcpHost& host, engine::ConnId id, Conn& c, App& app) {
         if (c.received == app.cfg->bytes) {
             app.last_byte = app.now;
             app.last_cycles = rte_rdtsc();
+            app.last_cpu_ns = thread_cpu_ns();
         }
     }
 }
@@ -202,6 +211,7 @@ void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, voi
             if (!app.cfg->echo) {
                 app.last_byte = app.now;
                 app.last_cycles = rte_rdtsc();
+                app.last_cpu_ns = thread_cpu_ns();
             }
             break;
         default: break;
@@ -346,6 +356,7 @@ BedResult run_bed(const BedConfig& cfg) {
     const Instant t0 = now;
     app.last_byte = t0;
     const uint64_t start_cycles = rte_rdtsc();
+    const uint64_t start_cpu_ns = thread_cpu_ns();
     for (;;) {
         app.now = now;
         while (app.open < cfg.concurrent && next < cfg.connections) {
@@ -399,6 +410,7 @@ BedResult run_bed(const BedConfig& cfg) {
     res.total_time = now - t0;
     res.data_time = app.last_byte - t0;
     res.data_cycles = app.last_cycles > start_cycles ? app.last_cycles - start_cycles : 0;
+    res.data_cpu_ns = app.last_cpu_ns > start_cpu_ns ? app.last_cpu_ns - start_cpu_ns : 0;
     for (const Conn& c : app.conns) {
         if (c.corrupt) ++res.corrupt;
         if (!c.closed || c.reason != tcp::CloseReason::Normal) ++res.failed;

@@ -111,6 +111,7 @@ struct BedResult {
     bool all_closed = false;       // both hosts ended with no connections and no TIME-WAIT
     uint64_t data_cycles = 0;      // TSC cycles (real) from the first connect to the last byte
                                    // back (echo) or the last connection Closed (discard)
+    uint64_t data_cpu_ns = 0;      // this thread's CPU time over the same span (shared hosts)
     std::string error;             // set-up failure
     double goodput() const {       // echoed bytes per virtual second
         const double s = std::chrono::duration<double>(data_time).count();
