@@ -16,8 +16,8 @@
 #include <rte_eal.h>
 
 #include <cstdio>
-#include <string>
 #include <iterator>
+#include <string>
 
 #include "testbed.hpp"
 
@@ -59,18 +59,27 @@ void run(benchmark::State& state, bool echo) {
     state.counters["virtual_goodput_MB_s"] = virt / double(state.iterations()) / 1e6;
 }
 
-void OneWay(benchmark::State& state) { run(state, false); }
-void Echo(benchmark::State& state) { run(state, true); }
+void OneWay(benchmark::State& state) {
+    run(state, false);
+}
+void Echo(benchmark::State& state) {
+    run(state, true);
+}
 
 // Args: MiB to send, buffer KiB.
-BENCHMARK(OneWay)->Args({64, 256})->Args({64, 1024})->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(OneWay)
+    ->Args({64, 256})
+    ->Args({64, 1024})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(Echo)->Args({64, 256})->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const char* eal_argv[] = {"bench", "-l", "0", "--no-huge", "-m", "512", "--no-shconf",
-                              "--no-pci", "--no-telemetry", "--log-level=*:error"};
+    const char* eal_argv[] = {
+        "bench", "-l",          "0",        "--no-huge",      "-m",
+        "512",   "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=*:error"};
     if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
         std::fprintf(stderr, "EAL init failed\n");
         return 1;

@@ -31,7 +31,7 @@ namespace sluice::tcp {
 
 class SackScoreboard {
 public:
-    static constexpr uint8_t kMaxRanges = 4;  // as many as one SACK option carries (RFC 2018 3)
+    static constexpr uint8_t kMaxRanges = 4;   // as many as one SACK option carries (RFC 2018 3)
     static constexpr uint32_t kDupThresh = 3;  // RFC 6675 2 DupThresh (RFC 5681)
 
     uint8_t count() const noexcept { return count_; }
@@ -43,8 +43,8 @@ public:
     wire::SeqNum high_rxt;
 
     // Records the peer's block [left, right), clipped to SND.UNA (a D-SACK says nothing
-    // about holes); one reaching beyond `max` (SND.MAX) is ignored. Returns true if it SACKed a byte that
-    // was not SACKed before.
+    // about holes); one reaching beyond `max` (SND.MAX) is ignored. Returns true if it SACKed a
+    // byte that was not SACKed before.
     bool add(wire::SeqNum left, wire::SeqNum right, wire::SeqNum una, wire::SeqNum max) noexcept {
         const wire::SeqNum lo = wire::seq_max(left, una);
         const wire::SeqNum hi = wire::seq_min(right, max);

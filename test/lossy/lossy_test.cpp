@@ -147,7 +147,8 @@ TEST(Lossy, GridMatchesGolden) {
     EXPECT_EQ(table, golden.str())
         << "the grid differs from " << path
         << ". If the change in behaviour is intended, regenerate it with\n"
-           "  SLUICE_LOSSY_UPDATE_GOLDEN=1 build/test/lossy/test_lossy --gtest_filter='Lossy.Grid*'\n"
+           "  SLUICE_LOSSY_UPDATE_GOLDEN=1 build/test/lossy/test_lossy "
+           "--gtest_filter='Lossy.Grid*'\n"
            "and commit the diff.";
 }
 

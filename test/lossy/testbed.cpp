@@ -1,15 +1,15 @@
 #include "testbed.hpp"
 
+#include <rte_cycles.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <rte_cycles.h>
 #include <rte_ring.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <optional>
 
 #include "wire/build.hpp"
@@ -93,8 +93,8 @@ void Link::take(rte_ring* from, Instant now) {
             ++frames;
             // Serialisation: the frame leaves once the previous one has (bits / rate).
             const Instant start = std::max(now, busy_until_);
-            busy_until_ = start + Duration(int64_t(uint64_t(m->pkt_len) * 8 * 1'000'000'000 /
-                                                   cfg_.rate_bps));
+            busy_until_ =
+                start + Duration(int64_t(uint64_t(m->pkt_len) * 8 * 1'000'000'000 / cfg_.rate_bps));
             Instant due = busy_until_ + cfg_.delay;
             if (!is_ipv4(m)) {  // ARP is not the subject
                 push(m, due);
@@ -252,9 +252,9 @@ struct Stack {
         if (m == nullptr) return false;
         const std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
                                      size_t(rte_pktmbuf_tailroom(m))};
-        const size_t len = wire::build_arp(buf, 1, wire::MacAddr::broadcast(), other.mac(),
-                                           other.net.address.addr, wire::MacAddr{},
-                                           net.address.addr);
+        const size_t len =
+            wire::build_arp(buf, 1, wire::MacAddr::broadcast(), other.mac(), other.net.address.addr,
+                            wire::MacAddr{}, net.address.addr);
         m->data_len = uint16_t(len);
         m->pkt_len = uint32_t(len);
         return len > 0 && rte_ring_enqueue(rx, m) == 0;
@@ -298,8 +298,8 @@ BedResult run_bed(const BedConfig& cfg) {
         teardown();
         return res;
     }
-    dup_pool = rte_pktmbuf_pool_create((id + "dup").c_str(), 8191, 0, 0,
-                                       RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    dup_pool =
+        rte_pktmbuf_pool_create((id + "dup").c_str(), 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     if (dup_pool == nullptr) {
         res.error = "dup pool";
         teardown();
@@ -428,8 +428,8 @@ BedResult run_bed(const BedConfig& cfg) {
     res.lost = ab->lost + ba->lost;
     res.duplicated = ab->duplicated + ba->duplicated;
     res.reordered = ab->reordered + ba->reordered;
-    res.mbuf_exhausted = a.counters->get(Counter::DropMbufExhausted) +
-                         b.counters->get(Counter::DropMbufExhausted);
+    res.mbuf_exhausted =
+        a.counters->get(Counter::DropMbufExhausted) + b.counters->get(Counter::DropMbufExhausted);
     teardown();
     return res;
 }

@@ -40,9 +40,9 @@ using time::Duration;
 using time::Instant;
 
 struct LinkConfig {
-    double loss = 0;        // probability a frame is dropped
-    double duplicate = 0;   // probability a frame is delivered twice
-    double reorder = 0;     // probability a frame is held back an extra delay
+    double loss = 0;       // probability a frame is dropped
+    double duplicate = 0;  // probability a frame is delivered twice
+    double reorder = 0;    // probability a frame is held back an extra delay
     Duration delay = std::chrono::milliseconds(1);          // one way
     Duration reorder_extra = std::chrono::milliseconds(2);  // held back up to this much more
     uint64_t rate_bps = 1'000'000'000;                      // serialisation rate
@@ -84,36 +84,36 @@ private:
 };
 
 struct BedConfig {
-    LinkConfig link;                  // a->b; b->a uses the same with seed + 1
-    uint32_t connections = 1000;      // in total
-    uint32_t concurrent = 64;         // open at once
-    uint64_t bytes = 1 << 20;         // each way per connection
-    uint32_t buffer = 64 * 1024;      // send and receive buffers on both sides
+    LinkConfig link;              // a->b; b->a uses the same with seed + 1
+    uint32_t connections = 1000;  // in total
+    uint32_t concurrent = 64;     // open at once
+    uint64_t bytes = 1 << 20;     // each way per connection
+    uint32_t buffer = 64 * 1024;  // send and receive buffers on both sides
     uint64_t pattern_seed = 42;
-    bool sack = true;                 // SACK-permitted offered by both stacks
-    bool echo = true;                 // false: B discards (one-way bulk, for the benchmark)
+    bool sack = true;                         // SACK-permitted offered by both stacks
+    bool echo = true;                         // false: B discards (one-way bulk, for the benchmark)
     Duration msl = std::chrono::seconds(30);  // TIME-WAIT lasts 2 x msl (virtual)
-    uint32_t mbufs = 16383;           // per port
+    uint32_t mbufs = 16383;                   // per port
     Duration max_virtual = std::chrono::hours(1);  // a stuck run fails, it does not hang
 };
 
 struct BedResult {
-    uint32_t completed = 0;        // connections that got every byte back and Closed
-    uint32_t corrupt = 0;          // connections that saw a wrong byte
-    uint32_t failed = 0;           // Closed with a reason other than Normal, or connect failed
-    uint64_t bytes_verified = 0;   // echoed bytes checked (discard: bytes sent), all connections
-    Duration data_time{};          // virtual time from the first connect to the last byte back
-    Duration total_time{};         // ... to every TCB and TIME-WAIT entry gone
+    uint32_t completed = 0;       // connections that got every byte back and Closed
+    uint32_t corrupt = 0;         // connections that saw a wrong byte
+    uint32_t failed = 0;          // Closed with a reason other than Normal, or connect failed
+    uint64_t bytes_verified = 0;  // echoed bytes checked (discard: bytes sent), all connections
+    Duration data_time{};         // virtual time from the first connect to the last byte back
+    Duration total_time{};        // ... to every TCB and TIME-WAIT entry gone
     uint64_t retrans_a = 0, retrans_b = 0;  // RetransSegs
     uint64_t sack_recoveries = 0, reno_recoveries = 0;
     uint64_t frames = 0, lost = 0, duplicated = 0, reordered = 0;
-    uint64_t mbuf_exhausted = 0;   // DropMbufExhausted on either side (should stay 0)
-    bool all_closed = false;       // both hosts ended with no connections and no TIME-WAIT
-    uint64_t data_cycles = 0;      // TSC cycles (real) from the first connect to the last byte
-                                   // back (echo) or the last connection Closed (discard)
-    uint64_t data_cpu_ns = 0;      // this thread's CPU time over the same span (shared hosts)
-    std::string error;             // set-up failure
-    double goodput() const {       // echoed bytes per virtual second
+    uint64_t mbuf_exhausted = 0;  // DropMbufExhausted on either side (should stay 0)
+    bool all_closed = false;      // both hosts ended with no connections and no TIME-WAIT
+    uint64_t data_cycles = 0;     // TSC cycles (real) from the first connect to the last byte
+                                  // back (echo) or the last connection Closed (discard)
+    uint64_t data_cpu_ns = 0;     // this thread's CPU time over the same span (shared hosts)
+    std::string error;            // set-up failure
+    double goodput() const {      // echoed bytes per virtual second
         const double s = std::chrono::duration<double>(data_time).count();
         return s > 0 ? double(bytes_verified) / s : 0;
     }

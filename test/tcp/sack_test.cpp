@@ -8,7 +8,9 @@ namespace {
 
 constexpr uint32_t kSmss = 500;
 
-SeqNum S(uint32_t v) { return SeqNum(v); }
+SeqNum S(uint32_t v) {
+    return SeqNum(v);
+}
 
 // --- the scoreboard -----------------------------------------------------------------------
 
@@ -30,9 +32,9 @@ TEST(SackScoreboard, MergesTouchingBlocksAndReportsNewInformation) {
 
 TEST(SackScoreboard, DsackBelowUnaAndBlocksBeyondSndMaxIgnored) {
     SackScoreboard sb;
-    EXPECT_FALSE(sb.add(S(500), S(1000), S(1000), S(9000)));    // D-SACK (RFC 2883)
-    EXPECT_FALSE(sb.add(S(8000), S(9500), S(1000), S(9000)));   // never sent
-    EXPECT_TRUE(sb.add(S(800), S(1200), S(1000), S(9000)));     // clipped to SND.UNA
+    EXPECT_FALSE(sb.add(S(500), S(1000), S(1000), S(9000)));   // D-SACK (RFC 2883)
+    EXPECT_FALSE(sb.add(S(8000), S(9500), S(1000), S(9000)));  // never sent
+    EXPECT_TRUE(sb.add(S(800), S(1200), S(1000), S(9000)));    // clipped to SND.UNA
     ASSERT_EQ(sb.count(), 1u);
     EXPECT_EQ(sb[0], (SeqRange{S(1000), S(1200)}));
     sb.advance(S(1100));
@@ -159,8 +161,8 @@ Transfer transfer_with_losses(bool sack, std::vector<uint32_t> lost) {
         return false;
     };
     const Instant start = p.a.now;
-    IoResult r = p.a.conn.send({reinterpret_cast<const uint8_t*>(data.data()), data.size()},
-                               p.a.now, fx);
+    IoResult r =
+        p.a.conn.send({reinterpret_cast<const uint8_t*>(data.data()), data.size()}, p.a.now, fx);
     EXPECT_EQ(r.bytes, data.size());
     p.a.absorb(fx);
     p.pump();
@@ -171,9 +173,10 @@ Transfer transfer_with_losses(bool sack, std::vector<uint32_t> lost) {
     EXPECT_EQ(p.a.conn.status().snd_una, p.a.conn.status().snd_nxt);
     EXPECT_FALSE(p.a.conn.status().sack_recovery);
     EXPECT_EQ(p.a.conn.status().sacked_ranges, 0u);
-    Transfer t{p.a.stats.fast_retrans, p.a.stats.reno_recovery, p.a.stats.sack_recovery,
-               p.a.stats.retrans_segs, p.a.now != start,
-               std::string(buf.begin(), buf.begin() + std::ptrdiff_t(got.bytes))};
+    Transfer t{
+        p.a.stats.fast_retrans,  p.a.stats.reno_recovery,
+        p.a.stats.sack_recovery, p.a.stats.retrans_segs,
+        p.a.now != start,        std::string(buf.begin(), buf.begin() + std::ptrdiff_t(got.bytes))};
     EXPECT_EQ(t.got, data);
     return t;
 }
