@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "engine/tcp_host_internal.hpp"
@@ -81,8 +82,12 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
     std::unique_ptr<TcpHost> h(new TcpHost(cfg, worker, local, now));
     const uint32_t flows = cfg.flow_table_entries != 0 ? cfg.flow_table_entries
                                                        : cfg.max_connections + cfg.max_time_wait;
-    auto table =
-        flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()), flows, 0);
+    // rte_hash names are process-wide: two hosts on queue 0 (two stacks in one process, as
+    // test/lossy runs them) need distinct ones.
+    static std::atomic<uint32_t> instance{0};
+    auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()) + "_" +
+                                             std::to_string(instance.fetch_add(1)),
+                                         flows, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
     if (cfg.cookie_key_file.empty()) {

@@ -77,7 +77,11 @@ Worker::Worker(const NetConfig& net, const dev::Port& port, uint16_t queue, Coun
 Worker::~Worker() = default;
 
 dev::Result<dev::Ok> Worker::enable_tcp(const TcpHostConfig& cfg) {
-    auto h = TcpHost::create(cfg, *this, net_.address.addr, now());
+    return enable_tcp(cfg, now());
+}
+
+dev::Result<dev::Ok> Worker::enable_tcp(const TcpHostConfig& cfg, time::Instant now) {
+    auto h = TcpHost::create(cfg, *this, net_.address.addr, now);
     if (!h) return h.error();
     tcp_ = std::move(*h);
     return dev::Ok{};
@@ -96,12 +100,11 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
     flush();
 }
 
-void Worker::poll() noexcept {
-    const uint64_t start = rte_rdtsc();
+// Inlined into both poll()s (same translation unit): the TSC path costs what it did.
+inline void Worker::poll_at(uint64_t start, time::Instant t) noexcept {
     rte_mbuf* rx[kBurst];
     const uint16_t n = rte_eth_rx_burst(port_.id, queue_, rx, kBurst);
     counters_.add(Counter::LoopTurns);
-    const time::Instant t = clock_.to_instant(start);
     if (n == 0) {
         if (tcp_) tcp_->on_tick(t);
         flush();
@@ -116,6 +119,15 @@ void Worker::poll() noexcept {
     if (tcp_) tcp_->on_tick(t);
     flush();
     counters_.add(Counter::BusyCycles, rte_rdtsc() - start);
+}
+
+void Worker::poll() noexcept {
+    const uint64_t start = rte_rdtsc();
+    poll_at(start, clock_.to_instant(start));
+}
+
+void Worker::poll(time::Instant now) noexcept {
+    poll_at(rte_rdtsc(), now);
 }
 
 void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {

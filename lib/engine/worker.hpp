@@ -40,6 +40,8 @@ public:
     // Set-up: gives this worker its TCP side (flows, listeners, timers). Without one, every
     // TCP segment is answered as in CLOSED.
     dev::Result<dev::Ok> enable_tcp(const TcpHostConfig& cfg);
+    // The same, with the TCP host's clock origin given: for a worker driven by poll(now).
+    dev::Result<dev::Ok> enable_tcp(const TcpHostConfig& cfg, time::Instant now);
     TcpHost* tcp() noexcept { return tcp_.get(); }
     const TcpHost* tcp() const noexcept { return tcp_.get(); }
 
@@ -52,6 +54,10 @@ public:
 
     // One loop turn: receive a burst, handle it, send what it produced.
     void poll() noexcept;
+    // The same turn at a given time instead of the TSC's: tests drive workers on a virtual
+    // clock (test/lossy). Instants must not go backwards from one call to the next. The
+    // cycle counters still count real cycles.
+    void poll(time::Instant now) noexcept;
 
     uint16_t queue() const { return queue_; }
     const Counters& counters() const { return counters_; }
@@ -59,6 +65,7 @@ public:
 
 private:
     friend class TcpHost;
+    void poll_at(uint64_t start, time::Instant t) noexcept;
     void handle(rte_mbuf* m, time::Instant now) noexcept;
     void handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
                     time::Instant now) noexcept;

@@ -10,6 +10,7 @@
 //               cwnd = ssthresh + 3*SMSS, +SMSS per dup ACK    RFC 5681 3.2 steps 4-5
 //   partial ACK: cwnd -= acked (+SMSS if acked >= SMSS)        RFC 6582 3.2 step 5
 //   full ACK:   cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS)  RFC 6582 3.2 step 3
+//   with SACK:  cwnd = ssthresh on entry; sending while pipe < cwnd  RFC 6675 5 (4.2), (C)
 //   RTO:        ssthresh as above (first timeout only), cwnd = 1*SMSS  RFC 5681 3.1 (4), LW
 //   idle > RTO: cwnd = min(cwnd, IW)                          RFC 5681 4.1 (RW)
 
@@ -35,6 +36,7 @@ struct Congestion {
     wire::SeqNum recover;      // RFC 6582 "recover": SND.MAX when recovery began
     uint8_t dupacks = 0;
     CcPhase phase = CcPhase::Open;
+    bool sack_recovery = false;  // Recovery driven by the SACK scoreboard (RFC 6675)
 
     static constexpr uint32_t kDupThresh = 3;  // RFC 5681 2 DupThresh
     static constexpr uint32_t kAbcLimit = 2;   // RFC 3465 2.2 L
@@ -82,6 +84,7 @@ struct Congestion {
         cwnd = std::min(ssthresh, std::max(flight, smss) + smss);
         phase = CcPhase::Open;
         dupacks = 0;
+        sack_recovery = false;
     }
     // RFC 5681 (4) and LW; ssthresh only on the first timeout of a loss episode.
     void on_timeout(uint32_t flight, uint32_t smss, wire::SeqNum snd_max,
@@ -92,6 +95,7 @@ struct Congestion {
         dupacks = 0;
         recover = snd_max;
         phase = CcPhase::Loss;
+        sack_recovery = false;
     }
 
     friend bool operator==(const Congestion&, const Congestion&) = default;

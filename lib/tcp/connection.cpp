@@ -354,6 +354,8 @@ ConnectionStatus Connection::status() const noexcept {
     s.rttvar = tcb_.rtx.rtt.rttvar;
     s.rto = tcb_.rtx.rto;
     s.ooo_ranges = tcb_.ooo.count();
+    s.sacked_ranges = tcb_.sack.count();
+    s.sack_recovery = tcb_.cc.sack_recovery;
     return s;
 }
 
@@ -458,6 +460,8 @@ bool Connection::check_invariants(const char** why) const noexcept {
         return fail("reassembly range outside the receive window or overlapping");
     if (states::kSynchronized.contains(t.state) && t.state != State::TimeWait) {
         if (t.cc.cwnd < t.send_mss) return fail("cwnd below one MSS");
+        if (!t.sack.check(t.snd_una, t.snd_max)) return fail("SACK scoreboard out of order");
+        if (t.cc.sack_recovery && !t.sack_ok) return fail("SACK recovery without SACK");
         if (t.rtx_next < t.rtx_end && (t.rtx_next < t.snd_una || t.rtx_end > t.snd_max))
             return fail("retransmission queue outside [SND.UNA, SND.MAX]");
     }

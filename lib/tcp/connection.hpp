@@ -20,6 +20,7 @@
 #include "tcp/isn.hpp"
 #include "tcp/reassembly.hpp"
 #include "tcp/retransmit.hpp"
+#include "tcp/sack.hpp"
 #include "tcp/segment.hpp"
 #include "tcp/state.hpp"
 #include "tcp/stats.hpp"
@@ -97,6 +98,7 @@ struct Tcb {
     Congestion cc;
     wire::SeqNum rtx_next, rtx_end;  // to send again: [rtx_next, rtx_end) (RTO, fast rexmit)
     Reassembly ooo;                  // out-of-order ranges held in the receive ring
+    SackScoreboard sack;             // what the peer SACKed, HighRxt (RFC 6675)
     time::Instant last_send;         // last data segment sent (RFC 5681 4.1 idle restart)
     time::Instant last_rx;  // last segment from the peer (keepalive idle)
     uint8_t armed = 0;      // bit per TimerKind
@@ -122,6 +124,8 @@ struct ConnectionStatus {
     uint32_t cwnd = 0, ssthresh = 0;  // RFC 5681 (0 before ESTABLISHED)
     time::Duration srtt{}, rttvar{}, rto{};  // RFC 6298 (srtt, rttvar zero before a sample)
     uint8_t ooo_ranges = 0;                   // out-of-order ranges held
+    uint8_t sacked_ranges = 0;                // scoreboard ranges (RFC 6675)
+    bool sack_recovery = false;               // in RFC 6675 loss recovery
 };
 
 class Connection {
@@ -252,6 +256,11 @@ private:
     bool is_duplicate_ack(const Segment& seg) const noexcept;
     void cc_on_duplicate_ack() noexcept;
     void cc_on_timeout(bool first) noexcept;
+    bool sack_update(const Segment& seg) noexcept;
+    void cc_on_sack() noexcept;
+    void enter_sack_recovery() noexcept;
+    bool send_sack_retransmissions(time::Instant now, Effects& fx) noexcept;
+    bool new_data_ready() const noexcept;
     void queue_retransmit(wire::SeqNum from, wire::SeqNum to) noexcept;
     bool send_retransmissions(time::Instant now, Effects& fx) noexcept;
     uint32_t send_at(wire::SeqNum seq, uint32_t max, time::Instant now, Effects& fx) noexcept;
@@ -294,10 +303,12 @@ private:
 };
 
 // The TCB budget: the protocol variables in five cache lines (RTT estimator, congestion
-// state and four reassembly ranges took the fourth and fifth), the whole connection (with
-// its ring descriptors, tuple and cold pointers) in five.
+// state, four reassembly ranges and the four-range SACK scoreboard took the fourth and
+// fifth), the whole connection (with its ring descriptors, tuple and cold pointers) in
+// eight: the scoreboard's 40 bytes pushed it past seven. Only the Tcb is hot per segment;
+// the eighth line holds cold fields (listen_remote_, tuple tail).
 static_assert(sizeof(Tcb) <= 5 * 64, "Tcb budget");
-static_assert(sizeof(Connection) <= 7 * 64, "Connection (TCB) budget");
+static_assert(sizeof(Connection) <= 8 * 64, "Connection (TCB) budget");
 
 // RFC 9293 3.10.7.1: the reply to a segment for which no connection exists (also used by
 // the host when no TCB matches). Returns false if nothing is to be sent (an RST arrived).

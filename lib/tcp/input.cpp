@@ -382,10 +382,12 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
     t.persist_probes = 0;  // the peer answers: zero-window probing may go on
     const bool fin_was_acked = t.fin_sent && t.snd_una > t.fin_seq;
     const bool dupack = is_duplicate_ack(seg);  // before the window update (RFC 5681 2)
+    const bool fresh_sack = sack_update(seg);   // RFC 6675 5: the scoreboard first
     if (seg.ack > t.snd_una)
         ack_sent_data(seg.ack, &seg, now, fx);
     else if (dupack)
         cc_on_duplicate_ack();
+    if (fresh_sack) cc_on_sack();
     if (seg.ack >= t.snd_una) update_send_window(seg);
     const bool fin_acked = t.fin_sent && t.snd_una > t.fin_seq;
     switch (t.state) {

@@ -48,6 +48,7 @@ struct Stats {
     uint64_t paws_rejected = 0;  // PAWSEstabRejected
     uint64_t fast_retrans = 0;   // TCPFastRetrans: fast retransmissions (RFC 5681 3.2)
     uint64_t reno_recovery = 0;  // TCPRenoRecovery: NewReno recoveries entered (RFC 6582)
+    uint64_t sack_recovery = 0;  // TCPSackRecovery: SACK recoveries entered (RFC 6675)
     uint64_t delayed_acks = 0;   // DelayedACKs: ACKs sent by the delayed-ACK timer
     uint64_t ofo_queue = 0;      // TCPOFOQueue: out-of-order segments kept
     uint64_t ofo_drop = 0;       // TCPOFODrop: out-of-order segments not kept

@@ -157,6 +157,21 @@ TEST_F(Data, SendBufferFull_ShortSendThenSendSpace) {
         {.seq = 1101, .flags = Flags::Ack, .payload = std::string_view(big).substr(1000, 536)});
 }
 
+// A send() that fills the buffer to the last byte is not short, yet the application can
+// write no more: it must hear SendSpace too (found by test/lossy: an echo service that sizes
+// its writes to the free space stalled forever once a write filled the buffer exactly).
+TEST_F(Data, SendFillingTheBufferExactlyThenSendSpace) {
+    std::string exact(4096, 'e');
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    IoResult r = send(exact);
+    EXPECT_EQ(r.bytes, 4096u);
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});
+    h.sent.clear();
+    inject({.seq = 301, .ack = 637, .flags = Flags::Ack, .window = 1000});
+    expect_event(EventKind::SendSpace);
+    h.sent.clear();
+}
+
 TEST_F(Data, Rfc9293_3_8_6_1_ZeroWindow_PersistProbes) {
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
     send("stalled");
