@@ -290,6 +290,7 @@ private:
     void arm_retransmit(time::Instant now, Effects& fx) noexcept;
     void arm_loss_timer(time::Instant now, Effects& fx) noexcept;
     bool pto_allowed() const noexcept;
+    time::Duration pto_value() const noexcept;
     void on_pto_timer(time::Instant now, Effects& fx) noexcept;
     void arm_keepalive(time::Instant now, Effects& fx) noexcept;
     void on_retransmit_timer(time::Instant now, Effects& fx) noexcept;

@@ -66,17 +66,30 @@ void Connection::arm_loss_timer(time::Instant now, Effects& fx) noexcept {
         arm_retransmit(now, fx);
         return;
     }
-    time::Duration pto = 2 * t.rtx.rtt.srtt;
-    if (uint32_t(t.snd_max - t.snd_una) <= t.send_mss) pto += cfg_->delayed_ack_timeout;
-    pto = std::clamp(pto, kClockGranularity, t.rtx.current(cfg_->max_rto));
+    const time::Duration pto = pto_value();
+    if (pto >= t.rtx.current(cfg_->max_rto)) {  // the RTO would come first: no probe
+        arm_retransmit(now, fx);
+        return;
+    }
     arm(TimerKind::Retransmit, now + pto, fx);
     t.pto_armed = true;
+}
+
+time::Duration Connection::pto_value() const noexcept {
+    const Tcb& t = tcb_;
+    time::Duration pto = 2 * t.rtx.rtt.srtt;
+    if (uint32_t(t.snd_max - t.snd_una) <= t.send_mss) pto += cfg_->delayed_ack_timeout;
+    return std::max(pto, kClockGranularity);
 }
 
 // RFC 8985 7.3: send one new segment if the peer's window and the data allow, else the
 // highest-sequence segment again; then the RTO takes over the timer.
 void Connection::on_pto_timer(time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
+    // The RTO keeps the deadline it had when the PTO was armed (as Linux's RTO from the
+    // head's transmission): the probe does not postpone it.
+    const time::Duration rto_left =
+        std::max(t.rtx.current(cfg_->max_rto) - pto_value(), kClockGranularity);
     if (!pto_allowed() || fx.segment_room() <= 1) {
         if (t.snd_una != t.snd_max) arm_retransmit(now, fx);
         return;
@@ -97,7 +110,8 @@ void Connection::on_pto_timer(time::Instant now, Effects& fx) noexcept {
     t.tlp_out = true;
     t.tlp_end = t.snd_max;
     ++stats_->loss_probes;
-    arm_retransmit(now, fx);  // RFC 8985 7.3: the RTO now (output() may have armed a PTO)
+    tcb_.pto_armed = false;  // RFC 8985 7.3: the RTO now (output() may have armed a PTO)
+    arm(TimerKind::Retransmit, now + rto_left, fx);
 }
 
 void Connection::arm_keepalive(time::Instant now, Effects& fx) noexcept {
