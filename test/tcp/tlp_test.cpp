@@ -99,6 +99,25 @@ TEST(TailLossProbe, ProbeSackedAboveAHoleStartsRecovery) {
     EXPECT_EQ(t.p.b.conn.status().recv_queued, 3000u);
 }
 
+// RFC 8985 7.3: unsent data (here held by Nagle) goes out as the probe, one segment even
+// if Nagle would wait; SACKed above the lost tail, it starts recovery for it.
+TEST(TailLossProbe, ProbeSendsNewDataWhenThereIsSome) {
+    Config c = tlp_config();
+    c.nagle = true;
+    TlpPair t(c);
+    t.send(1000);
+    t.lose(2601);
+    t.send(2200);  // 1101..3101 in four full segments; 200 bytes wait for Nagle
+    ASSERT_FALSE(t.all_acked());
+    ASSERT_EQ(t.p.a.conn.status().snd_nxt, SeqNum(3101));
+    const Duration took = t.repair();
+    EXPECT_EQ(took, 2 * kRtt + c.delayed_ack_timeout);  // the probe, its SACK, recovery
+    EXPECT_EQ(t.p.a.stats.loss_probes, 1u);
+    EXPECT_EQ(t.p.a.stats.loss_probe_recovery, 1u);
+    EXPECT_EQ(t.p.a.stats.retrans_segs, 1u);  // only the lost segment was sent twice
+    EXPECT_EQ(t.p.b.conn.status().recv_queued, 3200u);
+}
+
 // RFC 8985 7.2: no SRTT, no probe; the RTO (the RFC 6298 (2.1) initial one) repairs.
 TEST(TailLossProbe, NoProbeWithoutAnRttSample) {
     TlpPair t;
