@@ -81,6 +81,8 @@ struct Config {
     // RFC 6928 initial window in segments: IW = min(N*MSS, max(2*MSS, N*1460)); 10 gives
     // exactly RFC 6928's formula. (Linux: the initcwnd route attribute.)
     uint8_t initial_window = kDefaultInitialWindow;
+    // RFC 8985 7 tail loss probe (with SACK; Linux net.ipv4.tcp_early_retrans >= 3).
+    bool tail_loss_probe = true;
     // RFC 896 / RFC 9293 3.7.4 Nagle's algorithm for new connections (TCP_NODELAY off).
     bool nagle = true;
     time::Duration quiet_time = kDefaultQuietTime;

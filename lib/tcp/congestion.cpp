@@ -144,7 +144,25 @@ void Connection::cc_on_sack() noexcept {
     if (c.cwnd == 0 || c.phase != CcPhase::Open || t.snd_una == t.snd_max ||
         t.snd_una < c.recover || t.snd_una == t.iss)
         return;
-    if (t.sack.is_lost(t.snd_una, t.send_mss)) enter_sack_recovery();
+    if (t.sack.is_lost(t.snd_una, t.send_mss)) {
+        enter_sack_recovery();
+    } else if (probe_sacked()) {
+        enter_sack_recovery();
+        ++stats_->loss_probe_recovery;
+    }
+}
+
+// The loss probe (the last segment sent, PTO = 2*SRTT after the rest of the flight) was
+// SACKed above a hole: what is missing below it was sent long enough before it to be
+// judged lost, as RACK would (RFC 8985 6.2, 7.4), even with fewer than DupThresh
+// duplicates.
+bool Connection::probe_sacked() const noexcept {
+    const Tcb& t = tcb_;
+    if (!t.tlp_out || t.sack.empty()) return false;
+    const SeqNum last = t.tlp_end - 1;
+    for (uint8_t i = 0; i < t.sack.count(); ++i)
+        if (t.sack[i].start <= last && last < t.sack[i].end) return true;
+    return false;
 }
 
 // RFC 6675 5 (4): RecoveryPoint = HighData, ssthresh = cwnd = FlightSize / 2 (RFC 5681

@@ -452,6 +452,8 @@ bool Connection::check_invariants(const char** why) const noexcept {
     if (t.state != State::TimeWait && t.snd_una != t.snd_max &&
         (t.armed & bit(TimerKind::Retransmit)) == 0)
         return fail("data in flight without a retransmission timer");
+    if (t.pto_armed && (t.armed & bit(TimerKind::Retransmit)) == 0)
+        return fail("loss probe flagged without the Retransmit timer");
     if (t.rcv_nxt > t.rcv_adv && states::kReceivesText.contains(t.state))
         return fail("RCV.NXT beyond the advertised window");
     if (rcv_buf_.size() > rcv_buf_.capacity()) return fail("receive buffer overflow");

@@ -90,6 +90,8 @@ struct Tcb {
     bool syn_retransmitted = false;  // RFC 6298 (5.7)
     bool keepalive = false;
     bool nodelay = false;  // Nagle off for this connection (TCP_NODELAY)
+    bool pto_armed = false;  // the Retransmit timer is a loss probe (RFC 8985 7.2), not the RTO
+    bool tlp_out = false;    // a loss probe is outstanding until SND.UNA reaches tlp_end
     uint8_t keepalive_probes = 0;
     uint8_t persist_probes = 0;  // zero-window probes since the last ACK (RFC 9293 3.8.6.1)
     CloseReason close_reason = CloseReason::Normal;
@@ -97,6 +99,7 @@ struct Tcb {
     RetransmitState rtx;
     Congestion cc;
     wire::SeqNum rtx_next, rtx_end;  // to send again: [rtx_next, rtx_end) (RTO, fast rexmit)
+    wire::SeqNum tlp_end;            // RFC 8985 7.3 TLP.end_seq: SND.MAX after the probe
     Reassembly ooo;                  // out-of-order ranges held in the receive ring
     SackScoreboard sack;             // what the peer SACKed, HighRxt (RFC 6675)
     time::Instant last_send;         // last data segment sent (RFC 5681 4.1 idle restart)
@@ -259,6 +262,7 @@ private:
     bool sack_update(const Segment& seg) noexcept;
     void cc_on_sack() noexcept;
     void enter_sack_recovery() noexcept;
+    bool probe_sacked() const noexcept;
     bool send_sack_retransmissions(time::Instant now, Effects& fx) noexcept;
     bool new_data_ready() const noexcept;
     void queue_retransmit(wire::SeqNum from, wire::SeqNum to) noexcept;
@@ -267,7 +271,8 @@ private:
     uint32_t cwnd_room(time::Instant now) noexcept;
 
     // output.cpp
-    void output(time::Instant now, Effects& fx) noexcept;
+    // probe: one new segment regardless of cwnd and Nagle (RFC 8985 7.3), nothing else.
+    void output(time::Instant now, Effects& fx, bool probe = false) noexcept;
     void send_syn(time::Instant now, Effects& fx) noexcept;
     void send_ack(time::Instant now, Effects& fx) noexcept;
     void send_rst(wire::SeqNum seq, Effects& fx) noexcept;
@@ -283,6 +288,10 @@ private:
     void cancel_all(Effects& fx) noexcept;
     bool armed(TimerKind k) const noexcept;
     void arm_retransmit(time::Instant now, Effects& fx) noexcept;
+    void arm_loss_timer(time::Instant now, Effects& fx) noexcept;
+    bool pto_allowed() const noexcept;
+    time::Duration pto_value() const noexcept;
+    void on_pto_timer(time::Instant now, Effects& fx) noexcept;
     void arm_keepalive(time::Instant now, Effects& fx) noexcept;
     void on_retransmit_timer(time::Instant now, Effects& fx) noexcept;
     void on_keepalive_timer(time::Instant now, Effects& fx) noexcept;

@@ -342,10 +342,11 @@ void Connection::ack_sent_data(SeqNum ack, const Segment* seg, time::Instant now
     if (seg && old_una != t.iss) cc_on_new_ack(uint32_t(ack - old_una));  // not the SYN
     t.rtx_next = wire::seq_max(t.rtx_next, t.snd_una);  // acknowledged: not sent again
     t.rtx_end = wire::seq_max(t.rtx_end, t.rtx_next);
+    if (t.tlp_out && t.snd_una >= t.tlp_end) t.tlp_out = false;  // RFC 8985 7.4: episode over
     if (t.snd_una == t.snd_max)
         cancel(TimerKind::Retransmit, fx);
     else
-        arm_retransmit(now, fx);
+        arm_loss_timer(now, fx);
     if (acked > 0 && t.send_blocked && snd_buf_.free() > 0) {
         t.send_blocked = false;
         fx.push_event({EventKind::SendSpace, CloseReason::Normal, {}});

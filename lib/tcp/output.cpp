@@ -132,11 +132,12 @@ void Connection::send_rst(SeqNum seq, Effects& fx) noexcept {
 // Retransmissions first (congestion.cpp), then new data and our FIN as far as the peer's
 // window (RFC 9293 3.8.6.2.1) and cwnd (RFC 5681) allow, then a pure ACK if one is owed
 // and nothing else carried it. One slot of the Effects is kept free for a control segment.
-void Connection::output(time::Instant now, Effects& fx) noexcept {
+void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
     Tcb& t = tcb_;
     bool sent = false;
+    bool sent_new = false;
     if (states::kCanOutput.contains(t.state)) {
-        sent = send_retransmissions(now, fx);
+        if (!probe) sent = send_retransmissions(now, fx);
         const bool fin_wanted = states::kFinQueued.contains(t.state);
         bool cwnd_checked = false;
         uint32_t cwnd_left = 0;
@@ -145,7 +146,7 @@ void Connection::output(time::Instant now, Effects& fx) noexcept {
             const uint32_t unsent = uint32_t(snd_buf_.size()) - offset;
             if (unsent == 0 && !fin_wanted) break;
             if (!cwnd_checked) {
-                cwnd_left = cwnd_room(now);
+                cwnd_left = probe ? uint32_t(t.send_mss) : cwnd_room(now);
                 cwnd_checked = true;
             }
             const SeqNum right = t.snd_una + t.snd_wnd;
@@ -157,7 +158,8 @@ void Connection::output(time::Instant now, Effects& fx) noexcept {
             if (len == 0 && !fin) break;
             // RFC 9293 3.7.4 (RFC 896) Nagle: a less-than-full segment waits while data is
             // unacknowledged, unless it carries our FIN (closing pushes, as Linux does).
-            if (!t.nodelay && len < t.send_mss && len == unsent && !fin && t.snd_nxt != t.snd_una)
+            if (!probe && !t.nodelay && len < t.send_mss && len == unsent && !fin &&
+                t.snd_nxt != t.snd_una)
                 break;
             if (fx.segment_room() <= 1) {
                 fx.more_output = true;
@@ -184,11 +186,16 @@ void Connection::output(time::Instant now, Effects& fx) noexcept {
                 t.snd_nxt += 1;
             }
             t.snd_max = wire::seq_max(t.snd_max, t.snd_nxt);
+            sent_new = true;
+            if (probe) break;
         }
     }
     if (sent) t.ack_pending = false;
     if (t.ack_pending) send_ack(now, fx);
-    if (t.snd_una != t.snd_max && !armed(TimerKind::Retransmit)) arm_retransmit(now, fx);
+    // RFC 8985 7.2: new data (re)starts the probe timer; otherwise the timer runs on.
+    if (t.snd_una != t.snd_max &&
+        (!armed(TimerKind::Retransmit) || (sent_new && t.pto_armed)))
+        arm_loss_timer(now, fx);
     // RFC 9293 3.8.6.1: data waits behind a zero window with nothing in flight to bring
     // an update: probe after RTO, backing off.
     if (zero_window_stall()) {

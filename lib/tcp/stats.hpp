@@ -49,6 +49,10 @@ struct Stats {
     uint64_t fast_retrans = 0;   // TCPFastRetrans: fast retransmissions (RFC 5681 3.2)
     uint64_t reno_recovery = 0;  // TCPRenoRecovery: NewReno recoveries entered (RFC 6582)
     uint64_t sack_recovery = 0;  // TCPSackRecovery: SACK recoveries entered (RFC 6675)
+    uint64_t loss_probes = 0;    // TCPLossProbes: tail loss probes sent (RFC 8985 7.3)
+    // TCPLossProbeRecovery: SACK recoveries started because a probe was SACKed above a
+    // hole (Linux counts probes that repaired a loss; close enough to compare).
+    uint64_t loss_probe_recovery = 0;
     uint64_t delayed_acks = 0;   // DelayedACKs: ACKs sent by the delayed-ACK timer
     uint64_t ofo_queue = 0;      // TCPOFOQueue: out-of-order segments kept
     uint64_t ofo_drop = 0;       // TCPOFODrop: out-of-order segments not kept

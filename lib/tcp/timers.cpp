@@ -28,6 +28,7 @@ void Connection::arm(TimerKind k, time::Instant at, Effects& fx) noexcept {
 }
 
 void Connection::cancel(TimerKind k, Effects& fx) noexcept {
+    if (k == TimerKind::Retransmit) tcb_.pto_armed = false;
     if (!armed(k)) return;
     tcb_.armed = uint8_t(tcb_.armed & ~bit(k));
     tcb_.deadline[idx(k)] = {};
@@ -40,7 +41,77 @@ void Connection::cancel_all(Effects& fx) noexcept {
 
 // RFC 6298 (5.1) / (5.3): (re)start the timer to expire after RTO (backed off).
 void Connection::arm_retransmit(time::Instant now, Effects& fx) noexcept {
+    tcb_.pto_armed = false;
     arm(TimerKind::Retransmit, now + tcb_.rtx.current(cfg_->max_rto), fx);
+}
+
+// RFC 8985 7.2: a tail loss probe instead of the RTO while the flight is in the Open phase,
+// an RTT sample exists and no probe is outstanding. SACK only (as Linux): the probe's loss
+// detection is the scoreboard's.
+bool Connection::pto_allowed() const noexcept {
+    const Tcb& t = tcb_;
+    return cfg_->tail_loss_probe && t.sack_ok && t.rtx.rtt.has_sample && !t.tlp_out && t.cc.cwnd != 0 &&
+           t.cc.phase == CcPhase::Open && t.rtx.backoff == 0 && t.snd_una != t.iss &&
+           t.snd_una != t.snd_max && t.rtx_next >= t.rtx_end &&
+           states::kCanOutput.contains(t.state);
+}
+
+// The Retransmit slot holds either the PTO or the RTO (one timer, as Linux's
+// ICSK_TIME_LOSS_PROBE): PTO = 2*SRTT, + the delayed-ACK allowance with one segment in
+// flight (WCDelAckT), never later than the RTO would fire (RFC 8985 7.2). The RTO bound
+// is taken from now (not from the head's transmission): at most one PTO delays it.
+void Connection::arm_loss_timer(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    if (!pto_allowed()) {
+        arm_retransmit(now, fx);
+        return;
+    }
+    const time::Duration pto = pto_value();
+    if (pto >= t.rtx.current(cfg_->max_rto)) {  // the RTO would come first: no probe
+        arm_retransmit(now, fx);
+        return;
+    }
+    arm(TimerKind::Retransmit, now + pto, fx);
+    t.pto_armed = true;
+}
+
+time::Duration Connection::pto_value() const noexcept {
+    const Tcb& t = tcb_;
+    time::Duration pto = 2 * t.rtx.rtt.srtt;
+    if (uint32_t(t.snd_max - t.snd_una) <= t.send_mss) pto += cfg_->delayed_ack_timeout;
+    return std::max(pto, kClockGranularity);
+}
+
+// RFC 8985 7.3: send one new segment if the peer's window and the data allow, else the
+// highest-sequence segment again; then the RTO takes over the timer.
+void Connection::on_pto_timer(time::Instant now, Effects& fx) noexcept {
+    Tcb& t = tcb_;
+    // The RTO keeps the deadline it had when the PTO was armed (as Linux's RTO from the
+    // head's transmission): the probe does not postpone it.
+    const time::Duration rto_left =
+        std::max(t.rtx.current(cfg_->max_rto) - pto_value(), kClockGranularity);
+    if (!pto_allowed() || fx.segment_room() <= 1) {
+        if (t.snd_una != t.snd_max) arm_retransmit(now, fx);
+        return;
+    }
+    const wire::SeqNum old_max = t.snd_max;
+    if (new_data_ready()) output(now, fx, /*probe=*/true);
+    wire::SeqNum start = old_max;
+    if (t.snd_max == old_max) {  // nothing new went out: the last segment again
+        const wire::SeqNum data_end = t.fin_sent ? t.fin_seq : t.snd_max;
+        start = wire::seq_max(t.snd_una, data_end - t.send_mss);
+        if (send_at(start, uint32_t(t.snd_max - start), now, fx) == 0) {
+            arm_retransmit(now, fx);
+            return;
+        }
+        t.rtx.timing = false;  // Karn (RFC 6298 (3))
+        ++stats_->retrans_segs;
+    }
+    t.tlp_out = true;
+    t.tlp_end = t.snd_max;
+    ++stats_->loss_probes;
+    tcb_.pto_armed = false;  // RFC 8985 7.3: the RTO now (output() may have armed a PTO)
+    arm(TimerKind::Retransmit, now + rto_left, fx);
 }
 
 void Connection::arm_keepalive(time::Instant now, Effects& fx) noexcept {
@@ -68,8 +139,15 @@ void Connection::on_timer(TimerKind kind, time::Instant now, Effects& fx) noexce
     if (!armed(kind) || now < tcb_.deadline[idx(kind)]) return;  // stale or early
     tcb_.armed = uint8_t(tcb_.armed & ~bit(kind));
     tcb_.deadline[idx(kind)] = {};
+    const bool pto = kind == TimerKind::Retransmit && tcb_.pto_armed;
+    if (kind == TimerKind::Retransmit) tcb_.pto_armed = false;
     switch (kind) {
-        case TimerKind::Retransmit: on_retransmit_timer(now, fx); break;
+        case TimerKind::Retransmit:
+            if (pto)
+                on_pto_timer(now, fx);
+            else
+                on_retransmit_timer(now, fx);
+            break;
         case TimerKind::Keepalive: on_keepalive_timer(now, fx); break;
         case TimerKind::FinWait2:
             // The application closed and the peer never sent its FIN (Linux tcp_fin_timeout).
@@ -105,6 +183,7 @@ void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
         return;
     }
     const bool first = t.rtx.retries == 0;
+    t.tlp_out = false;  // the RTO's go-back-N covers the probe too
     t.rtx.on_timeout();  // RFC 6298 (5.5): back off
     if (syn) {
         retransmit_syn(now, fx);  // RFC 6298 (5.4)
