@@ -379,6 +379,11 @@ BedResult run_bed(const BedConfig& cfg) {
         ab->take(a.tx, now);
         ba->take(b.tx, now);
         const bool apps_done = next == cfg.connections && app.open == 0;
+        if (apps_done && res.conn_cycles == 0 && ha.connections_in_use() == 0 &&
+            hbh.connections_in_use() == 0) {
+            res.conn_cycles = rte_rdtsc() - start_cycles;
+            res.conn_cpu_ns = thread_cpu_ns() - start_cpu_ns;
+        }
         if (apps_done && ab->empty() && ba->empty() && ha.connections_in_use() == 0 &&
             hbh.connections_in_use() == 0 && ha.time_wait_entries() == 0 &&
             hbh.time_wait_entries() == 0) {

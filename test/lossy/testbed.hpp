@@ -112,6 +112,9 @@ struct BedResult {
     uint64_t data_cycles = 0;     // TSC cycles (real) from the first connect to the last byte
                                   // back (echo) or the last connection Closed (discard)
     uint64_t data_cpu_ns = 0;     // this thread's CPU time over the same span (shared hosts)
+    uint64_t conn_cycles = 0;     // TSC cycles from the first connect until every connection
+                                  // is released on both hosts (TIME-WAIT entries may remain)
+    uint64_t conn_cpu_ns = 0;     // this thread's CPU time over the same span
     std::string error;            // set-up failure
     double goodput() const {      // echoed bytes per virtual second
         const double s = std::chrono::duration<double>(data_time).count();

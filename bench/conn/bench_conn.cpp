@@ -1,0 +1,212 @@
+// The cost of a whole short connection, sluice against the Linux kernel, on one core
+// (issue 9 item 2). The work, both sides: three-way handshake, a 64-byte request, the same
+// 64 bytes back, the client closes first, the server closes after the client's FIN (the
+// client ends in TIME-WAIT, which is left to expire outside the measurement).
+//
+// - Sluice: two stacks back to back in memory (test/lossy/testbed.hpp: net_ring ports, a
+//   loss-free link shim, a virtual clock), client and echo server polled by this thread.
+//   Measured from the first connect until every connection is released on both stacks.
+// - Kernel: client and server sockets on loopback in this one thread (blocking calls in an
+//   order that never waits: on loopback the handshake and each segment are processed in the
+//   sending system call's softirq), so the kernel pays no context switch and no scheduler
+//   wake-up: its best case on one core.
+//
+// The figure is this thread's CPU time (CLOCK_THREAD_CPUTIME_ID, which on this kernel
+// includes softirq work done in the thread's context) converted to TSC cycles, divided by
+// the connections: cycles per connection. It does not count time the thread was preempted,
+// so it holds up on a shared machine better than wall time (reported too, as *_wall).
+// The sluice figure includes the link shim and the test client's checks, so it is an upper
+// bound on sluice's own cost.
+//
+//   flock /tmp/sluice-e2e.lock taskset -c 1 build/bench/conn/bench_conn
+//
+// The last lines printed are the ratio kernel / sluice in cycles per connection.
+
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <string>
+
+#include "testbed.hpp"
+
+namespace {
+
+using namespace sluice::lossy;
+
+constexpr size_t kMessage = 64;
+
+uint64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+}
+
+double cpu_ns_to_cycles(double ns) {
+    return ns * double(rte_get_tsc_hz()) / 1e9;
+}
+
+// Cycles per connection of the last run of each benchmark, for the ratio printed at the end.
+std::map<std::string, double>& results() {
+    static std::map<std::string, double> r;
+    return r;
+}
+
+void report(benchmark::State& state, const std::string& name, uint64_t conns, uint64_t cpu_ns,
+            uint64_t wall_cycles) {
+    const double per = cpu_ns_to_cycles(double(cpu_ns)) / double(conns);
+    state.counters["cycles_per_conn"] = per;
+    state.counters["conn_per_cpu_s"] = double(conns) / (double(cpu_ns) / 1e9);
+    state.counters["cycles_per_conn_wall"] = double(wall_cycles) / double(conns);
+    results()[name] = per;
+}
+
+// Args: connections per run, connections open at once.
+void Sluice(benchmark::State& state) {
+    BedConfig c;
+    c.connections = uint32_t(state.range(0));
+    c.concurrent = uint32_t(state.range(1));
+    c.bytes = kMessage;
+    c.buffer = 16 * 1024;
+    c.echo = true;
+    c.sack = true;
+    c.msl = std::chrono::milliseconds(10);
+    c.link.delay = std::chrono::microseconds(5);
+    c.link.rate_bps = 100'000'000'000;
+    uint64_t conns = 0, cpu_ns = 0, wall = 0;
+    for (auto _ : state) {
+        const BedResult r = run_bed(c);
+        if (!r.error.empty() || r.completed != c.connections || r.conn_cycles == 0) {
+            state.SkipWithError(r.error.empty() ? "connections incomplete" : r.error.c_str());
+            return;
+        }
+        conns += r.completed;
+        cpu_ns += r.conn_cpu_ns;
+        wall += r.conn_cycles;
+        state.SetIterationTime(double(r.conn_cycles) / double(rte_get_tsc_hz()));
+    }
+    report(state, "sluice, " + std::to_string(c.concurrent) + " open at once", conns, cpu_ns, wall);
+}
+
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
+bool full_io(int fd, uint8_t* p, size_t n, bool write) {
+    while (n > 0) {
+        const ssize_t r = write ? ::write(fd, p, n) : ::read(fd, p, n);
+        if (r <= 0) return false;
+        p += r;
+        n -= size_t(r);
+    }
+    return true;
+}
+
+// One connection through the kernel on loopback; false on any failure.
+bool kernel_connection(int listener, const sockaddr_in& to) {
+    Fd c(::socket(AF_INET, SOCK_STREAM, 0));
+    if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0)
+        return false;
+    Fd s(::accept(listener, nullptr, nullptr));
+    if (s.fd < 0) return false;
+    std::array<uint8_t, kMessage> req{}, buf{};
+    for (size_t i = 0; i < req.size(); ++i) req[i] = uint8_t(i * 7);
+    if (!full_io(c.fd, req.data(), req.size(), true)) return false;
+    if (!full_io(s.fd, buf.data(), buf.size(), false)) return false;
+    if (!full_io(s.fd, buf.data(), buf.size(), true)) return false;
+    buf.fill(0);
+    if (!full_io(c.fd, buf.data(), buf.size(), false) || buf != req) return false;
+    ::close(c.fd);  // the client's FIN first, as in the sluice run
+    c.fd = -1;
+    uint8_t eof = 0;
+    if (::read(s.fd, &eof, 1) != 0) return false;
+    return true;  // ~Fd closes the server side: FIN, the client's TIME-WAIT ACKs it
+}
+
+// Arg: connections per run.
+void Kernel(benchmark::State& state) {
+    Fd l(::socket(AF_INET, SOCK_STREAM, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    const int one = 1;
+    ::setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(l.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l.fd, 1024) != 0 ||
+        ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        state.SkipWithError(std::strerror(errno));
+        return;
+    }
+    const uint64_t n = uint64_t(state.range(0));
+    uint64_t conns = 0, cpu_ns = 0, wall = 0;
+    for (auto _ : state) {
+        const uint64_t t0 = rte_rdtsc(), c0 = thread_cpu_ns();
+        for (uint64_t i = 0; i < n; ++i) {
+            if (!kernel_connection(l.fd, a)) {
+                state.SkipWithError(("loopback connection failed: " +
+                                     std::string(std::strerror(errno)))
+                                        .c_str());
+                return;
+            }
+        }
+        const uint64_t c1 = thread_cpu_ns(), t1 = rte_rdtsc();
+        conns += n;
+        cpu_ns += c1 - c0;
+        wall += t1 - t0;
+        state.SetIterationTime(double(t1 - t0) / double(rte_get_tsc_hz()));
+    }
+    report(state, "kernel", conns, cpu_ns, wall);
+}
+
+// Sluice's client keeps a number of connections open at once (1: strictly one after the
+// other, as the kernel run; 64: what a loaded server sees, with batching across connections).
+BENCHMARK(Sluice)->Args({20000, 1})->Args({20000, 64})->UseManualTime()->Unit(
+    benchmark::kMillisecond);
+// 20,000 sequential connections leave 20,000 client TIME-WAIT sockets (net.ipv4.tcp_tw_reuse
+// = 2, Linux's default, reuses them on loopback if a run needs more ports).
+BENCHMARK(Kernel)->Arg(20000)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const char* eal_argv[] = {
+        "bench", "-l",          "0",        "--no-huge",      "-m",
+        "512",   "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=*:error"};
+    if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
+        std::fprintf(stderr, "EAL init failed\n");
+        return 1;
+    }
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    // The ratio asked for: how many times fewer cycles sluice needs per connection.
+    double kernel = 0;
+    for (const auto& [name, per] : results())
+        if (name == "kernel") kernel = per;
+    for (const auto& [name, per] : results()) {
+        if (name == "kernel" || kernel == 0) continue;
+        std::printf("short connection, cycles per connection: kernel %.0f / %s %.0f = %.1fx\n",
+                    kernel, name.c_str(), per, kernel / per);
+    }
+    rte_eal_cleanup();
+    return 0;
+}
