@@ -1,6 +1,6 @@
 // fuzz_wire: the input is one Ethernet frame. It goes through parse_frame and then
-// parse_arp / parse_tcp / parse_icmp_echo under every RxCsum verdict. Whatever parses is
-// rebuilt with the wire builders and must parse back to the same fields.
+// parse_arp / parse_tcp / parse_icmp_echo / parse_icmp6 under every RxCsum verdict. Whatever
+// parses is rebuilt with the wire builders and must parse back to the same fields.
 
 #include <array>
 #include <cstring>
@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "wire/build.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/layout.hpp"
 #include "wire/parse.hpp"
 
@@ -58,11 +59,12 @@ void check_tcp_round_trip(std::span<const uint8_t> frame, const wire::Frame& f,
     static std::vector<uint8_t> out(70 * 1024);
     for (const auto mode : {wire::CsumMode::Software, wire::CsumMode::Offload}) {
         const size_t n = wire::build_tcp(out, l3, spec, payload, mode);
-        const size_t want = wire::tcp_frame_size(spec.options, payload.size());
+        const size_t want = wire::tcp_frame_size(spec.options, payload.size(), f.src.family);
         if (n == 0) {
-            // Only an IPv4 datagram over 65535 bytes may be refused (the options can grow
-            // by a few NOPs when written aligned).
-            SLUICE_FUZZ_CHECK(want - wire::kEthHdrLen > 65535);
+            // Only an IP datagram over 65535 bytes (IPv4 total, IPv6 payload) may be refused
+            // (the options can grow by a few NOPs when written aligned).
+            SLUICE_FUZZ_CHECK(want - wire::kEthHdrLen - (f.src.is_v4() ? 0 : wire::kIpv6HdrLen) >
+                              65535);
             continue;
         }
         SLUICE_FUZZ_CHECK(n == want);
@@ -113,6 +115,56 @@ void check_echo_reply(std::span<const uint8_t> frame, const wire::Frame& f, cons
     }
 }
 
+// ICMPv6: an echo reply made in place comes from our address (the request's destination,
+// or a fixed unicast one if that was a group), carries the same body and a valid checksum;
+// a solicitation or advertisement rebuilt with the NDP builders parses to the same fields.
+void check_icmp6(std::span<const uint8_t> frame, const wire::Frame& f, const wire::Icmp6Message& m) {
+    const auto ours = wire::is_v6_multicast(f.dst) ? *wire::IpAddr::parse("2001:2::2") : f.dst;
+    std::vector<uint8_t> buf(frame.begin(), frame.end());
+    buf.resize(std::max<size_t>(buf.size(), 128));
+    wire::Frame r;
+    wire::Icmp6Message m2;
+    if (m.type == wire::kIcmp6EchoRequest) {
+        const wire::MacAddr our_mac{{0x02, 0, 0, 0, 0, 0x02}};  // the request's may be a group
+        const size_t n = wire::make_echo6_reply_in_place(buf, f, our_mac, ours);
+        SLUICE_FUZZ_CHECK(n == size_t{f.l3_off} + wire::kIpv6HdrLen + f.l4_len);
+        const auto reply = std::span<const uint8_t>(buf.data(), n);
+        // A request from :: cannot be answered (the host does not try).
+        if (wire::parse_frame(reply, RxCsum{}, r) == Drop::Ipv6BadDestination) return;
+        SLUICE_FUZZ_CHECK(wire::parse_frame(reply, RxCsum{}, r) == Drop::None);
+        SLUICE_FUZZ_CHECK(r.src == ours && r.dst == f.src && r.l4_len == f.l4_len);
+        // Type 129 is not one we accept: the checksum is checked by hand.
+        const uint32_t ph = wire::pseudo_header_sum(r.src, r.dst, wire::kIpProtoIcmpv6, r.l4_len);
+        SLUICE_FUZZ_CHECK(wire::checksum_fold(wire::checksum_partial(
+                              std::span<const uint8_t>(buf.data() + r.l4_off, r.l4_len), ph)) == 0);
+        SLUICE_FUZZ_CHECK(buf[r.l4_off] == wire::kIcmp6EchoReply);
+        SLUICE_FUZZ_CHECK(std::memcmp(buf.data() + r.l4_off + 4, frame.data() + f.l4_off + 4,
+                                      f.l4_len - 4) == 0);
+        return;
+    }
+    if (!m.has_lladdr || wire::is_v6_unspecified(f.src)) return;
+    size_t n = 0;
+    if (m.type == wire::kIcmp6NeighborSolicit) {
+        n = wire::build_neighbor_solicit(buf, m.lladdr, f.src, m.target);
+    } else {
+        n = wire::build_neighbor_advert(buf, {.src_mac = m.lladdr,
+                                              .dst_mac = f.src_mac,
+                                              .src = f.src,
+                                              .dst = f.dst,
+                                              .target = m.target,
+                                              .router = m.router,
+                                              .solicited = m.solicited,
+                                              .override_flag = m.override_flag});
+    }
+    SLUICE_FUZZ_CHECK(n == 86);
+    const auto rebuilt = std::span<const uint8_t>(buf.data(), n);
+    SLUICE_FUZZ_CHECK(wire::parse_frame(rebuilt, RxCsum{}, r) == Drop::None);
+    SLUICE_FUZZ_CHECK(wire::parse_icmp6(rebuilt, r, RxCsum{}, m2) == Drop::None);
+    SLUICE_FUZZ_CHECK(m2.type == m.type && m2.target == m.target && m2.has_lladdr &&
+                      m2.lladdr == m.lladdr && m2.router == m.router &&
+                      m2.solicited == m.solicited && m2.override_flag == m.override_flag);
+}
+
 }  // namespace
 
 int fuzz_wire_one(const uint8_t* data, size_t size) {
@@ -136,13 +188,19 @@ int fuzz_wire_one(const uint8_t* data, size_t size) {
                 if (wire::parse_arp(frame, f, a) == Drop::None && j == 0 && i == 0) check_arp(f, a);
                 continue;
             }
-            SLUICE_FUZZ_CHECK(f.ether_type == wire::kEtherTypeIpv4);
+            const bool v4 = f.ether_type == wire::kEtherTypeIpv4;
+            SLUICE_FUZZ_CHECK(v4 || f.ether_type == wire::kEtherTypeIpv6);
             SLUICE_FUZZ_CHECK(size_t{f.l4_off} + f.l4_len <= frame.size());
-            SLUICE_FUZZ_CHECK(f.ttl != 0);
+            if (v4) SLUICE_FUZZ_CHECK(f.ttl != 0);
             if (f.ip_proto == wire::kIpProtoTcp) {
                 wire::TcpSegmentView s;
                 l4_result[i][j] = wire::parse_tcp(frame, f, hw, s);
                 if (l4_result[i][j] == Drop::None) check_tcp_round_trip(frame, f, s);
+            } else if (!v4) {
+                SLUICE_FUZZ_CHECK(f.ip_proto == wire::kIpProtoIcmpv6);
+                wire::Icmp6Message m;
+                l4_result[i][j] = wire::parse_icmp6(frame, f, hw, m);
+                if (l4_result[i][j] == Drop::None && j == 0) check_icmp6(frame, f, m);
             } else {
                 SLUICE_FUZZ_CHECK(f.ip_proto == wire::kIpProtoIcmp);
                 wire::IcmpEcho e;

@@ -1,6 +1,7 @@
 // Writes the committed seed corpora: fuzz_gen_seeds <fuzz/corpus>. Not shipped; rerun it
 // after changing a harness's input format (tcp_program.hpp) and commit the result.
-//   fuzz_wire            frames built with the wire builders (ARP, ICMP echo, TCP)
+//   fuzz_wire            frames built with the wire builders (ARP, ICMP echo, TCP over
+//                        IPv4 and IPv6, Neighbor Discovery), and IPv6 frames from scapy
 //   fuzz_tcp_options     option lists as write_tcp_options() writes them, and tight ones
 //   fuzz_tcp_connection  programs that walk the state machine through its main paths
 
@@ -12,6 +13,7 @@
 
 #include "tcp_program.hpp"
 #include "wire/build.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/layout.hpp"
 #include "wire/parse.hpp"
 #include "wire/tcp.hpp"
@@ -104,7 +106,51 @@ Bytes echo_request(size_t data_len, size_t ip_opt_words) {
     return f;
 }
 
+Bytes from_hex(const char* h) {
+    Bytes out;
+    for (; h[0] != 0 && h[1] != 0; h += 2)
+        out.push_back(uint8_t(std::stoul(std::string(h, 2), nullptr, 16)));
+    return out;
+}
+
+void ipv6_seeds() {
+    const wire::IpAddr a = *wire::IpAddr::parse("2001:2::1");
+    const wire::IpAddr b = *wire::IpAddr::parse("2001:2::2");
+    Bytes out(2048);
+    wire::L3Header l3{kMacA, kMacB, a, b};
+    wire::TcpHeaderSpec t;
+    t.src_port = 40000;
+    t.dst_port = 80;
+    t.seq = wire::SeqNum(1000);
+    t.flags = wire::tcp_flags::Syn;
+    t.window = 65535;
+    t.options = all_options();
+    out.resize(wire::build_tcp(out, l3, t, {}, wire::CsumMode::Software));
+    write("fuzz_wire", "ipv6_tcp_syn", out);
+    out.assign(128, 0);
+    out.resize(wire::build_neighbor_solicit(out, kMacA, a, b));
+    write("fuzz_wire", "ipv6_ndp_ns", out);
+    out.assign(128, 0);
+    out.resize(wire::build_neighbor_advert(
+        out, {.src_mac = kMacB, .dst_mac = kMacA, .src = b, .dst = a, .target = b}));
+    write("fuzz_wire", "ipv6_ndp_na", out);
+    // From scapy (test/wire/ipv6_test.cpp): an echo request, a DAD solicitation, and a SYN
+    // behind Hop-by-Hop, Destination Options and an atomic fragment header.
+    write("fuzz_wire", "ipv6_icmp6_echo",
+          from_hex("02000000000202000000000186dd6000000000103a4020010002000000000000000000000001"
+                   "2001000200000000000000000000000280009bdb123400076162636465666768"));
+    write("fuzz_wire", "ipv6_ndp_dad",
+          from_hex("3333ff00000202000000000186dd6000000000183aff0000000000000000000000000000000"
+                   "0ff0200000000000000000001ff00000287005aa1000000002001000200000000000000000000"
+                   "0002"));
+    write("fuzz_wire", "ipv6_ext_headers",
+          from_hex("02000000000202000000000186dd60000000002c0040200100020000000000000000000000"
+                   "01200100020000000000000000000000023c000104000000002c000104000000000600000000"
+                   "0000059c4000500000000500000000500203e8cf5c0000"));
+}
+
 void wire_seeds() {
+    ipv6_seeds();
     Bytes arp(64);
     arp.resize(wire::build_arp(arp, wire::kArpOpRequest, wire::MacAddr::broadcast(), kMacB, kIpB,
                                {}, kIpA));

@@ -67,7 +67,15 @@ namespace sluice {
     X(DropEthTruncated, "frames shorter than an Ethernet header")                              \
     X(DropEthBadSource, "frames from a group (multicast or broadcast) source MAC")             \
     X(DropEthUnsupportedType, "frames of an EtherType sluice does not serve")                  \
-    X(DropIpv6Unsupported, "IPv6 frames (not served yet)")                                     \
+    X(DropIpv6Unsupported, "valid IPv6 packets (not served yet)")                              \
+    X(DropIpv6Truncated, "IPv6 headers cut short")                                             \
+    X(DropIpv6BadVersion, "IP version field not 6 in an IPv6 frame")                           \
+    X(DropIpv6BadPayloadLength, "IPv6 payload length past the frame")                          \
+    X(DropIpv6BadSource, "IPv6 from a multicast, loopback or v4-mapped source")                \
+    X(DropIpv6BadDestination, "IPv6 to an unspecified, loopback or v4-mapped destination")     \
+    X(DropIpv6BadExtHeader, "IPv6 extension headers malformed, misplaced or asking a discard") \
+    X(DropIpv6Fragment, "IPv6 fragments")                                                      \
+    X(DropNdpMalformed, "Neighbor Discovery messages failing RFC 4861 7.1 checks")             \
     X(DropArpMalformed, "malformed ARP packets")                                               \
     X(DropArpUnsupported, "ARP for other hardware or protocol types")                          \
     X(DropIpv4Truncated, "IPv4 headers cut short")                                             \

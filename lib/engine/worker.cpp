@@ -13,6 +13,7 @@ namespace {
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
+constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint16_t kArpRequest = 1;  // RFC 826
@@ -34,6 +35,15 @@ DropCounters counters_for(wire::Drop d) noexcept {
         case D::None: break;
         case D::EthTruncated: return {C::DropEthTruncated, C::DropEthTruncated};
         case D::EthBadSource: return {C::DropEthBadSource, C::DropEthBadSource};
+        case D::Ipv6Truncated: return {C::DropIpv6Truncated, C::DropIpv6Truncated};
+        case D::Ipv6BadVersion: return {C::DropIpv6BadVersion, C::DropIpv6BadVersion};
+        case D::Ipv6BadPayloadLength:
+            return {C::DropIpv6BadPayloadLength, C::DropIpv6BadPayloadLength};
+        case D::Ipv6BadSource: return {C::DropIpv6BadSource, C::DropIpv6BadSource};
+        case D::Ipv6BadDestination: return {C::DropIpv6BadDestination, C::DropIpv6BadDestination};
+        case D::Ipv6BadExtHeader: return {C::DropIpv6BadExtHeader, C::DropIpv6BadExtHeader};
+        case D::Ipv6Fragment: return {C::DropIpv6Fragment, C::DropIpv6Fragment};
+        case D::NdpMalformed: return {C::DropNdpMalformed, C::DropNdpMalformed};
         case D::EthUnsupportedType: return {C::DropEthUnsupportedType, C::DropEthUnsupportedType};
         case D::Ipv6Unsupported: return {C::DropIpv6Unsupported, C::DropIpv6Unsupported};
         case D::ArpMalformed: return {C::DropArpMalformed, C::DropArpMalformed};
@@ -144,6 +154,10 @@ void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {
     if (const wire::Drop d = wire::parse_frame(frame, hw, f); d != wire::Drop::None) {
         if (f.ether_type == kEtherTypeIpv4) counters_.add(Counter::IpInReceives);
         drop(m, d);
+        return;
+    }
+    if (f.ether_type == kEtherTypeIpv6) [[unlikely]] {
+        drop(m, wire::Drop::Ipv6Unsupported);  // parsed and valid; the engine's part is to come
         return;
     }
     if (f.dst_mac != mac_ && !f.dst_mac.is_broadcast()) {

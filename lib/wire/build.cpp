@@ -4,33 +4,21 @@
 
 #include "wire/bytes.hpp"
 #include "wire/checksum.hpp"
+#include "wire/headers.hpp"
 #include "wire/layout.hpp"
 
 namespace sluice::wire {
+
+using detail::write_eth;
+using detail::write_ipv4;
+using detail::write_ipv6;
 
 namespace {
 
 constexpr size_t kMaxIpv4Total = 65535;  // RFC 791: 16-bit total length
 
-uint8_t* write_eth(uint8_t* p, const MacAddr& dst, const MacAddr& src, uint16_t type) noexcept {
-    std::memcpy(p + kEthDstOff, dst.b.data(), 6);
-    std::memcpy(p + kEthSrcOff, src.b.data(), 6);
-    store_be16(p + kEthTypeOff, type);
-    return p + kEthHdrLen;
-}
-
-// A 20-byte IPv4 header without options, checksum field zero.
-void write_ipv4(uint8_t* ip, const L3Header& l3, uint8_t proto, size_t total_len) noexcept {
-    ip[kIpv4VerIhlOff] = 0x45;
-    ip[kIpv4TosOff] = 0;
-    store_be16(ip + kIpv4TotalLenOff, static_cast<uint16_t>(total_len));
-    store_be16(ip + kIpv4IdOff, l3.ip_id);
-    store_be16(ip + kIpv4FragOff, kIpv4FlagDf);  // TCP does path MTU discovery (RFC 1191)
-    ip[kIpv4TtlOff] = l3.ttl;
-    ip[kIpv4ProtoOff] = proto;
-    store_be16(ip + kIpv4CsumOff, 0);
-    std::memcpy(ip + kIpv4SrcOff, l3.src.bytes.data(), 4);
-    std::memcpy(ip + kIpv4DstOff, l3.dst.bytes.data(), 4);
+size_t l3_header_len(Family f) noexcept {
+    return f == Family::V4 ? kIpv4MinHdrLen : kIpv6HdrLen;
 }
 
 }  // namespace
@@ -95,27 +83,35 @@ size_t make_echo_reply_in_place(std::span<uint8_t> frame, const Frame& f) noexce
     return make_echo_reply_in_place(frame, f, f.dst_mac);
 }
 
-size_t tcp_frame_size(const TcpOptions& o, size_t payload_len) noexcept {
-    return kEthHdrLen + kIpv4MinHdrLen + kTcpMinHdrLen + tcp_options_size(o) + payload_len;
+size_t tcp_frame_size(const TcpOptions& o, size_t payload_len, Family family) noexcept {
+    return kEthHdrLen + l3_header_len(family) + kTcpMinHdrLen + tcp_options_size(o) + payload_len;
 }
 
 size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
                  std::span<const uint8_t> payload, CsumMode mode) noexcept {
-    if (!l3.src.is_v4() || !l3.dst.is_v4()) return 0;
+    if (l3.src.family != l3.dst.family) return 0;
+    const bool v4 = l3.src.is_v4();
+    const size_t ip_hdr_len = l3_header_len(l3.src.family);
     const size_t opt_len = tcp_options_size(tcp.options);
     const size_t tcp_hdr_len = kTcpMinHdrLen + opt_len;
     const size_t l4_len = tcp_hdr_len + payload.size();
-    const size_t ip_total = kIpv4MinHdrLen + l4_len;
-    const size_t frame_len = kEthHdrLen + ip_total;
-    if (ip_total > kMaxIpv4Total || frame_len > out.size()) return 0;
+    const size_t frame_len = kEthHdrLen + ip_hdr_len + l4_len;
+    if ((v4 ? ip_hdr_len + l4_len > kMaxIpv4Total : l4_len > kIpv6MaxPayload) ||
+        frame_len > out.size())
+        return 0;
 
     uint8_t* ip = out.data() + kEthHdrLen;
-    uint8_t* th = ip + kIpv4MinHdrLen;
+    uint8_t* th = ip + ip_hdr_len;
     // Payload first: it may live in `out` where the headers are about to go.
     if (!payload.empty()) std::memmove(th + tcp_hdr_len, payload.data(), payload.size());
 
-    write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv4);
-    write_ipv4(ip, l3, kIpProtoTcp, ip_total);
+    if (v4) {
+        write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv4);
+        write_ipv4(ip, l3, kIpProtoTcp, ip_hdr_len + l4_len);
+    } else {
+        write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv6);
+        write_ipv6(ip, l3.src, l3.dst, kIpProtoTcp, l3.ttl, l4_len);
+    }
     store_be16(th + kTcpSrcPortOff, tcp.src_port);
     store_be16(th + kTcpDstPortOff, tcp.dst_port);
     store_be32(th + kTcpSeqOff, tcp.seq.raw());
@@ -132,7 +128,8 @@ size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec
     if (mode == CsumMode::Offload) {
         store_be16(th + kTcpCsumOff, checksum_reduce(phdr));
     } else {
-        store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
+        // IPv6 has no header checksum (RFC 8200 3).
+        if (v4) store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
         store_be16(th + kTcpCsumOff, checksum_fold(checksum_partial(std::span(th, l4_len), phdr)));
     }
     return frame_len;

@@ -24,9 +24,9 @@ enum class CsumMode : uint8_t { Software, Offload };
 
 struct L3Header {
     MacAddr src_mac, dst_mac;
-    IpAddr src, dst;  // both v4 for now
-    uint8_t ttl = kDefaultTtl;
-    uint16_t ip_id = 0;
+    IpAddr src, dst;  // both of one family
+    uint8_t ttl = kDefaultTtl;  // IPv6: the hop limit
+    uint16_t ip_id = 0;         // IPv4 only
 };
 
 // ARP (RFC 826) for Ethernet/IPv4: Ethernet source is `sha`, destination `eth_dst`
@@ -53,12 +53,15 @@ struct TcpHeaderSpec {
     TcpOptions options;
 };
 
-// Bytes an IPv4 TCP frame with these options and `payload_len` bytes of payload takes.
-size_t tcp_frame_size(const TcpOptions& o, size_t payload_len) noexcept;
+// Bytes a TCP frame with these options and `payload_len` bytes of payload takes.
+size_t tcp_frame_size(const TcpOptions& o, size_t payload_len,
+                      Family family = Family::V4) noexcept;
 
-// Ethernet + IPv4 (DF set, no options) + TCP with options and payload. `payload` may
-// overlap `out` (it is moved, not copied). Returns the frame length, or 0 if it does not
-// fit in `out`, exceeds an IPv4 datagram, or l3 is not v4.
+// Ethernet + IPv4 (DF set, no options) or IPv6 (no extension headers, flow label 0) + TCP
+// with options and payload; the family of l3.src decides. `payload` may overlap `out` (it is
+// moved, not copied). Offload mode for IPv6 means RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM.
+// Returns the frame length, or 0 if it does not fit in `out`, exceeds an IP datagram, or
+// the two addresses are of different families.
 size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
                  std::span<const uint8_t> payload, CsumMode mode) noexcept;
 

@@ -32,6 +32,14 @@ constexpr std::array<const char*, kDropCount> kDropNames = {
     "TcpBadChecksum",
     "TcpBadPort",
     "EthBadSource",
+    "Ipv6Truncated",
+    "Ipv6BadVersion",
+    "Ipv6BadPayloadLength",
+    "Ipv6BadSource",
+    "Ipv6BadDestination",
+    "Ipv6BadExtHeader",
+    "Ipv6Fragment",
+    "NdpMalformed",
 };
 
 // A name missing from the table would leave a null pointer behind: catch it at compile time.

@@ -11,7 +11,7 @@ enum class Drop : uint8_t {
     None = 0,
     EthTruncated,        // shorter than the 14-byte Ethernet header
     EthUnsupportedType,  // not IPv4, ARP or IPv6 (VLAN tags included)
-    Ipv6Unsupported,     // IPv6 arrives in a later issue
+    Ipv6Unsupported,     // a valid IPv6 packet the engine does not serve (yet)
     ArpMalformed,        // truncated, or hlen/plen inconsistent with Ethernet/IPv4, or group sender
     ArpUnsupported,      // another hardware or protocol type, or an opcode other than request/reply
     Ipv4Truncated,       // fewer than 20 bytes after the Ethernet header
@@ -33,6 +33,15 @@ enum class Drop : uint8_t {
     TcpBadChecksum,
     TcpBadPort,    // source or destination port 0
     EthBadSource,  // group (multicast/broadcast) source MAC: never legal (IEEE 802.3 3.2.3)
+    Ipv6Truncated,         // fewer than 40 bytes after the Ethernet header
+    Ipv6BadVersion,        // version field not 6 under the IPv6 EtherType
+    Ipv6BadPayloadLength,  // payload length past the frame
+    Ipv6BadSource,         // multicast, loopback, v4-mapped; unspecified except for NDP
+    Ipv6BadDestination,    // unspecified, loopback, v4-mapped; multicast except for ICMPv6
+    Ipv6BadExtHeader,      // malformed, misplaced or too many extension headers, a routing
+                           // header with segments left, or an option that asks for a discard
+    Ipv6Fragment,          // a real fragment: sluice does no reassembly
+    NdpMalformed,          // RFC 4861 7.1 validity: hop limit 255, code 0, lengths, options
     Count
 };
 

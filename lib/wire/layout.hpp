@@ -52,6 +52,44 @@ inline constexpr uint16_t kIpv4FragOffsetMask = 0x1fff;
 inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint8_t kIpProtoTcp = 6;
 
+// IPv6 (RFC 8200 3) and its extension headers (RFC 8200 4).
+inline constexpr size_t kIpv6HdrLen = 40;
+inline constexpr size_t kIpv6VerTcFlowOff = 0;  // version (4 bits), traffic class, flow label
+inline constexpr size_t kIpv6PayloadLenOff = 4;
+inline constexpr size_t kIpv6NextHdrOff = 6;
+inline constexpr size_t kIpv6HopLimitOff = 7;
+inline constexpr size_t kIpv6SrcOff = 8;
+inline constexpr size_t kIpv6DstOff = 24;
+inline constexpr size_t kIpv6MaxPayload = 65535;  // without a jumbo option (RFC 2675: refused)
+inline constexpr uint8_t kIpv6ExtHopByHop = 0;
+inline constexpr uint8_t kIpv6ExtRouting = 43;
+inline constexpr uint8_t kIpv6ExtFragment = 44;
+inline constexpr uint8_t kIpv6ExtNoNext = 59;
+inline constexpr uint8_t kIpv6ExtDestOpts = 60;
+inline constexpr size_t kIpv6FragHdrLen = 8;
+inline constexpr uint8_t kIpv6OptPad1 = 0;
+// Option types whose two high bits are 00 are skipped when unknown; all others ask for the
+// packet to be discarded (RFC 8200 4.2).
+inline constexpr uint8_t kIpv6OptActionMask = 0xc0;
+inline constexpr uint8_t kIpProtoIcmpv6 = 58;
+
+// ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861 4.3, 4.4, 4.6.1).
+inline constexpr size_t kIcmp6MinLen = 4;  // type, code, checksum
+inline constexpr uint8_t kIcmp6EchoRequest = 128;
+inline constexpr uint8_t kIcmp6EchoReply = 129;
+inline constexpr uint8_t kIcmp6NeighborSolicit = 135;
+inline constexpr uint8_t kIcmp6NeighborAdvert = 136;
+inline constexpr size_t kNdpNsNaLen = 24;     // type .. reserved/flags, then the target
+inline constexpr size_t kNdpFlagsOff = 4;     // NA: R, S, O in the top bits
+inline constexpr size_t kNdpTargetOff = 8;
+inline constexpr uint8_t kNdpFlagRouter = 0x80;
+inline constexpr uint8_t kNdpFlagSolicited = 0x40;
+inline constexpr uint8_t kNdpFlagOverride = 0x20;
+inline constexpr uint8_t kNdpOptSourceLla = 1;
+inline constexpr uint8_t kNdpOptTargetLla = 2;
+inline constexpr size_t kNdpOptLlaLen = 8;    // type, length 1 (x 8 octets), a 6-byte MAC
+inline constexpr uint8_t kNdpHopLimit = 255;  // RFC 4861 7.1: proves the sender is on-link
+
 // ICMP echo (RFC 792).
 inline constexpr size_t kIcmpEchoHdrLen = 8;
 inline constexpr size_t kIcmpTypeOff = 0;

@@ -1,9 +1,11 @@
-// Ethernet, IPv4, ARP and ICMP echo parsing. TCP lives in parse_tcp.cpp.
+// Ethernet, IPv4, IPv6, ARP and ICMP echo parsing. TCP lives in parse_tcp.cpp, ICMPv6 in
+// ipv6.cpp.
 #include "wire/parse.hpp"
 
 #include <cstring>
 
 #include "wire/bytes.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/layout.hpp"
 
 namespace sluice::wire {
@@ -69,6 +71,99 @@ Drop parse_ipv4(std::span<const uint8_t> frame, RxCsum hw, Frame& out) noexcept 
     return Drop::None;
 }
 
+// The options of a Hop-by-Hop or Destination Options header (RFC 8200 4.2), `p` past its
+// first two bytes. Pad1 and PadN, and any option whose type says "skip if unknown", are
+// skipped; sluice knows no other option, so every other type is a discard.
+bool ipv6_options_ok(const uint8_t* p, size_t n) noexcept {
+    size_t i = 0;
+    while (i < n) {
+        const uint8_t type = p[i];
+        if (type == kIpv6OptPad1) {
+            ++i;
+            continue;
+        }
+        if (n - i < 2) return false;
+        const size_t len = size_t{2} + p[i + 1];
+        if (len > n - i) return false;
+        if ((type & kIpv6OptActionMask) != 0) return false;
+        i += len;
+    }
+    return true;
+}
+
+// The extension headers sluice walks past before giving up: real traffic carries one or two.
+constexpr unsigned kMaxIpv6ExtHeaders = 8;
+
+Drop parse_ipv6(std::span<const uint8_t> frame, Frame& out) noexcept {
+    const size_t avail = frame.size() - out.l3_off;
+    if (avail < kIpv6HdrLen) return Drop::Ipv6Truncated;
+    const uint8_t* ip = frame.data() + out.l3_off;
+    if ((ip[kIpv6VerTcFlowOff] >> 4) != 6) return Drop::Ipv6BadVersion;
+    // Bytes past the payload length are Ethernet padding. A payload length of 0 with a
+    // Hop-by-Hop header is a jumbogram (RFC 2675): its header fails the bounds check below.
+    const size_t payload_len = load_be16(ip + kIpv6PayloadLenOff);
+    if (payload_len > avail - kIpv6HdrLen) return Drop::Ipv6BadPayloadLength;
+    out.ttl = ip[kIpv6HopLimitOff];
+    uint8_t src[16], dst[16];
+    std::memcpy(src, ip + kIpv6SrcOff, 16);
+    std::memcpy(dst, ip + kIpv6DstOff, 16);
+    out.src = IpAddr::v6(src);
+    out.dst = IpAddr::v6(dst);
+    // RFC 4291 2.7: a multicast address is never a source; loopback never leaves a node
+    // (2.5.3); v4-mapped addresses are not used on the wire (RFC 4291 2.5.5.2, RFC 6890).
+    if (is_v6_multicast(out.src) || is_v6_loopback(out.src) || is_v6_v4_mapped(out.src))
+        return Drop::Ipv6BadSource;
+    if (is_v6_unspecified(out.dst) || is_v6_loopback(out.dst) || is_v6_v4_mapped(out.dst))
+        return Drop::Ipv6BadDestination;
+
+    // The extension header chain (RFC 8200 4.1 order; each is 8-octet aligned).
+    size_t off = out.l3_off + kIpv6HdrLen;
+    const size_t end = off + payload_len;
+    uint8_t next = ip[kIpv6NextHdrOff];
+    for (unsigned count = 0;; ++count) {
+        if (next == kIpProtoTcp || next == kIpProtoIcmpv6) break;
+        if (count == kMaxIpv6ExtHeaders) return Drop::Ipv6BadExtHeader;
+        if (next != kIpv6ExtHopByHop && next != kIpv6ExtDestOpts && next != kIpv6ExtRouting &&
+            next != kIpv6ExtFragment)
+            return Drop::IpUnsupportedProto;  // ESP, AH, No Next Header, UDP, ...
+        if (end - off < 8) return Drop::Ipv6BadExtHeader;
+        const uint8_t* h = frame.data() + off;
+        size_t len = (size_t{h[1]} + 1) * 8;
+        switch (next) {
+            case kIpv6ExtHopByHop:
+                // Only immediately after the IPv6 header (RFC 8200 4.3).
+                if (count != 0) return Drop::Ipv6BadExtHeader;
+                [[fallthrough]];
+            case kIpv6ExtDestOpts:
+                if (len > end - off || !ipv6_options_ok(h + 2, len - 2))
+                    return Drop::Ipv6BadExtHeader;
+                break;
+            case kIpv6ExtRouting:
+                // Segments left > 0 would make us a router (RFC 8200 4.4): not our job.
+                if (len > end - off || h[3] != 0) return Drop::Ipv6BadExtHeader;
+                break;
+            case kIpv6ExtFragment: {
+                len = kIpv6FragHdrLen;  // its length field is reserved
+                // An atomic fragment (offset 0, M clear) is a whole packet (RFC 6946 4).
+                if ((load_be16(h + 2) & 0xfff9) != 0) return Drop::Ipv6Fragment;
+                break;
+            }
+        }
+        next = h[0];
+        off += len;
+    }
+    out.ip_proto = next;
+    // The unspecified source only for Duplicate Address Detection (RFC 4861 7.1.1), and
+    // multicast only for ICMPv6 (NDP, ping to a group): TCP is unicast.
+    if (next == kIpProtoTcp) {
+        if (is_v6_unspecified(out.src)) return Drop::Ipv6BadSource;
+        if (is_v6_multicast(out.dst)) return Drop::Ipv6BadDestination;
+    }
+    out.l4_off = static_cast<uint16_t>(off);
+    out.l4_len = static_cast<uint16_t>(end - off);
+    return Drop::None;
+}
+
 }  // namespace
 
 Drop parse_frame(std::span<const uint8_t> frame, RxCsum hw, Frame& out) noexcept {
@@ -84,7 +179,7 @@ Drop parse_frame(std::span<const uint8_t> frame, RxCsum hw, Frame& out) noexcept
     switch (out.ether_type) {
         case kEtherTypeIpv4: return parse_ipv4(frame, hw, out);
         case kEtherTypeArp: return Drop::None;
-        case kEtherTypeIpv6: return Drop::Ipv6Unsupported;
+        case kEtherTypeIpv6: return parse_ipv6(frame, out);
         default: return Drop::EthUnsupportedType;  // VLAN tags included: strip them in the NIC
     }
 }

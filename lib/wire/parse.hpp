@@ -1,5 +1,6 @@
 #pragma once
-// Validating parsers for received frames: Ethernet, ARP, IPv4, ICMP echo and TCP.
+// Validating parsers for received frames: Ethernet, ARP, IPv4, IPv6, ICMP echo and TCP
+// (ICMPv6 and Neighbor Discovery: ipv6.hpp).
 //
 // Each parser reads only inside the span it is given, even when the frame or a Frame passed
 // in is garbage, and returns Drop::None or the reason for rejecting the frame; on rejection
@@ -22,23 +23,29 @@ struct Frame {
     MacAddr dst_mac, src_mac;
     uint16_t ether_type = 0;  // host order
     uint16_t l3_off = 0;      // offset of the L3 header in the frame
-    // Valid when ether_type is IPv4:
+    // Valid when ether_type is IPv4 or IPv6:
     IpAddr src, dst;
-    uint8_t ip_proto = 0;
-    uint8_t ttl = 0;
-    uint16_t l4_off = 0;  // after the IP header and its options
+    uint8_t ip_proto = 0;  // IPv6: the last next-header value (extension headers skipped)
+    uint8_t ttl = 0;       // IPv6: the hop limit
+    uint16_t l4_off = 0;   // after the IP header and its options or extension headers
     uint16_t l4_len = 0;  // from the IP total length: Ethernet padding is not included
 };
 
-// Ethernet, then IPv4 if the ethertype says so. For ARP it fills the Ethernet part and
-// l3_off and returns None: parse_arp() does the rest. An IPv4 datagram is accepted only if
-// it is whole (no fragment), carries TCP or ICMP, and passes RFC 791/1122 sanity checks.
+// Ethernet, then IPv4 or IPv6 if the ethertype says so. For ARP it fills the Ethernet part
+// and l3_off and returns None: parse_arp() does the rest. An IPv4 datagram is accepted only
+// if it is whole (no fragment), carries TCP or ICMP, and passes RFC 791/1122 sanity checks.
 // `hw` is the NIC's verdict: hw.ip == Good skips the header checksum, Bad rejects it.
+// An IPv6 packet (RFC 8200) is accepted if it carries TCP or ICMPv6 behind at most eight
+// extension headers: Hop-by-Hop (first only) and Destination Options whose options are all
+// padding or "skip if unknown", Routing headers with no segments left, and atomic fragments
+// (RFC 6946); the source must not be multicast, loopback or v4-mapped, nor unspecified for
+// TCP; the destination must not be unspecified, loopback or v4-mapped, nor multicast for TCP.
 // Returns:
-//   None; EthTruncated; EthBadSource (group source MAC); Ipv6Unsupported; EthUnsupportedType;
+//   None; EthTruncated; EthBadSource (group source MAC); EthUnsupportedType;
 //   Ipv4Truncated; Ipv4BadVersion; Ipv4BadIhl (IHL < 5 or past the frame);
 //   Ipv4BadTotalLength; Ipv4BadChecksum; Ipv4Fragment; Ipv4TtlZero; Ipv4BadSource;
-//   Ipv4BadDestination; IpUnsupportedProto.
+//   Ipv4BadDestination; Ipv6Truncated; Ipv6BadVersion; Ipv6BadPayloadLength;
+//   Ipv6BadSource; Ipv6BadDestination; Ipv6BadExtHeader; Ipv6Fragment; IpUnsupportedProto.
 Drop parse_frame(std::span<const uint8_t> frame, RxCsum hw, Frame& out) noexcept;
 
 struct ArpPacket {
@@ -63,8 +70,8 @@ struct TcpSegmentView {
     uint16_t payload_len = 0;
 };
 
-// The TCP segment of a frame that parse_frame() accepted with ip_proto TCP. Verifies the
-// checksum over the pseudo-header unless hw.l4 == Good; hw.l4 == Bad rejects at once.
+// The TCP segment of a frame that parse_frame() accepted with ip_proto TCP (either family).
+// Verifies the checksum over the pseudo-header unless hw.l4 == Good; Bad rejects at once.
 // Returns None; IpUnsupportedProto (`f` is not TCP); TcpTruncated (fewer than 20 bytes, or
 // `f` points outside the frame); TcpBadDataOffset (< 5 or past l4_len); TcpBadChecksum;
 // TcpBadPort (either port 0); TcpBadOption (see parse_tcp_options()).
@@ -72,7 +79,7 @@ Drop parse_tcp(std::span<const uint8_t> frame, const Frame& f, RxCsum hw,
                TcpSegmentView& out) noexcept;
 
 // SEG.LEN (RFC 9293 3.3.1): payload octets plus one for SYN and one for FIN.
-// Fits: an IPv4 payload is at most 65495 octets.
+// Fits: a TCP payload is at most 65535 - 20 octets (IPv6 payload length is 16 bits).
 constexpr uint16_t tcp_segment_len(const TcpSegmentView& s) noexcept {
     return static_cast<uint16_t>(s.payload_len + ((s.flags & tcp_flags::Syn) ? 1 : 0) +
                                  ((s.flags & tcp_flags::Fin) ? 1 : 0));

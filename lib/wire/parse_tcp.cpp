@@ -7,7 +7,8 @@ namespace sluice::wire {
 
 Drop parse_tcp(std::span<const uint8_t> frame, const Frame& f, RxCsum hw,
                TcpSegmentView& out) noexcept {
-    if (f.ether_type != kEtherTypeIpv4 || f.ip_proto != kIpProtoTcp)
+    if ((f.ether_type != kEtherTypeIpv4 && f.ether_type != kEtherTypeIpv6) ||
+        f.ip_proto != kIpProtoTcp)
         return Drop::IpUnsupportedProto;
     // `f` came from parse_frame(), but check it against this span anyway: a stale or forged
     // Frame must not make us read past the buffer.

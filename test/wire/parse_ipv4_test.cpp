@@ -59,7 +59,7 @@ TEST_F(ParseFrame, UnsupportedEthertypes) {
     store_be16(f.data() + kEthTypeOff, kEtherTypeVlan);
     EXPECT_EQ(parse(), Drop::EthUnsupportedType);
     store_be16(f.data() + kEthTypeOff, kEtherTypeIpv6);
-    EXPECT_EQ(parse(), Drop::Ipv6Unsupported);
+    EXPECT_EQ(parse(), Drop::Ipv6BadVersion) << "an IPv4 packet under the IPv6 EtherType";
 }
 
 TEST_F(ParseFrame, ArpStopsAtL3) {
