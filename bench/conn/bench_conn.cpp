@@ -40,6 +40,7 @@
 #include <map>
 #include <string>
 
+#include "eal.hpp"
 #include "testbed.hpp"
 
 namespace {
@@ -188,13 +189,7 @@ BENCHMARK(Kernel)->Arg(20000)->UseManualTime()->Unit(benchmark::kMillisecond);
 }  // namespace
 
 int main(int argc, char** argv) {
-    const char* eal_argv[] = {
-        "bench", "-l",          "0",        "--no-huge",      "-m",
-        "512",   "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=*:error"};
-    if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
-        std::fprintf(stderr, "EAL init failed\n");
-        return 1;
-    }
+    if (!sluice::bench::init_eal("bench_conn")) return 1;
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

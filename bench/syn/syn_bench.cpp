@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "dev/port.hpp"
+#include "eal.hpp"
 #include "engine/worker.hpp"
 #include "tcp/syncookie.hpp"
 #include "wire/build.hpp"
@@ -246,13 +247,7 @@ BENCHMARK(BM_WorkerSynToSynAck);
 }  // namespace sluice
 
 int main(int argc, char** argv) {
-    const char* eal_argv[] = {
-        "bench_syn",      "--no-huge",          "-m", "256", "--no-shconf", "--no-pci",
-        "--no-telemetry", "--log-level=*:error"};
-    if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
-        std::fprintf(stderr, "bench_syn: EAL init failed\n");
-        return 1;
-    }
+    if (!sluice::bench::init_eal("bench_syn")) return 1;
     std::printf("TSC: %.3f GHz\n", double(rte_get_tsc_hz()) / 1e9);
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

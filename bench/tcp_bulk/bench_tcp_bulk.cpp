@@ -19,6 +19,7 @@
 #include <iterator>
 #include <string>
 
+#include "eal.hpp"
 #include "testbed.hpp"
 
 namespace {
@@ -77,13 +78,7 @@ BENCHMARK(Echo)->Args({64, 256})->UseManualTime()->Unit(benchmark::kMillisecond)
 }  // namespace
 
 int main(int argc, char** argv) {
-    const char* eal_argv[] = {
-        "bench", "-l",          "0",        "--no-huge",      "-m",
-        "512",   "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=*:error"};
-    if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
-        std::fprintf(stderr, "EAL init failed\n");
-        return 1;
-    }
+    if (!sluice::bench::init_eal("bench_tcp_bulk")) return 1;
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
