@@ -8,6 +8,10 @@
 #
 #   flock /tmp/sluice-e2e.lock bench/transfer/run.sh [BUILD_DIR] [BYTES]
 #
+# IMPAIR="--loss 0.02 --delay-ms 10" puts test/e2e/impair (an AF_PACKET relay in a third
+# namespace, both directions, seeded) between client and server for both servers, so that
+# sluice's and the kernel's loss recovery are compared on the same path.
+#
 # Needs root. Uses its own namespaces (tag b-: sluice-b-client, sluice-b-server) and DPDK
 # file prefix (sluice-b) and removes them on exit; run it under the e2e lock all the same
 # (it starts a DPDK worker that spins on a core). Every transfer is bounded (kstream gives up
@@ -24,6 +28,9 @@ if_s=sluice-${tag}srv
 prefix=sluice-b
 sluice_addr=198.18.0.2
 kstream=$build/test/e2e/kstream
+impair=$build/test/e2e/impair
+impair_args=${IMPAIR:-}
+impair_pid=
 listen=$build/app/sluice-listen
 telemetry=/var/run/dpdk/$prefix/dpdk_telemetry.v2
 log=$(mktemp /tmp/sluice-bench-transfer.XXXXXX)
@@ -38,12 +45,16 @@ for f in "$kstream" "$listen"; do
 done
 
 cleanup() {
+    if [[ -n $impair_pid ]]; then
+        kill "$impair_pid" 2>/dev/null || true
+        wait "$impair_pid" 2>/dev/null || true
+    fi
     if [[ -n $listen_pid ]]; then
         kill "$listen_pid" 2>/dev/null || true
         wait "$listen_pid" 2>/dev/null || true
     fi
     "$src/scripts/netns.sh" down "$tag" >/dev/null 2>&1 || true
-    rm -rf "/var/run/dpdk/$prefix" "$log"
+    rm -rf "/var/run/dpdk/$prefix" "$log" "$log.impair"
 }
 trap cleanup EXIT
 
@@ -71,7 +82,18 @@ client() {  # MODE PORT
     echo "$out" | field goodput_MBps
 }
 
-"$src/scripts/netns.sh" up "$tag"
+if [[ -n $impair_args ]]; then
+    [[ -x $impair ]] || { echo "run.sh: $impair missing (ninja -C $build test/e2e/impair)" >&2; exit 1; }
+    "$src/scripts/netns.sh" up-relay "$tag"
+    # shellcheck disable=SC2086 # IMPAIR is a list of options
+    ip netns exec "sluice-${tag}mid" "$impair" --a "sluice-${tag}mc" --b "sluice-${tag}ms" \
+        $impair_args --seed 7 --seconds 900 >"$log.impair" 2>&1 &
+    impair_pid=$!
+    for _ in $(seq 50); do grep -q "impair: ready" "$log.impair" && break; sleep 0.1; done
+    grep -q "impair: ready" "$log.impair" || { cat "$log.impair" >&2; exit 1; }
+else
+    "$src/scripts/netns.sh" up "$tag"
+fi
 
 # --- sluice serves 198.18.0.2 -------------------------------------------------------------
 ip netns exec "$ns_s" "$listen" --file-prefix=$prefix -- --config "$here/listen-bench.toml" \
@@ -114,7 +136,8 @@ kernel_echo=$(kernel_run serve echo 7)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 per_cycle() { awk -v n="$bytes" -v c="$1" 'BEGIN { printf "%.3f", (c > 0 ? n / c : 0) }'; }
-echo "single-connection bulk transfer over veth (net_af_packet for sluice), $bytes bytes"
+echo "single-connection bulk transfer over veth (net_af_packet for sluice), $bytes bytes" \
+    "${impair_args:+through impair $impair_args}"
 printf "%-32s %10s %10s %8s\n" "" "sluice" "kernel" "ratio"
 printf "%-32s %10s %10s %8s\n" "client -> discard/sink MB/s" "$sluice_discard" "$kernel_discard" \
     "$(ratio "$sluice_discard" "$kernel_discard")"

@@ -270,7 +270,7 @@ uint32_t Connection::send_at(SeqNum seq, uint32_t max, time::Instant now, Effect
     const SeqNum data_end = t.fin_sent ? t.fin_seq : t.snd_max;
     const uint32_t avail = data_end > seq ? uint32_t(data_end - seq) : 0u;
     const uint32_t offset = uint32_t(seq - t.snd_buf_seq);
-    const auto chunk = snd_buf_.peek(offset, std::min<uint32_t>({t.send_mss, max, avail}));
+    const auto chunk = snd_buf_.peek(offset, std::min<uint32_t>({payload_room(), max, avail}));
     const uint32_t len = uint32_t(chunk.size());
     const bool fin = t.fin_sent && seq + len == t.fin_seq && len < max;
     if (len == 0 && !fin) return 0;

@@ -251,6 +251,9 @@ private:
     bool queue_out_of_order(wire::SeqNum seq, std::span<const uint8_t> text) noexcept;
     void deliver_reassembled() noexcept;
     void add_sack_blocks(OutSegment& s) const noexcept;
+    uint8_t sack_blocks_to_send() const noexcept;
+    // The payload a data segment sent now may carry: SEND.MSS less its SACK blocks.
+    uint32_t payload_room() const noexcept;
 
     // congestion.cpp
     void init_congestion(time::Instant now) noexcept;

@@ -151,14 +151,15 @@ void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
             }
             const SeqNum right = t.snd_una + t.snd_wnd;
             const uint32_t usable = right > t.snd_nxt ? uint32_t(right - t.snd_nxt) : 0u;
-            const auto chunk = snd_buf_.peek(
-                offset, std::min<uint32_t>({t.send_mss, unsent, usable, cwnd_left}));
+            const uint32_t room = payload_room();
+            const auto chunk =
+                snd_buf_.peek(offset, std::min<uint32_t>({room, unsent, usable, cwnd_left}));
             const uint32_t len = uint32_t(chunk.size());
             const bool fin = fin_wanted && len == unsent;
             if (len == 0 && !fin) break;
             // RFC 9293 3.7.4 (RFC 896) Nagle: a less-than-full segment waits while data is
             // unacknowledged, unless it carries our FIN (closing pushes, as Linux does).
-            if (!probe && !t.nodelay && len < t.send_mss && len == unsent && !fin &&
+            if (!probe && !t.nodelay && len < room && len == unsent && !fin &&
                 t.snd_nxt != t.snd_una)
                 break;
             if (fx.segment_room() <= 1) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "tcp/connection.hpp"
+#include "wire/layout.hpp"
 
 namespace sluice::tcp {
 
@@ -36,11 +37,26 @@ void Connection::deliver_reassembled() noexcept {
 
 // RFC 2018 4: the blocks held, most recent first, as many as the option space allows
 // (three next to timestamps, RFC 2018 3).
+uint8_t Connection::sack_blocks_to_send() const noexcept {
+    const Tcb& t = tcb_;
+    if (!t.sack_ok || t.ooo.empty()) return 0;
+    const uint8_t max = t.ts_ok ? 3 : uint8_t(wire::TcpOptions::kMaxSackBlocks);
+    return std::min(t.ooo.count(), max);
+}
+
+// SEND.MSS already leaves room for the timestamps; SACK blocks come and go with the receive
+// queue, so a data segment that carries them holds that much less payload (RFC 6691 2,
+// RFC 9293 3.7.1: the MSS bounds data plus options; as Linux's tcp_current_mss()).
+uint32_t Connection::payload_room() const noexcept {
+    const uint8_t n = sack_blocks_to_send();
+    const uint32_t sack = n != 0 ? 4u + wire::kTcpOptLenSackBlock * n : 0u;  // NOP NOP kind len
+    return tcb_.send_mss > sack ? tcb_.send_mss - sack : 1u;
+}
+
 void Connection::add_sack_blocks(OutSegment& s) const noexcept {
     const Tcb& t = tcb_;
-    if (!t.sack_ok || t.ooo.empty() || s.flags.has(Flags::Syn)) return;
-    const uint8_t max = t.ts_ok ? 3 : uint8_t(wire::TcpOptions::kMaxSackBlocks);
-    const uint8_t n = std::min(t.ooo.count(), max);
+    if (s.flags.has(Flags::Syn)) return;
+    const uint8_t n = sack_blocks_to_send();
     for (uint8_t i = 0; i < n; ++i) s.options.sack[i] = {t.ooo[i].start, t.ooo[i].end};
     s.options.sack_count = n;
 }

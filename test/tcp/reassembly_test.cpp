@@ -2,6 +2,7 @@
 // with SACK blocks (RFC 2018 4), immediate ACKs for gaps (RFC 5681 4.2).
 
 #include "harness.hpp"
+#include "wire/tcp.hpp"
 
 namespace sluice::tcp::test {
 namespace {
@@ -122,6 +123,63 @@ TEST_F(Sack, Rfc2018_NoBlocksWithoutHoles) {
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = "abc"});
     expect_blocks({});
     expect_sent({.seq = 101, .ack = 304, .flags = Flags::Ack});
+}
+
+// RFC 6691 2 / RFC 9293 3.7.1: the MSS bounds payload plus TCP options. A data segment that
+// carries SACK blocks holds that much less data; once the holes close, full segments again.
+// (Found on the veth test bed: 1448-byte segments with SACK blocks made 1526-byte frames,
+// which af_packet dropped silently, and any real link would too.)
+class SackData : public TcpTest {
+protected:
+    static Config config() {
+        Config c = sack_config();
+        c.timestamps = true;
+        return c;
+    }
+    SackData() : TcpTest(config()) {}
+    void SetUp() override {
+        wire::TcpOptions o;
+        o.sack_permitted = true;
+        o.has_mss = true;
+        o.mss = 1000;
+        o.has_timestamps = true;
+        o.ts_val = 1;
+        to_established_active(o);
+    }
+    // Every data segment sent so far fits the peer's MSS with its options; returns how many
+    // carried SACK blocks, and drops them from the queue.
+    int check_sent_fit() {
+        int with_blocks = 0;
+        for (const Sent& s : h.sent) {
+            if (s.payload.empty()) continue;
+            EXPECT_LE(s.payload.size() + wire::tcp_options_size(s.seg.options), 1000u)
+                << describe(s.seg, s.payload);
+            with_blocks += s.seg.options.sack_count != 0;
+        }
+        h.sent.clear();
+        return with_blocks;
+    }
+};
+
+TEST_F(SackData, Rfc6691_DataPlusSackBlocksFitTheMss) {
+    wire::TcpOptions ts;
+    ts.has_timestamps = true;
+    ts.ts_val = 2;
+    // Three holes in what the peer sends us: three SACK blocks on everything we send.
+    for (uint32_t seq : {310u, 320u, 330u})
+        inject({.seq = seq, .ack = 101, .flags = Flags::Ack, .options = ts, .payload = "abcde"});
+    h.sent.clear();
+    ASSERT_EQ(send(std::string(3000, 'x')).bytes, 3000u);
+    EXPECT_EQ(check_sent_fit(), 4) << "988 - 12 - 28 = 960 bytes a segment: 3000 takes four";
+    // The holes fill: full segments again, without blocks.
+    std::string fill(29, 'f');
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .options = ts, .payload = fill});
+    inject({.seq = 301 + 29 + 5, .ack = 3101, .flags = Flags::Ack, .options = ts});
+    h.sent.clear();
+    ASSERT_EQ(send(std::string(988, 'y')).bytes, 988u);
+    ASSERT_EQ(h.sent.size(), 1u);
+    EXPECT_EQ(h.sent.front().payload.size(), 988u) << "SEND.MSS = 1000 - 12 (timestamps)";
+    EXPECT_EQ(check_sent_fit(), 0);
 }
 
 TEST_F(Reassemble, Rfc2018_NoBlocksWhenNotNegotiated) {
