@@ -10,7 +10,10 @@
 #
 # IMPAIR="--loss 0.02 --delay-ms 10" puts test/e2e/impair (an AF_PACKET relay in a third
 # namespace, both directions, seeded) between client and server for both servers, so that
-# sluice's and the kernel's loss recovery are compared on the same path.
+# sluice's and the kernel's loss recovery are compared on the same path. KERNEL_CC=cubic (or
+# reno, bbr, ...) sets the kernel server's congestion control (per namespace); the default
+# is the host's. sluice does NewReno with SACK (RFC 5681, 6582, 6675): under random loss
+# compare it with reno or cubic, since BBR does not treat loss as congestion.
 #
 # Needs root. Uses its own namespaces (tag b-: sluice-b-client, sluice-b-server) and DPDK
 # file prefix (sluice-b) and removes them on exit; run it under the e2e lock all the same
@@ -118,6 +121,8 @@ listen_pid=
 
 # --- the kernel serves 198.18.0.2 on the same veth end ------------------------------------
 ip -n "$ns_s" addr add "$sluice_addr/24" dev "$if_s"
+[[ -z ${KERNEL_CC:-} ]] || ip netns exec "$ns_s" sysctl -qw net.ipv4.tcp_congestion_control="$KERNEL_CC"
+kernel_cc=$(ip netns exec "$ns_s" sysctl -n net.ipv4.tcp_congestion_control)
 kernel_run() {  # MODE(sink|serve) CLIENT_MODE PORT
     local out=$log.k pid
     if [[ $1 == sink ]]; then
@@ -138,7 +143,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 per_cycle() { awk -v n="$bytes" -v c="$1" 'BEGIN { printf "%.3f", (c > 0 ? n / c : 0) }'; }
 echo "single-connection bulk transfer over veth (net_af_packet for sluice), $bytes bytes" \
     "${impair_args:+through impair $impair_args}"
-printf "%-32s %10s %10s %8s\n" "" "sluice" "kernel" "ratio"
+printf "%-32s %10s %10s %8s\n" "" "sluice" "kernel ($kernel_cc)" "ratio"
 printf "%-32s %10s %10s %8s\n" "client -> discard/sink MB/s" "$sluice_discard" "$kernel_discard" \
     "$(ratio "$sluice_discard" "$kernel_discard")"
 printf "%-32s %10s %10s %8s\n" "client -> echo MB/s (each way)" "$sluice_echo" "$kernel_echo" \
