@@ -4,7 +4,9 @@
 # machine and settings recorded beside the figures. Needs root (namespaces, DPDK, raw
 # sockets, /proc/slabinfo).
 #
-#   bench/report/run.sh [--quick] [--build DIR] [--out DIR] [--skip PHASE,...]
+#   bench/report/run.sh [--quick] [--build DIR] [--out DIR] [--skip PHASE,...] [--strict]
+#
+# --strict: exit 1 if any phase failed (the report is written all the same).
 #
 # Phases (each bounded by `timeout`; a phase that fails is reported as such, the others go on):
 #   micro   every Google Benchmark program in BUILD/bench (bench_conn: stack cost per
@@ -24,14 +26,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-quick=0 build=$src/build out= skip=,
+quick=0 build=$src/build out= skip=, strict=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     --quick) quick=1 ;;
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
     --skip) skip=",$2,"; shift ;;
-    *) echo "usage: $0 [--quick] [--build DIR] [--out DIR] [--skip PHASE,...]" >&2; exit 2 ;;
+    --strict) strict=1 ;;
+    *) echo "usage: $0 [--quick] [--build DIR] [--out DIR] [--skip PHASE,...] [--strict]" >&2
+       exit 2 ;;
     esac
     shift
 done
@@ -160,3 +164,7 @@ echo "seconds=$(( $(date +%s) - start ))" >>"$out/machine.txt"
 echo "== report"
 /usr/bin/python3 "$here/render.py" "$out"
 echo "report: $out/report.md ($(( $(date +%s) - start )) s)"
+if [[ $strict == 1 ]] && grep -q failed "$out/phases.txt"; then
+    echo "run.sh: some phases failed: $(grep failed "$out/phases.txt" | tr '\n' ' ')" >&2
+    exit 1
+fi
