@@ -59,7 +59,7 @@ def ratio(a, b, fmt="{:.1f}x"):
 def table(header, rows):
     # Right-align the columns that hold figures, left-align text.
     def figure(c):
-        return c == "" or re.match(r"^[-–+]?[\d.,]+( ?[a-zA-Z%/]+)?", str(c)) is not None
+        return c in ("", "–", "not run yet") or re.match(r"^[-–+]?[\d.,]+( ?[a-zA-Z%/]+)?", str(c)) is not None
 
     right = [i > 0 and all(figure(r[i]) for r in rows if i < len(r)) for i in range(len(header))]
     lines = ["| " + " | ".join(header) + " |",
@@ -293,7 +293,7 @@ def render(d):
                   "figure includes the in-memory link and the test client (an upper bound on "
                   "sluice's own cost).\n")
         summary.append(("cycles per short connection (one core)", num(s1["cycles_per_conn"]),
-                        num(kc), ratio(kc, s1["cycles_per_conn"]) + " fewer"))
+                        num(kc), "kernel / sluice " + ratio(kc, s1["cycles_per_conn"])))
         if plt:
             bar_plot(plt, os.path.join(d, "conn.png"), "Cycles per short connection (CPU time)",
                      "cycles", [r[0] for r in rows],
@@ -358,7 +358,7 @@ def render(d):
             if wc:
                 summary.append(("cycles per SYN answered with a cookie (CPU time)", num(wc),
                                 num(ksyn["cycles_per_syn"]),
-                                ratio(ksyn["cycles_per_syn"], wc) + " fewer"))
+                                "kernel / sluice " + ratio(ksyn["cycles_per_syn"], wc)))
         else:
             md.append("\n" + missing("syn"))
         if plt:
@@ -446,7 +446,8 @@ def render(d):
         ws, wn = w[("wrk", "sluice")], w[("wrk", "nginx")]
         if ws and wn:
             summary.append(("connections/s over veth (wrk, Connection: close)", num(ws["rate"]),
-                            num(wn["rate"]), ratio(ws["rate"], wn["rate"], "{:.2f}x")))
+                            num(wn["rate"]), "sluice / kernel " + ratio(ws["rate"], wn["rate"],
+                                                                         "{:.2f}x")))
         if plt:
             groups = ["wrk conn/s", "ab conn/s"]
             series = [("sluice-listen", SLUICE, [w[(t, "sluice")] and w[(t, "sluice")]["rate"]
@@ -499,6 +500,9 @@ def render(d):
             pct = lambda s: 100 * s.get("ok", 0) / s["attempts"] if s.get("attempts") else 0
             summary.append(("legitimate success under a SYN flood", f"{pct(sl):.1f}%",
                             f"{pct(k1):.1f}% (syncookies=1)", "–"))
+            summary.append(("connect p99 under that flood, ms",
+                            num(sl.get("connect_p99_ms"), "{:,.1f}"),
+                            num(k1.get("connect_p99_ms"), "{:,.1f}") + " (syncookies=1)", "–"))
         if plt:
             names = [s["server"].replace("kernel-syncookies-", "kernel\nsyncookies=") for s in flood]
             fig_vals = [100 * s.get("ok", 0) / s["attempts"] if s.get("attempts") else 0 for s in flood]
@@ -571,11 +575,12 @@ def render(d):
         if msl and kmem:
             summary.append(("bytes per TIME-WAIT entry", num(msl["per_time_wait_bytes"]),
                             num(kmem["per_time_wait"]),
-                            ratio(kmem["per_time_wait"], msl["per_time_wait_bytes"]) + " smaller"))
+                            "kernel / sluice " +
+                            ratio(kmem["per_time_wait"], msl["per_time_wait_bytes"], "{:.2f}x")))
             summary.append(("bytes per ESTABLISHED connection, without buffers",
                             num(msl["per_connection_without_buffers"]), num(kmem["per_end"]),
-                            ratio(kmem["per_end"], msl["per_connection_without_buffers"]) +
-                            " smaller"))
+                            "kernel / sluice " +
+                            ratio(kmem["per_end"], msl["per_connection_without_buffers"])))
     else:
         md.append(missing("memory"))
 
@@ -609,7 +614,11 @@ def render(d):
     # Summary at the top
     head = ["## Summary\n"]
     if summary:
-        head.append(table(["", "sluice", "Linux kernel", "sluice vs kernel"], summary))
+        head.append(table(["", "sluice", "Linux kernel", "ratio"], summary))
+        head.append("\nCosts (cycles, bytes): kernel / sluice above 1 means sluice needs less. "
+                    "Rates: sluice / kernel above 1 means sluice is faster. sluice's memory "
+                    "per ESTABLISHED connection leaves out the send and receive buffers it "
+                    "reserves at start (section 5); the kernel's is an idle socket.\n")
     else:
         head.append("_No comparison completed in this run._\n")
     head.append("\nPhases: " + ", ".join(f"{p} {s} ({t} s)" for p, (s, t) in phases.items()) +
