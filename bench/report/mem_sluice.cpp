@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mem_sluice: N must be in [2, 4000000]\n");
         return 2;
     }
-    const char* eal_argv[] = {"mem_sluice",  "--no-huge",      "-m",
-                              "1024",        "--no-shconf",    "--no-pci",
+    const char* eal_argv[] = {"mem_sluice",     "--no-huge",          "-m",
+                              "1024",           "--no-shconf",        "--no-pci",
                               "--no-telemetry", "--log-level=*:error"};
     if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
         std::fprintf(stderr, "mem_sluice: EAL init failed\n");

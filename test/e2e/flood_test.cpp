@@ -180,13 +180,14 @@ void print_table(const Side& s, const std::vector<std::pair<std::string, Side>>&
             [&](const Side& x) { return num(v(x.calm, key), "%.2f"); });
     for (const auto& [name, x] : cols) std::printf("%s: %s\n", name.c_str(), x->extra.c_str());
     for (const auto& [name, x] : cols) {
-        std::printf("flood-result server=%s pps=%.0f sent=%.0f attempts=%.0f ok=%.0f "
-                    "connect_p50_ms=%.3f connect_p99_ms=%.3f connect_max_ms=%.3f "
-                    "calm_p50_ms=%.3f calm_p99_ms=%.3f\n",
-                    name.c_str(), v(x->flood, "pps"), v(x->flood, "sent"),
-                    v(x->probe, "attempts"), v(x->probe, "ok"), v(x->probe, "connect_p50_ms"),
-                    v(x->probe, "connect_p99_ms"), v(x->probe, "connect_max_ms"),
-                    v(x->calm, "connect_p50_ms"), v(x->calm, "connect_p99_ms"));
+        std::printf(
+            "flood-result server=%s pps=%.0f sent=%.0f attempts=%.0f ok=%.0f "
+            "connect_p50_ms=%.3f connect_p99_ms=%.3f connect_max_ms=%.3f "
+            "calm_p50_ms=%.3f calm_p99_ms=%.3f\n",
+            name.c_str(), v(x->flood, "pps"), v(x->flood, "sent"), v(x->probe, "attempts"),
+            v(x->probe, "ok"), v(x->probe, "connect_p50_ms"), v(x->probe, "connect_p99_ms"),
+            v(x->probe, "connect_max_ms"), v(x->calm, "connect_p50_ms"),
+            v(x->calm, "connect_p99_ms"));
     }
     std::fflush(stdout);
 }
@@ -198,16 +199,15 @@ Side kernel_run(const std::string& srv_mac, int seconds, int syncookies) {
     // 198.18.0.2/32 with host routes: the spoofed 198.18.0.0/15 is reached via .254, whose
     // MAC is the flooder's (permanent): SYN-ACKs go out without ARP, as sluice's do.
     // "replace": a second kernel run (another syncookies value) finds them in place.
-    const std::string setup =
-        ns + "ip addr replace 198.18.0.2/32 dev sluice-t-srv && " + ns +
-        "ip route replace 198.18.0.1/32 dev sluice-t-srv && " + ns +
-        "ip route replace 198.18.0.254/32 dev sluice-t-srv && " + ns +
-        "ip neigh replace 198.18.0.254 lladdr " + kFloodMac +
-        " dev sluice-t-srv nud permanent && " + ns +
-        "ip route replace 198.18.0.0/15 via 198.18.0.254 && " + ns +
-        "sysctl -qw net.ipv4.tcp_syncookies=" + std::to_string(syncookies) +
-        " && mkdir -p /tmp/sluice-t-www && "
-        "echo 'Hello from the kernel' > /tmp/sluice-t-www/index.html";
+    const std::string setup = ns + "ip addr replace 198.18.0.2/32 dev sluice-t-srv && " + ns +
+                              "ip route replace 198.18.0.1/32 dev sluice-t-srv && " + ns +
+                              "ip route replace 198.18.0.254/32 dev sluice-t-srv && " + ns +
+                              "ip neigh replace 198.18.0.254 lladdr " + kFloodMac +
+                              " dev sluice-t-srv nud permanent && " + ns +
+                              "ip route replace 198.18.0.0/15 via 198.18.0.254 && " + ns +
+                              "sysctl -qw net.ipv4.tcp_syncookies=" + std::to_string(syncookies) +
+                              " && mkdir -p /tmp/sluice-t-www && "
+                              "echo 'Hello from the kernel' > /tmp/sluice-t-www/index.html";
     const auto r = run(setup);
     if (r.exit_code != 0) {
         k.extra = "set-up failed: " + r.output;
