@@ -542,8 +542,11 @@ def render(d):
                          f"no data queued: {top}; whole-slab growth "
                          f"{kmem['per_end_whole_slab']:,.0f} (other work included)"))
             tw = kmem["time_wait"]["caches"]
+            tw_obj = tw.get("tw_sock_TCP", {}).get("object_size")
             rows.append(("kernel, TIME-WAIT entry (slab)", num(kmem["per_time_wait"]),
-                         f"tw_sock_TCP; whole-slab growth {kmem['per_time_wait_whole_slab']:,.0f}"
+                         f"tw_sock_TCP (object size {num(tw_obj)}; SLUB's active-object counts "
+                         "are approximate); whole-slab growth "
+                         f"{kmem['per_time_wait_whole_slab']:,.0f}"
                          " (other work included)"))
         md.append(table(["", "bytes", "of which"], rows))
         md.append(
