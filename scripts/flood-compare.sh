@@ -13,7 +13,8 @@
 # and each server's SYN-cookie counters. The test asserts sluice's side (>= 99.9 % success,
 # flat connection count and RSS); it fails if they do not hold.
 #
-# SLUICE_FLOOD_KERNEL=0 skips the kernel run. BUILD=dir picks the build directory.
+# SLUICE_FLOOD_KERNEL=0 skips the kernel run; SLUICE_FLOOD_KERNEL_SYNCOOKIES="1,0" runs the
+# kernel once per net.ipv4.tcp_syncookies value (default "1"). BUILD=dir picks the build dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}

@@ -13,6 +13,7 @@ pkgs=(
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer
     iproute2 iputils-ping ethtool curl netcat-openbsd python3 python3-scapy
     procps                                    # pgrep, pkill (e2e tests)
+    wrk apache2-utils nginx python3-matplotlib  # bench/report: clients, the kernel's server, plots
 )
 missing=()
 for p in "${pkgs[@]}"; do

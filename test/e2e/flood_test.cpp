@@ -9,7 +9,8 @@
 // Then the same flood and client against the Linux kernel as the server (python3
 // http.server in the server namespace, net.ipv4.tcp_syncookies = 1): printed, not asserted,
 // next to sluice's figures (flood rate, success rate, connect time p50 and p99).
-// SLUICE_FLOOD_KERNEL=0 skips the kernel run.
+// SLUICE_FLOOD_KERNEL=0 skips the kernel run; SLUICE_FLOOD_KERNEL_SYNCOOKIES="1,0" runs the
+// kernel once per net.ipv4.tcp_syncookies value listed (default "1").
 //
 // Spoofed SYN-ACKs: sluice answers a SYN to the Ethernet source of the frame that carried it
 // (TcpHost::on_listen_syn), never through ARP, so a flood from a million addresses causes no
@@ -39,6 +40,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "testbed.hpp"
 
@@ -136,7 +139,9 @@ struct Side {
     std::string extra;                                 // server-side counters worth printing
 };
 
-void print_table(const Side& s, const Side* k) {
+// One column per server: sluice first, then the kernel runs (labelled by their syncookies
+// setting). Also one "flood-result" line of key=value per column, for bench/report/render.py.
+void print_table(const Side& s, const std::vector<std::pair<std::string, Side>>& kernels) {
     auto pct = [](const std::map<std::string, double>& p) {
         const double a = p.count("attempts") ? p.at("attempts") : 0;
         return a > 0 ? 100.0 * (p.count("ok") ? p.at("ok") : 0) / a : 0.0;
@@ -145,47 +150,64 @@ void print_table(const Side& s, const Side* k) {
         auto it = m.find(key);
         return it == m.end() ? 0.0 : it->second;
     };
-    std::printf("\n%-28s %16s %16s\n", "SYN flood, same bed", "sluice", k ? "Linux kernel" : "");
-    std::printf("%-28s %16.0f %16s\n", "flood sent (pps)", v(s.flood, "pps"),
-                k ? std::to_string(long(v(k->flood, "pps"))).c_str() : "");
-    std::printf("%-28s %16.0f %16s\n", "flood sent (packets)", v(s.flood, "sent"),
-                k ? std::to_string(long(v(k->flood, "sent"))).c_str() : "");
-    char a[64] = "", b[64] = "";
-    std::snprintf(a, sizeof a, "%.0f/%.0f %.2f%%", v(s.probe, "ok"), v(s.probe, "attempts"),
-                  pct(s.probe));
-    if (k)
-        std::snprintf(b, sizeof b, "%.0f/%.0f %.2f%%", v(k->probe, "ok"), v(k->probe, "attempts"),
-                      pct(k->probe));
-    std::printf("%-28s %16s %16s\n", "legitimate success", a, b);
-    for (const char* key : {"connect_p50_ms", "connect_p99_ms", "connect_max_ms"}) {
-        std::snprintf(b, sizeof b, "%.2f", k ? v(k->probe, key) : 0.0);
-        std::printf("%-28s %16.2f %16s\n", key, v(s.probe, key), k ? b : "");
+    std::vector<std::pair<std::string, const Side*>> cols{{"sluice", &s}};
+    for (const auto& [name, k] : kernels) cols.emplace_back(name, &k);
+    auto row = [&](const std::string& label, auto cell) {
+        std::printf("%-28s", label.c_str());
+        for (const auto& c : cols) std::printf(" %20s", cell(*c.second).c_str());
+        std::printf("\n");
+    };
+    auto num = [](double x, const char* fmt) {
+        char b[64];
+        std::snprintf(b, sizeof b, fmt, x);
+        return std::string(b);
+    };
+    std::printf("\n%-28s", "SYN flood, same bed");
+    for (const auto& c : cols) std::printf(" %20s", c.first.c_str());
+    std::printf("\n");
+    row("flood sent (pps)", [&](const Side& x) { return num(v(x.flood, "pps"), "%.0f"); });
+    row("flood sent (packets)", [&](const Side& x) { return num(v(x.flood, "sent"), "%.0f"); });
+    row("legitimate success", [&](const Side& x) {
+        char b[64];
+        std::snprintf(b, sizeof b, "%.0f/%.0f %.2f%%", v(x.probe, "ok"), v(x.probe, "attempts"),
+                      pct(x.probe));
+        return std::string(b);
+    });
+    for (const char* key : {"connect_p50_ms", "connect_p99_ms", "connect_max_ms"})
+        row(key, [&](const Side& x) { return num(v(x.probe, key), "%.2f"); });
+    for (const char* key : {"connect_p50_ms", "connect_p99_ms"})
+        row(std::string("no flood: ") + key,
+            [&](const Side& x) { return num(v(x.calm, key), "%.2f"); });
+    for (const auto& [name, x] : cols) std::printf("%s: %s\n", name.c_str(), x->extra.c_str());
+    for (const auto& [name, x] : cols) {
+        std::printf(
+            "flood-result server=%s pps=%.0f sent=%.0f attempts=%.0f ok=%.0f "
+            "connect_p50_ms=%.3f connect_p99_ms=%.3f connect_max_ms=%.3f "
+            "calm_p50_ms=%.3f calm_p99_ms=%.3f\n",
+            name.c_str(), v(x->flood, "pps"), v(x->flood, "sent"), v(x->probe, "attempts"),
+            v(x->probe, "ok"), v(x->probe, "connect_p50_ms"), v(x->probe, "connect_p99_ms"),
+            v(x->probe, "connect_max_ms"), v(x->calm, "connect_p50_ms"),
+            v(x->calm, "connect_p99_ms"));
     }
-    for (const char* key : {"connect_p50_ms", "connect_p99_ms"}) {
-        std::snprintf(b, sizeof b, "%.2f", k ? v(k->calm, key) : 0.0);
-        std::printf("%-28s %16.2f %16s\n", (std::string("no flood: ") + key).c_str(),
-                    v(s.calm, key), k ? b : "");
-    }
-    std::printf("sluice: %s\n", s.extra.c_str());
-    if (k) std::printf("kernel: %s\n", k->extra.c_str());
     std::fflush(stdout);
 }
 
 // The kernel as the server, same bed, same flood, same client. Returns what it measured.
-Side kernel_run(const std::string& srv_mac, int seconds) {
+Side kernel_run(const std::string& srv_mac, int seconds, int syncookies) {
     Side k;
     const std::string ns = std::string("ip netns exec ") + kServerNs + " ";
     // 198.18.0.2/32 with host routes: the spoofed 198.18.0.0/15 is reached via .254, whose
     // MAC is the flooder's (permanent): SYN-ACKs go out without ARP, as sluice's do.
-    const std::string setup =
-        ns + "ip addr add 198.18.0.2/32 dev sluice-t-srv && " + ns +
-        "ip route add 198.18.0.1/32 dev sluice-t-srv && " + ns +
-        "ip route add 198.18.0.254/32 dev sluice-t-srv && " + ns +
-        "ip neigh replace 198.18.0.254 lladdr " + kFloodMac +
-        " dev sluice-t-srv nud permanent && " + ns +
-        "ip route add 198.18.0.0/15 via 198.18.0.254 && " + ns +
-        "sysctl -qw net.ipv4.tcp_syncookies=1 && mkdir -p /tmp/sluice-t-www && "
-        "echo 'Hello from the kernel' > /tmp/sluice-t-www/index.html";
+    // "replace": a second kernel run (another syncookies value) finds them in place.
+    const std::string setup = ns + "ip addr replace 198.18.0.2/32 dev sluice-t-srv && " + ns +
+                              "ip route replace 198.18.0.1/32 dev sluice-t-srv && " + ns +
+                              "ip route replace 198.18.0.254/32 dev sluice-t-srv && " + ns +
+                              "ip neigh replace 198.18.0.254 lladdr " + kFloodMac +
+                              " dev sluice-t-srv nud permanent && " + ns +
+                              "ip route replace 198.18.0.0/15 via 198.18.0.254 && " + ns +
+                              "sysctl -qw net.ipv4.tcp_syncookies=" + std::to_string(syncookies) +
+                              " && mkdir -p /tmp/sluice-t-www && "
+                              "echo 'Hello from the kernel' > /tmp/sluice-t-www/index.html";
     const auto r = run(setup);
     if (r.exit_code != 0) {
         k.extra = "set-up failed: " + r.output;
@@ -334,13 +356,21 @@ TEST(SynFlood, SluiceKeepsServingAtFlatMemoryThenTheKernelUnderTheSameFlood) {
         EXPECT_EQ(listen.stop(), 0) << listen.output();
     }
 
+    std::vector<std::pair<std::string, Side>> kernels;
     const char* k = std::getenv("SLUICE_FLOOD_KERNEL");
-    if (k != nullptr && std::string(k) == "0") {
-        print_table(s, nullptr);
-        return;
+    if (k == nullptr || std::string(k) != "0") {
+        // SLUICE_FLOOD_KERNEL_SYNCOOKIES: the kernel runs to make, e.g. "1,0" (default "1").
+        const char* e = std::getenv("SLUICE_FLOOD_KERNEL_SYNCOOKIES");
+        std::istringstream list(e != nullptr && *e != 0 ? e : "1");
+        std::string one;
+        while (std::getline(list, one, ',')) {
+            const int c = std::atoi(one.c_str());
+            if (c < 0 || c > 2) continue;
+            kernels.emplace_back("kernel-syncookies-" + std::to_string(c),
+                                 kernel_run(srv_mac, seconds, c));
+        }
     }
-    const Side kern = kernel_run(srv_mac, seconds);
-    print_table(s, &kern);
+    print_table(s, kernels);
 }
 
 }  // namespace
