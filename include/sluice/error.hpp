@@ -11,23 +11,23 @@ namespace sluice {
 enum class Errc : uint8_t {
     Ok,
     // --- misuse: nothing was changed ---------------------------------------------------
-    WrongLcore,      // called from a thread other than the lcore that owns the connection
-    NoConnection,    // the handle is empty, stale (its connection ended, the slot was
-                     // reused) or the connection was already reported closed (on_close)
+    WrongLcore,       // called from a thread other than the lcore that owns the connection
+    NoConnection,     // the handle is empty, stale (its connection ended, the slot was
+                      // reused) or the connection was already reported closed (on_close)
     InvalidArgument,  // a value out of range (port 0, buffer below kMinBuffer, ...)
     BufferTooLarge,   // a per-connection buffer above the stack's configured per-slot size
     Unsupported,      // not available in this version (see the message in the docs)
     NotRunning,       // the call needs the workers running (or not yet running)
     // --- the connection's state ---------------------------------------------------------
-    Closing,     // send() or shutdown_send() after close() or shutdown_send()
+    Closing,      // send() or shutdown_send() after close() or shutdown_send()
     EndOfStream,  // receive(): the peer's FIN was reached, nothing more will come
     Reset,        // the peer reset the connection
     Refused,      // the peer answered our SYN with a RST
     TimedOut,     // retransmissions or keepalive probes exhausted
     Aborted,      // abort() was called
     // --- resources ------------------------------------------------------------------------
-    NoMemory,      // connection pool or flow table full
-    NoPorts,       // no free local port toward that peer
+    NoMemory,         // connection pool or flow table full
+    NoPorts,          // no free local port toward that peer
     TooManyHandlers,  // too many distinct Handlers or keepalive settings on one worker
     AddressInUse,     // listen(): the port is already a listener
     Internal,

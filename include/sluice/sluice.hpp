@@ -114,13 +114,13 @@ struct ConnStatus {
     std::chrono::microseconds srtt{0}, rttvar{0}, rto{0};  // RFC 6298; 0 before a sample
     uint32_t cwnd = 0, ssthresh = 0;                       // RFC 5681 (bytes)
     uint32_t send_mss = 0;
-    uint32_t send_window = 0;     // the peer's window (bytes)
-    uint32_t receive_window = 0;  // what we advertise (bytes)
-    size_t send_queued = 0;       // bytes not yet acknowledged (or not yet sent)
-    size_t receive_queued = 0;    // bytes ready for receive()
+    uint32_t send_window = 0;                      // the peer's window (bytes)
+    uint32_t receive_window = 0;                   // what we advertise (bytes)
+    size_t send_queued = 0;                        // bytes not yet acknowledged (or not yet sent)
+    size_t receive_queued = 0;                     // bytes ready for receive()
     uint32_t send_buffer = 0, receive_buffer = 0;  // this connection's buffer sizes
-    uint64_t bytes_sent = 0;      // accepted by send()
-    uint64_t bytes_received = 0;  // returned by receive()
+    uint64_t bytes_sent = 0;                       // accepted by send()
+    uint64_t bytes_received = 0;                   // returned by receive()
     uint64_t segments_in = 0, segments_out = 0;
     uint64_t retransmits = 0;  // segments sent again (SYN, data or FIN)
     bool no_delay = false;
@@ -249,6 +249,9 @@ struct Config {
     std::string vdev_args;  // for a vdev: "iface=...,qpairs=1"
     std::string iface;      // shortcut: sets iface= in vdev_args
     std::string lcores;     // EAL lcore list, one worker per lcore ("1", "0-1")
+    // Hugepages for DPDK memory; unset: the file's memory.hugepages (default true). false
+    // adds --no-huge (virtual devices, tests).
+    std::optional<bool> hugepages;
     // TCP sizes (0: the file's or the default): connection slots per worker, and each
     // connection's buffer sizes, which are also the per-connection maxima.
     uint32_t max_connections = 0;

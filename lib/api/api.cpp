@@ -99,8 +99,7 @@ detail::Binding* WorkerCtx::bind(const Handlers& h, bool passive,
     return &b;
 }
 
-void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e,
-                         void* ctx) {
+void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, void* ctx) {
     auto& b = *static_cast<detail::Binding*>(ctx);
     WorkerCtx& w = *b.w;
     const Conn c = w.handle(id);
@@ -174,9 +173,9 @@ IoResult Conn::send(std::span<const std::byte> data) noexcept {
     Errc err;
     WorkerCtx* w = checked(*this, err);
     if (w == nullptr) return {0, err};
-    const auto r = w->host->send(
-        WorkerCtx::id_of(*this),
-        {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, w->now());
+    const auto r =
+        w->host->send(WorkerCtx::id_of(*this),
+                      {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, w->now());
     return {r.bytes, from_tcp(r.error)};
 }
 
@@ -227,8 +226,8 @@ Errc Conn::set_keepalive(const Keepalive& k) noexcept {
     const time::Duration intvl =
         k.interval.count() > 0 ? time::Duration(k.interval) : base.keepalive_interval;
     const uint8_t probes = k.probes > 0 ? k.probes : base.keepalive_count;
-    switch (w->host->set_keepalive(WorkerCtx::id_of(*this), k.enabled, idle, intvl, probes,
-                                   w->now())) {
+    switch (
+        w->host->set_keepalive(WorkerCtx::id_of(*this), k.enabled, idle, intvl, probes, w->now())) {
         case engine::OptionError::None: return Errc::Ok;
         case engine::OptionError::NoConnection: return Errc::NoConnection;
         case engine::OptionError::TooManyProfiles: return Errc::TooManyHandlers;
@@ -385,6 +384,7 @@ std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
         error = r.error().message;
         return nullptr;
     }
+    if (c.hugepages) cfg->hugepages = *c.hugepages;
     auto& tcp = cfg->tcp;
     if (c.max_connections != 0) tcp.max_connections = c.max_connections;
     if (c.send_buffer != 0) tcp.tcp.send_buffer = c.send_buffer;
@@ -450,9 +450,9 @@ Errc Stack::listen(uint16_t port, const Handlers& h, const ConnOptions& opts) {
         if (b == nullptr) return Errc::TooManyHandlers;
         const engine::AppHandlers app{.on_event = WorkerCtx::on_event, .ctx = b};
         auto r = w->host->listen(port, app, {.send_buffer = opts.send_buffer}, w->now());
-        if (!r) return r.error().message.find("already") != std::string::npos
-                           ? Errc::AddressInUse
-                           : Errc::InvalidArgument;
+        if (!r)
+            return r.error().message.find("already") != std::string::npos ? Errc::AddressInUse
+                                                                          : Errc::InvalidArgument;
     }
     return Errc::Ok;
 }
@@ -486,7 +486,8 @@ Worker& Stack::worker(size_t i) noexcept {
 
 uint64_t Stack::counter(Counter c) const noexcept {
     uint64_t n = 0;
-    for (size_t i = 0; i < impl_->engine->worker_count(); ++i) n += impl_->engine->counters(i).get(c);
+    for (size_t i = 0; i < impl_->engine->worker_count(); ++i)
+        n += impl_->engine->counters(i).get(c);
     return n;
 }
 
@@ -494,8 +495,7 @@ std::string Stack::describe() const {
     const auto& cfg = impl_->engine->config();
     const auto& p = impl_->engine->port();
     return cfg.net.address.addr.to_string() + "/" + std::to_string(cfg.net.address.len) + " on " +
-           p.name + " (" + p.driver + "), " + std::to_string(impl_->workers.size()) +
-           " worker(s)";
+           p.name + " (" + p.driver + "), " + std::to_string(impl_->workers.size()) + " worker(s)";
 }
 
 // --- test hooks -------------------------------------------------------------------------------

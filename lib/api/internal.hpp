@@ -43,8 +43,7 @@ struct WorkerCtx {
     // A binding equal to (h, passive), added if new; nullptr when full.
     Binding* bind(const Handlers& h, bool passive, const ConnOptions& opts) noexcept;
     time::Instant now() const noexcept { return worker->loop_time(); }
-    static void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e,
-                         void* ctx);
+    static void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, void* ctx);
 };
 
 struct StackImpl {

@@ -73,8 +73,8 @@ Handlers recording_handlers(Log& log) {
         }
         std::byte buf[256];
         const IoResult r = c.receive(buf);
-        as_log(ctx)->events.push_back(
-            "data:" + std::string(reinterpret_cast<const char*>(buf), r.bytes));
+        as_log(ctx)->events.push_back("data:" +
+                                      std::string(reinterpret_cast<const char*>(buf), r.bytes));
     };
     h.on_sent = [](Conn, void* ctx) { as_log(ctx)->events.push_back("sent"); };
     h.on_peer_closed = [](Conn c, void* ctx) {
@@ -297,7 +297,8 @@ TEST_F(Api, HooksRunOnTheWorkerAndMayConnect) {
     EXPECT_EQ(ctx.ticks, before + 1) << "one tick per loop turn";
 }
 
-// --- misuse ----------------------------------------------------------------------------------------
+// --- misuse
+// ----------------------------------------------------------------------------------------
 
 TEST_F(Api, CallsFromAnotherThreadAreRefusedAndChangeNothing) {
     Log log;
@@ -370,9 +371,9 @@ TEST_F(Api, BufferOptionsAboveTheSlotSizeAreRefused) {
                            {.recv_buffer = kSlotBuffer + 1}, &c),
               Errc::BufferTooLarge);
     EXPECT_TRUE(c.empty());
-    EXPECT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {.send_buffer = 100},
-                           &c),
-              Errc::InvalidArgument);
+    EXPECT_EQ(
+        w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {.send_buffer = 100}, &c),
+        Errc::InvalidArgument);
     EXPECT_EQ(stack_->listen(5004, recording_handlers(log), {.send_buffer = kSlotBuffer * 2}),
               Errc::BufferTooLarge);
     EXPECT_EQ(stack_->listen(5004, recording_handlers(log), {.recv_buffer = 4096}),
@@ -411,7 +412,8 @@ TEST_F(Api, ThreadCheckHappensBeforeAnythingElseOnEmptyOrValidHandles) {
     EXPECT_EQ(Ipv4{0xC6120001}.to_string(), "198.18.0.1");
 }
 
-// --- options take effect ---------------------------------------------------------------------------
+// --- options take effect
+// ---------------------------------------------------------------------------
 
 TEST_F(Api, NoDelaySendsSmallSegmentsThatNagleHolds) {
     Log log;
@@ -546,6 +548,42 @@ TEST_F(Api, StatusRttComesFromAnAcknowledgedSegment) {
     EXPECT_EQ(st.srtt, 30ms);  // RFC 6298 (2.2): SRTT = R on the first sample
     EXPECT_EQ(st.rttvar, 15ms);
     EXPECT_EQ(st.retransmits, 0u);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_F(Api, ConnectBeyondThePoolIsNoMemoryAndChangesNothing) {
+    Log log;
+    std::vector<Conn> conns(4);
+    for (size_t i = 0; i < conns.size(); ++i)
+        ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &conns[i]),
+                  Errc::Ok);
+    Conn extra;
+    EXPECT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &extra),
+              Errc::NoMemory);
+    EXPECT_TRUE(extra.empty());
+    EXPECT_EQ(poll().size(), 4u) << "four SYNs, nothing for the refused open";
+    ASSERT_EQ(conns[0].abort(), Errc::Ok);
+    EXPECT_EQ(log.joined(), "close") << "abort: on_close at once, no on_error";
+    EXPECT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &extra), Errc::Ok);
+}
+
+TEST(ApiConfig, CreateExplainsWhatIsMissingOrWrong) {
+    std::string err;
+    EXPECT_EQ(Stack::create({.init_eal = false}, err), nullptr);
+    EXPECT_NE(err.find("address"), std::string::npos) << err;
+    EXPECT_EQ(Stack::create({.address = "198.18.0.2", .init_eal = false}, err), nullptr);
+    EXPECT_NE(err.find("prefix"), std::string::npos) << err;
+    EXPECT_EQ(Stack::create(
+                  {.address = "198.18.0.2/24", .send_buffer = 1u << 25, .init_eal = false}, err),
+              nullptr);
+    EXPECT_NE(err.find("buffer"), std::string::npos) << err;
+    EXPECT_EQ(Stack::create({.file = "/nonexistent/sluice.toml", .init_eal = false}, err), nullptr);
+    EXPECT_NE(err.find("/nonexistent/sluice.toml"), std::string::npos) << err;
 }
 
 }  // namespace

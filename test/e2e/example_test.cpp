@@ -75,9 +75,8 @@ TEST(Example, BuildsAgainstTheInstalledPackageAndTalksToTheKernel) {
     // 3. Run it on the test bed, with a kernel server waiting for its start-up connection.
     Netns netns;
     ASSERT_TRUE(netns.ok()) << netns.error();
-    KernelProcess server(source_path("test/e2e/example_peer.py") + " serve " + kClientAddr +
-                             " 5556",
-                         60s);
+    KernelProcess server(
+        source_path("test/e2e/example_peer.py") + " serve " + kClientAddr + " 5556", 60s);
     ASSERT_EQ(server.line(), "listening\n");
     SluiceListen hello({"--port", "5555", "--connect", std::string(kClientAddr) + ":5556",
                         "--message", "hello kernel"},
@@ -93,8 +92,7 @@ TEST(Example, BuildsAgainstTheInstalledPackageAndTalksToTheKernel) {
     EXPECT_EQ(r.output, "reply: HELLO SLUICE, FROM THE KERNEL\n");
 
     // The example's own connection to the kernel server.
-    EXPECT_TRUE(hello.wait_output("reply: kernel got: hello kernel\n", 20000ms))
-        << hello.output();
+    EXPECT_TRUE(hello.wait_output("reply: kernel got: hello kernel\n", 20000ms)) << hello.output();
     EXPECT_EQ(server.rest(), "served hello kernel\n");
 
     EXPECT_EQ(hello.stop(), 0) << hello.output();
