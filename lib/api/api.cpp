@@ -320,16 +320,13 @@ Errc Worker::connect(Ipv4 addr, uint16_t port, const Handlers& h, const ConnOpti
     detail::Binding* b = w.bind(h, false, {});
     if (b == nullptr) return Errc::TooManyHandlers;
     const engine::AppHandlers app{.on_event = WorkerCtx::on_event, .ctx = b};
+    // Which resource ran out shows in the worker's counters (not in the message's wording).
+    const Counters& ctr = w.worker->counters();
+    const uint64_t ports = ctr.get(Counter::PortsExhausted);
     auto r = w.host->connect(wire::IpAddr::v4(addr.value), port, app,
                              {.send_buffer = opts.send_buffer, .recv_buffer = opts.recv_buffer},
                              w.now());
-    if (!r) {
-        // The engine's messages name the resource that ran out.
-        const std::string& m = r.error().message;
-        if (m.starts_with("no free local port")) return Errc::NoPorts;
-        if (m.starts_with("connection pool") || m.starts_with("flow table")) return Errc::NoMemory;
-        return Errc::Internal;
-    }
+    if (!r) return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
     // The connection exists from here on (connect() never reports it through a callback
     // first: the SYN only left).
     if (uint8_t* f = w.host->app_flags(*r)) *f |= kAnnounced;
