@@ -160,7 +160,7 @@ TcpHost::~TcpHost() = default;
 
 // --- slots --------------------------------------------------------------------------------
 
-TcpHost::Slot* TcpHost::alloc_slot() noexcept {
+TcpHost::Slot* TcpHost::alloc_slot(const ConnSetup& setup) noexcept {
     if (free_slots_.empty()) [[unlikely]]
         return nullptr;
     Slot& s = slots_[free_slots_.back()];
@@ -175,7 +175,17 @@ TcpHost::Slot* TcpHost::alloc_slot() noexcept {
     s.app = {};
     s.user = nullptr;
     s.svc = {};
-    s.conn.emplace(cfg_.tcp, tcp::Buffers{s.send_buf, s.recv_buf}, &stats_);
+    s.stats = {};
+    s.sent_any = false;
+    s.app_flags = 0;
+    // A smaller ring is a prefix of the slot's (the caller checked the sizes).
+    const auto part = [](std::span<uint8_t> b, uint32_t n) { return n != 0 ? b.first(n) : b; };
+    s.conn.emplace(cfg_.tcp,
+                   tcp::Buffers{part(s.send_buf, setup.send_buffer),
+                                part(s.recv_buf, setup.recv_buffer)},
+                   &stats_);
+    s.stats.send_buffer = uint32_t(part(s.send_buf, setup.send_buffer).size());
+    s.stats.recv_buffer = uint32_t(part(s.recv_buf, setup.recv_buffer).size());
     return &s;
 }
 
@@ -243,6 +253,7 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
         Slot& s = *static_cast<Slot*>(val);
         s.peer_mac = f.src_mac;
         s.mac_known = true;
+        ++s.stats.segments_in;
         with_conn(s, now,
                   [&](tcp::Connection& c, tcp::Effects& fx) { c.on_segment(seg, now, fx); });
         return true;
@@ -335,7 +346,7 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
 void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t hash,
                                  const wire::MacAddr& mac, const tcp::PassiveAccept& acc,
                                  const tcp::Segment& seg, time::Instant now) noexcept {
-    Slot* s = alloc_slot();
+    Slot* s = alloc_slot({.send_buffer = l.setup.send_buffer});
     if (s == nullptr) {
         worker_.counters_.add(Counter::TcpConnPoolExhausted);
         worker_.counters_.add(Counter::ListenDrops);
@@ -346,6 +357,10 @@ void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t
     s->peer_mac = mac;
     s->mac_known = true;
     s->listener = &l;
+    if (l.app_listener) {
+        s->listener = nullptr;
+        s->app = l.app;
+    }
     if (!flows_->insert(key, hash, s)) {
         worker_.counters_.add(Counter::FlowTableFull);
         worker_.counters_.add(Counter::ListenDrops);
@@ -353,6 +368,7 @@ void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t
         return;
     }
     s->in_table = true;
+    ++s->stats.segments_in;  // the ACK that completed the handshake
     s->conn->establish_directly(tcp::handshake_params(acc), now);
     ++stats_.passive_opens;
     note_state(*s);
@@ -377,7 +393,7 @@ bool TcpHost::accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, c
         worker_.counters_.add(Counter::ListenDrops);
         return false;
     }
-    Slot* s = alloc_slot();
+    Slot* s = alloc_slot({.send_buffer = l.setup.send_buffer});
     if (s == nullptr) {
         worker_.counters_.add(Counter::TcpConnPoolExhausted);
         worker_.counters_.add(Counter::ListenDrops);
@@ -388,6 +404,10 @@ bool TcpHost::accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, c
     s->peer_mac = f.src_mac;
     s->mac_known = true;
     s->listener = &l;
+    if (l.app_listener) {
+        s->listener = nullptr;
+        s->app = l.app;
+    }
     if (!flows_->insert(key, hash, s)) {
         worker_.counters_.add(Counter::FlowTableFull);
         worker_.counters_.add(Counter::ListenDrops);
@@ -406,6 +426,7 @@ bool TcpHost::accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, c
         s->conn->set_keepalive(true, now, fx);
     }
     note_state(*s);
+    ++s->stats.segments_in;  // the SYN
     with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) { c.on_segment(seg, now, fx); });
     return true;
 }
@@ -511,6 +532,7 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
 
         const wire::IpAddr remote = s.key.remote;
         for (const tcp::OutSegment& o : fx.sent()) {
+            count_out(s, o);
             if (s.mac_known) {
                 emit(o, s.peer_mac, remote);
             } else if (!worker_.resolve(remote, now, s.peer_mac)) {
@@ -542,6 +564,18 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             break;
         }
     }
+}
+
+// Per-connection segment and retransmission counts: a segment whose sequence space starts
+// below what was sent before repeats it (keepalive and window probes carry none).
+void TcpHost::count_out(Slot& s, const tcp::OutSegment& o) noexcept {
+    ++s.stats.segments_out;
+    const uint32_t len = uint32_t(o.payload.size()) + (o.flags.has(tcp::Flags::Syn) ? 1u : 0u) +
+                         (o.flags.has(tcp::Flags::Fin) ? 1u : 0u);
+    if (len == 0) return;
+    if (s.sent_any && o.seq < s.sent_high) ++s.stats.retransmits;
+    if (!s.sent_any || o.seq + len > s.sent_high) s.sent_high = o.seq + len;
+    s.sent_any = true;
 }
 
 void TcpHost::apply_timers(Slot& s) noexcept {
@@ -681,6 +715,11 @@ void TcpHost::publish_counters() noexcept {
 
 dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
                                      time::Instant now) {
+    return connect(remote, port, app, ConnSetup{}, now);
+}
+
+dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
+                                     const ConnSetup& setup, time::Instant now) {
     wire::FlowKey key{};
     key.local = local_;
     key.remote = remote;
@@ -699,7 +738,7 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
         worker_.counters_.add(Counter::PortsExhausted);
         return dev::Error{"no free local port toward " + remote.to_string()};
     }
-    Slot* s = alloc_slot();
+    Slot* s = alloc_slot(setup);
     if (s == nullptr) {
         worker_.counters_.add(Counter::TcpConnPoolExhausted);
         return dev::Error{"connection pool exhausted"};
@@ -728,15 +767,21 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
 tcp::IoResult TcpHost::send(ConnId id, std::span<const uint8_t> data, time::Instant now) noexcept {
     Slot* s = slot_of(id);
     if (s == nullptr) return {0, tcp::Error::ConnectionDoesNotExist};
-    return with_conn(*s, now,
-                     [&](tcp::Connection& c, tcp::Effects& fx) { return c.send(data, now, fx); });
+    ConnStats& st = s->stats;  // the slot outlives the call even if the connection ends in it
+    const tcp::IoResult r = with_conn(
+        *s, now, [&](tcp::Connection& c, tcp::Effects& fx) { return c.send(data, now, fx); });
+    st.bytes_sent += r.bytes;
+    return r;
 }
 
 tcp::IoResult TcpHost::receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept {
     Slot* s = slot_of(id);
     if (s == nullptr) return {0, tcp::Error::ConnectionDoesNotExist};
-    return with_conn(*s, now,
-                     [&](tcp::Connection& c, tcp::Effects& fx) { return c.receive(out, now, fx); });
+    ConnStats& st = s->stats;
+    const tcp::IoResult r = with_conn(
+        *s, now, [&](tcp::Connection& c, tcp::Effects& fx) { return c.receive(out, now, fx); });
+    st.bytes_received += r.bytes;
+    return r;
 }
 
 tcp::Error TcpHost::close(ConnId id, time::Instant now) noexcept {
@@ -764,6 +809,79 @@ std::optional<tcp::ConnectionStatus> TcpHost::status(ConnId id) const noexcept {
     const Slot* s = slot_of(id);
     if (s == nullptr) return std::nullopt;
     return s->conn->status();
+}
+
+const ConnStats* TcpHost::conn_stats(ConnId id) const noexcept {
+    const Slot* s = slot_of(id);
+    return s != nullptr ? &s->stats : nullptr;
+}
+
+bool TcpHost::app_closed(ConnId id) const noexcept {
+    const Slot* s = slot_of(id);
+    return s == nullptr || s->app_closed;
+}
+
+uint8_t* TcpHost::app_flags(ConnId id) noexcept {
+    Slot* s = slot_of(id);
+    return s != nullptr ? &s->app_flags : nullptr;
+}
+
+bool TcpHost::nodelay(ConnId id) const noexcept {
+    const Slot* s = slot_of(id);
+    return s != nullptr && s->conn->tcb().nodelay;
+}
+
+tcp::Error TcpHost::set_nodelay(ConnId id, bool on, time::Instant now) noexcept {
+    Slot* s = slot_of(id);
+    if (s == nullptr) return tcp::Error::ConnectionDoesNotExist;
+    with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) { c.set_nodelay(on, now, fx); });
+    return tcp::Error::None;
+}
+
+OptionError TcpHost::set_keepalive(ConnId id, bool on, time::Duration idle,
+                                   time::Duration interval, uint8_t count,
+                                   time::Instant now) noexcept {
+    Slot* s = slot_of(id);
+    if (s == nullptr) return OptionError::NoConnection;
+    const auto same = [&](const tcp::Config& c) {
+        return c.keepalive_idle == idle && c.keepalive_interval == interval &&
+               c.keepalive_count == count;
+    };
+    const tcp::Config* cfg = same(cfg_.tcp) ? &cfg_.tcp : nullptr;
+    for (size_t i = 0; i < profile_count_ && cfg == nullptr; ++i)
+        if (same(profiles_[i])) cfg = &profiles_[i];
+    if (cfg == nullptr) {
+        if (profile_count_ == kMaxProfiles) return OptionError::TooManyProfiles;
+        tcp::Config& p = profiles_[profile_count_++];
+        p = cfg_.tcp;  // differs in the keepalive times only
+        p.keepalive_idle = idle;
+        p.keepalive_interval = interval;
+        p.keepalive_count = count;
+        cfg = &p;
+    }
+    s->conn->use_config(*cfg);
+    with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) { c.set_keepalive(on, now, fx); });
+    return OptionError::None;
+}
+
+dev::Result<dev::Ok> TcpHost::listen(uint16_t port, AppHandlers app, const ConnSetup& setup,
+                                     time::Instant now) {
+    (void)now;
+    if (port == 0) return dev::Error{"cannot listen on port 0"};
+    if (listener_for(port) != nullptr)
+        return dev::Error{"port " + std::to_string(port) + " is already a listener"};
+    auto l = std::make_unique<Listener>();
+    l->cfg.port = port;
+    l->app_listener = true;
+    l->app = app;
+    l->setup = {.send_buffer = setup.send_buffer};
+    l->conn.emplace(cfg_.tcp, tcp::Buffers{}, &stats_);
+    const tcp::FourTuple t{{to_tcp(local_), port}, {}};
+    if (l->conn->open_passive(t, isn_) != tcp::Error::None)
+        return dev::Error{"cannot listen on port " + std::to_string(port)};
+    l->policy.emplace(l->cfg.syn, secrets_->lifetime());
+    listeners_.push_back(std::move(l));
+    return dev::Ok{};
 }
 
 void*& TcpHost::user(ConnId id) noexcept {

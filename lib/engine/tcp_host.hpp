@@ -73,6 +73,25 @@ struct AppHandlers {
     void* ctx = nullptr;
 };
 
+// What an application chooses for a connection before its SYN (include/sluice/sluice.hpp):
+// byte-ring sizes up to the configured per-slot sizes (0: the configured size).
+struct ConnSetup {
+    uint32_t send_buffer = 0;
+    uint32_t recv_buffer = 0;
+};
+
+// Per-connection counters kept by the host beside the TCB (status for applications).
+struct ConnStats {
+    uint64_t bytes_sent = 0;      // accepted by send()
+    uint64_t bytes_received = 0;  // returned by receive()
+    uint64_t segments_in = 0;
+    uint64_t segments_out = 0;
+    uint64_t retransmits = 0;  // segments carrying sequence space sent before (SYN, data, FIN)
+    uint32_t send_buffer = 0, recv_buffer = 0;  // this connection's ring sizes
+};
+
+enum class OptionError : uint8_t { None, NoConnection, TooManyProfiles };
+
 // State transitions of one worker's connections, published for other threads (a snapshot
 // of tcp::Stats::transitions, refreshed every publish interval).
 struct TransitionSnapshot {
@@ -106,12 +125,32 @@ public:
     // retransmitted once ARP answers); pool, flow table or port exhaustion are.
     dev::Result<ConnId> connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
                                 time::Instant now);
+    // The same with a setup (buffer sizes already checked by the caller against the config).
+    dev::Result<ConnId> connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
+                                const ConnSetup& setup, time::Instant now);
+    // A listener whose accepted connections go to `app` (set-up: allocates). Accepted
+    // connections get setup.send_buffer; the receive ring stays at the configured size (the
+    // SYN-ACK's window scale is chosen before any TCB exists). Error: port already listened.
+    dev::Result<dev::Ok> listen(uint16_t port, AppHandlers app, const ConnSetup& setup,
+                                time::Instant now);
     tcp::IoResult send(ConnId id, std::span<const uint8_t> data, time::Instant now) noexcept;
     tcp::IoResult receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept;
     tcp::Error close(ConnId id, time::Instant now) noexcept;
     tcp::Error shutdown_send(ConnId id, time::Instant now) noexcept;
     tcp::Error abort(ConnId id, time::Instant now) noexcept;
     std::optional<tcp::ConnectionStatus> status(ConnId id) const noexcept;
+    const ConnStats* conn_stats(ConnId id) const noexcept;
+    // For the library layer: whether the application has had the connection's Closed event
+    // (true for stale handles too), and one byte of its own per connection (nullptr if stale).
+    bool app_closed(ConnId id) const noexcept;
+    uint8_t* app_flags(ConnId id) noexcept;
+    bool nodelay(ConnId id) const noexcept;
+    // Per-connection options. Keepalive times other than the configured ones use one of
+    // kMaxProfiles copies of the TCP config (shared by connections with equal times).
+    tcp::Error set_nodelay(ConnId id, bool on, time::Instant now) noexcept;
+    OptionError set_keepalive(ConnId id, bool on, time::Duration idle, time::Duration interval,
+                              uint8_t count, time::Instant now) noexcept;
+    static constexpr size_t kMaxProfiles = 8;
     // Per-connection storage for the application (nullptr at first).
     void*& user(ConnId id) noexcept;
     // One timer per connection for the application; re-arming moves it. Fires as the
@@ -141,7 +180,7 @@ private:
 
     TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& local, time::Instant now);
 
-    Slot* alloc_slot() noexcept;
+    Slot* alloc_slot(const ConnSetup& setup = {}) noexcept;
     void free_slot(Slot& s) noexcept;
     Slot* slot_of(ConnId id) const noexcept;
     Listener* listener_for(uint16_t port) noexcept;
@@ -172,6 +211,7 @@ private:
     void emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
               const wire::IpAddr& dst) noexcept;
     void apply_timers(Slot& s) noexcept;
+    void count_out(Slot& s, const tcp::OutSegment& o) noexcept;
     void note_state(Slot& s) noexcept;
     template <typename F>
     auto with_conn(Slot& s, time::Instant now, F&& call) noexcept;
@@ -196,6 +236,8 @@ private:
     static constexpr time::Duration kPublishInterval = std::chrono::milliseconds(1);
 
     TcpHostConfig cfg_;
+    std::array<tcp::Config, kMaxProfiles> profiles_;  // keepalive variants of cfg_.tcp
+    size_t profile_count_ = 0;
     Worker& worker_;
     wire::IpAddr local_;
     tcp::IsnGenerator isn_;

@@ -26,6 +26,10 @@ struct TcpHost::Slot {
     void* user = nullptr;
     ServiceState svc;
     std::span<uint8_t> send_buf, recv_buf;
+    ConnStats stats;
+    wire::SeqNum sent_high;  // end of the sequence space sent so far (retransmit count)
+    bool sent_any = false;
+    uint8_t app_flags = 0;  // the library's (lib/api)
 
     ConnId id() const { return {index, generation}; }
 };
@@ -45,6 +49,9 @@ struct TcpHost::Listener {
     std::optional<tcp::Connection> conn;  // in LISTEN; children are cloned from it
     std::optional<tcp::SynPolicy> policy;
     std::string response_keepalive, response_close;
+    bool app_listener = false;  // accepted connections go to `app`, not a built-in service
+    AppHandlers app;
+    ConnSetup setup;
 };
 
 }  // namespace sluice::engine

@@ -113,10 +113,13 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
 // Inlined into both poll()s (same translation unit): the TSC path costs what it did.
 inline void Worker::poll_at(uint64_t start, time::Instant t) noexcept {
     rte_mbuf* rx[kBurst];
+    now_ = t;
+    started_ = true;
     const uint16_t n = rte_eth_rx_burst(port_.id, queue_, rx, kBurst);
     counters_.add(Counter::LoopTurns);
     if (n == 0) {
         if (tcp_) tcp_->on_tick(t);
+        if (on_tick_ != nullptr) on_tick_(*this, t, on_tick_ctx_);
         flush();
         counters_.add(Counter::IdleCycles, rte_rdtsc() - start);
         return;
@@ -126,7 +129,9 @@ inline void Worker::poll_at(uint64_t start, time::Instant t) noexcept {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
         handle(rx[i], t);
     }
+    now_ = t;
     if (tcp_) tcp_->on_tick(t);
+    if (on_tick_ != nullptr) on_tick_(*this, t, on_tick_ctx_);
     flush();
     counters_.add(Counter::BusyCycles, rte_rdtsc() - start);
 }

@@ -48,6 +48,17 @@ public:
     // Runs once on the worker's lcore before the loop starts (an application opening
     // connections, say). Set-up only.
     void set_on_start(std::function<void(Worker&)> fn) { on_start_ = std::move(fn); }
+    // Runs at the end of every loop turn on the worker's lcore, after the timers (the
+    // library's per-worker tick). A plain function pointer: no allocation, one indirect call
+    // per turn. Set-up only.
+    using TickFn = void (*)(Worker& w, time::Instant now, void* ctx);
+    void set_on_tick(TickFn fn, void* ctx) noexcept {
+        on_tick_ = fn;
+        on_tick_ctx_ = ctx;
+    }
+    // The time of the loop turn being run (the last poll(now) on a virtual clock); before the
+    // first turn, the clock's.
+    time::Instant loop_time() const noexcept { return started_ ? now_ : now(); }
 
     // Polls until `stop` becomes true (checked once per loop turn), then drains the TX batch.
     void run(const std::atomic<bool>& stop) noexcept;
@@ -101,6 +112,9 @@ private:
     std::unique_ptr<TcpHost> tcp_;
     time::Instant now_;  // of the burst being handled
     std::function<void(Worker&)> on_start_;
+    TickFn on_tick_ = nullptr;
+    void* on_tick_ctx_ = nullptr;
+    bool started_ = false;  // now_ holds a loop turn's time
 
     uint16_t tx_count_ = 0;
     rte_mbuf* tx_[kBurst * 2];  // replies of one burst plus ARP requests it caused

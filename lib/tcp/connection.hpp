@@ -185,6 +185,10 @@ public:
     // No-delay (TCP_NODELAY): on turns Nagle's algorithm (RFC 9293 3.7.4) off for this
     // connection and sends what it held back; the default is !Config::nagle. Any state.
     void set_nodelay(bool on, time::Instant now, Effects& fx) noexcept;
+    // Per-connection settings (the library's keepalive times): from now on read `cfg`, which
+    // must outlive the connection and should differ from the old one only in what may change
+    // mid-connection (keepalive times). Any state.
+    void use_config(const Config& cfg) noexcept { cfg_ = &cfg; }
 
     // --- driven by the host ----------------------------------------------------------------
     void on_segment(const Segment& seg, time::Instant now, Effects& fx) noexcept;

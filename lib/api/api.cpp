@@ -1,0 +1,518 @@
+// The public library (include/sluice/sluice.hpp) over the engine: a Stack of workers, each a
+// TcpHost whose application callbacks are translated into Handlers calls.
+#include <rte_lcore.h>
+
+#include <cstdio>
+
+#include "api/internal.hpp"
+#include "dev/eal.hpp"
+#include "engine/config.hpp"
+
+namespace sluice {
+
+using detail::StackImpl;
+using detail::WorkerCtx;
+
+namespace {
+
+// app_flags bits (one byte per connection, kept by the host).
+constexpr uint8_t kAnnounced = 1;  // on_accept / on_connected ran: on_close is owed
+
+Errc from_tcp(tcp::Error e) noexcept {
+    switch (e) {
+        case tcp::Error::None: return Errc::Ok;
+        case tcp::Error::ConnectionExists: return Errc::InvalidArgument;
+        case tcp::Error::ConnectionDoesNotExist: return Errc::NoConnection;
+        case tcp::Error::ConnectionClosing: return Errc::Closing;
+        case tcp::Error::ForeignSocketUnspecified: return Errc::InvalidArgument;
+        case tcp::Error::QuietTime: return Errc::NoMemory;
+        case tcp::Error::Reset: return Errc::Reset;
+        case tcp::Error::Refused: return Errc::Refused;
+        case tcp::Error::TimedOut: return Errc::TimedOut;
+        case tcp::Error::Aborted: return Errc::Aborted;
+        case tcp::Error::EndOfStream: return Errc::EndOfStream;
+    }
+    return Errc::Internal;
+}
+
+State from_tcp(tcp::State s) noexcept {
+    return static_cast<State>(static_cast<uint8_t>(s));  // same order (static_asserts below)
+}
+static_assert(static_cast<uint8_t>(tcp::State::TimeWait) == static_cast<uint8_t>(State::TimeWait));
+static_assert(static_cast<uint8_t>(tcp::State::SynReceived) ==
+              static_cast<uint8_t>(State::SynReceived));
+
+Ipv4 ipv4_of(const tcp::Address& a) noexcept {
+    return {uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 |
+            a.bytes[3]};
+}
+
+// The checks every Conn call makes first: a handle, the owning lcore, a connection the
+// application has not been told is closed.
+WorkerCtx* checked(const Conn& c, Errc& err) noexcept {
+    WorkerCtx* w = WorkerCtx::of(c);
+    if (w == nullptr) {
+        err = Errc::NoConnection;
+        return nullptr;
+    }
+    if (rte_lcore_id() != w->lcore) {
+        err = Errc::WrongLcore;
+        return nullptr;
+    }
+    if (w->host->app_closed(WorkerCtx::id_of(c))) {
+        err = Errc::NoConnection;
+        return nullptr;
+    }
+    err = Errc::Ok;
+    return w;
+}
+
+}  // namespace
+
+// --- small types ------------------------------------------------------------------------------
+
+std::optional<Ipv4> Ipv4::parse(std::string_view text) noexcept {
+    const auto a = wire::IpAddr::parse(text);
+    if (!a || a->family != wire::Family::V4) return std::nullopt;
+    return Ipv4{a->v4_host()};
+}
+
+std::string Ipv4::to_string() const {
+    return wire::IpAddr::v4(value).to_string();
+}
+
+std::string_view to_string(State s) noexcept {
+    return tcp::state_name(static_cast<tcp::State>(static_cast<uint8_t>(s)));
+}
+
+// --- bindings and events ----------------------------------------------------------------------
+
+detail::Binding* WorkerCtx::bind(const Handlers& h, bool passive,
+                                 const ConnOptions& opts) noexcept {
+    for (size_t i = 0; i < binding_count; ++i) {
+        Binding& b = bindings[i];
+        if (b.passive == passive && b.h == h && !passive) return &b;
+    }
+    if (binding_count == kMaxBindings) return nullptr;
+    Binding& b = bindings[binding_count++];
+    b = {.h = h, .passive = passive, .opts = opts, .w = this};
+    return &b;
+}
+
+void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, void* ctx) {
+    auto& b = *static_cast<detail::Binding*>(ctx);
+    WorkerCtx& w = *b.w;
+    const Conn c = w.handle(id);
+    const Handlers& h = b.h;
+    uint8_t* flags = host.app_flags(id);
+    switch (e.kind) {
+        case tcp::EventKind::Connected:
+            if (flags != nullptr) *flags |= kAnnounced;
+            if (b.passive) {
+                StackImpl::apply_options(w, id, b.opts);
+                if (h.on_accept != nullptr) h.on_accept(c, h.ctx);
+            } else if (h.on_connected != nullptr) {
+                h.on_connected(c, h.ctx);
+            }
+            return;
+        case tcp::EventKind::DataReadable:
+            if (h.on_data != nullptr) h.on_data(c, h.ctx);
+            return;
+        case tcp::EventKind::SendSpace:
+            if (h.on_sent != nullptr) h.on_sent(c, h.ctx);
+            return;
+        case tcp::EventKind::PeerClosed:
+            if (h.on_peer_closed != nullptr)
+                h.on_peer_closed(c, h.ctx);
+            else if (h.on_data != nullptr)
+                h.on_data(c, h.ctx);
+            return;
+        case tcp::EventKind::Closed: {
+            // A passive connection the application never saw is not reported; an active one
+            // always is (connect() handed it out).
+            const bool announced = flags != nullptr && (*flags & kAnnounced) != 0;
+            if (b.passive && !announced) return;
+            Errc why = Errc::Ok;
+            switch (e.reason) {
+                case tcp::CloseReason::Reset: why = Errc::Reset; break;
+                case tcp::CloseReason::Refused: why = Errc::Refused; break;
+                case tcp::CloseReason::Timeout: why = Errc::TimedOut; break;
+                case tcp::CloseReason::Normal:
+                case tcp::CloseReason::Aborted: break;  // the application's own doing
+            }
+            if (why != Errc::Ok && h.on_error != nullptr) h.on_error(c, why, h.ctx);
+            if (h.on_close != nullptr) h.on_close(c, h.ctx);
+            return;
+        }
+        default: return;
+    }
+}
+
+Errc StackImpl::check_buffers(const ConnOptions& o) const noexcept {
+    for (auto [want, max] : {std::pair{o.send_buffer, send_buffer}, {o.recv_buffer, recv_buffer}}) {
+        if (want == 0) continue;
+        if (want > max) return Errc::BufferTooLarge;
+        if (want < ConnOptions::kMinBuffer) return Errc::InvalidArgument;
+    }
+    return Errc::Ok;
+}
+
+Errc StackImpl::apply_options(WorkerCtx& w, engine::ConnId id, const ConnOptions& o) noexcept {
+    const Conn c = w.handle(id);
+    Conn mc = c;
+    if (o.no_delay) {
+        if (Errc e = mc.set_no_delay(*o.no_delay); e != Errc::Ok) return e;
+    }
+    if (o.keepalive) return mc.set_keepalive(*o.keepalive);
+    return Errc::Ok;
+}
+
+// --- Conn -------------------------------------------------------------------------------------
+
+IoResult Conn::send(std::span<const std::byte> data) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return {0, err};
+    const auto r =
+        w->host->send(WorkerCtx::id_of(*this),
+                      {reinterpret_cast<const uint8_t*>(data.data()), data.size()}, w->now());
+    return {r.bytes, from_tcp(r.error)};
+}
+
+IoResult Conn::receive(std::span<std::byte> out) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return {0, err};
+    const auto r = w->host->receive(WorkerCtx::id_of(*this),
+                                    {reinterpret_cast<uint8_t*>(out.data()), out.size()}, w->now());
+    return {r.bytes, from_tcp(r.error)};
+}
+
+Errc Conn::shutdown_send() noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    return from_tcp(w->host->shutdown_send(WorkerCtx::id_of(*this), w->now()));
+}
+
+Errc Conn::close() noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    return from_tcp(w->host->close(WorkerCtx::id_of(*this), w->now()));
+}
+
+Errc Conn::abort() noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    return from_tcp(w->host->abort(WorkerCtx::id_of(*this), w->now()));
+}
+
+Errc Conn::set_no_delay(bool on) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    return from_tcp(w->host->set_nodelay(WorkerCtx::id_of(*this), on, w->now()));
+}
+
+Errc Conn::set_keepalive(const Keepalive& k) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    if (k.idle.count() < 0 || k.interval.count() < 0) return Errc::InvalidArgument;
+    const tcp::Config& base = w->stack->engine->config().tcp.tcp;
+    const time::Duration idle = k.idle.count() > 0 ? time::Duration(k.idle) : base.keepalive_idle;
+    const time::Duration intvl =
+        k.interval.count() > 0 ? time::Duration(k.interval) : base.keepalive_interval;
+    const uint8_t probes = k.probes > 0 ? k.probes : base.keepalive_count;
+    switch (
+        w->host->set_keepalive(WorkerCtx::id_of(*this), k.enabled, idle, intvl, probes, w->now())) {
+        case engine::OptionError::None: return Errc::Ok;
+        case engine::OptionError::NoConnection: return Errc::NoConnection;
+        case engine::OptionError::TooManyProfiles: return Errc::TooManyHandlers;
+    }
+    return Errc::Internal;
+}
+
+Errc Conn::status(ConnStatus& out) const noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    const engine::ConnId id = WorkerCtx::id_of(*this);
+    const auto st = w->host->status(id);
+    const engine::ConnStats* cs = w->host->conn_stats(id);
+    if (!st || cs == nullptr) return Errc::NoConnection;
+    using std::chrono::duration_cast;
+    using us = std::chrono::microseconds;
+    out = ConnStatus{
+        .state = from_tcp(st->state),
+        .local = {ipv4_of(st->tuple.local.addr), st->tuple.local.port},
+        .remote = {ipv4_of(st->tuple.remote.addr), st->tuple.remote.port},
+        .srtt = duration_cast<us>(st->srtt),
+        .rttvar = duration_cast<us>(st->rttvar),
+        .rto = duration_cast<us>(st->rto),
+        .cwnd = st->cwnd,
+        .ssthresh = st->ssthresh,
+        .send_mss = st->send_mss,
+        .send_window = st->snd_wnd,
+        .receive_window = st->rcv_wnd,
+        .send_queued = st->send_queued,
+        .receive_queued = st->recv_queued,
+        .send_buffer = cs->send_buffer,
+        .receive_buffer = cs->recv_buffer,
+        .bytes_sent = cs->bytes_sent,
+        .bytes_received = cs->bytes_received,
+        .segments_in = cs->segments_in,
+        .segments_out = cs->segments_out,
+        .retransmits = cs->retransmits,
+        .no_delay = w->host->nodelay(id),
+        .keepalive = st->keepalive,
+        .peer_closed = st->peer_closed,
+    };
+    return Errc::Ok;
+}
+
+Errc Conn::set_user(void* p) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return err;
+    w->host->user(WorkerCtx::id_of(*this)) = p;
+    return Errc::Ok;
+}
+
+void* Conn::user() const noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return nullptr;
+    return w->host->user(WorkerCtx::id_of(*this));
+}
+
+unsigned Conn::worker() const noexcept {
+    return w_ != nullptr ? w_->index : 0;
+}
+
+// --- Worker -----------------------------------------------------------------------------------
+
+unsigned Worker::index() const noexcept {
+    return ctx_->index;
+}
+
+unsigned Worker::lcore() const noexcept {
+    return ctx_->lcore;
+}
+
+std::chrono::nanoseconds Worker::now() const noexcept {
+    return std::chrono::nanoseconds(ctx_->now().ns());
+}
+
+Stack& Worker::stack() noexcept {
+    return *ctx_->stack->owner;
+}
+
+Errc Worker::connect(Ipv4 addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
+                     Conn* out) noexcept {
+    WorkerCtx& w = *ctx_;
+    if (out != nullptr) *out = Conn{};
+    if (rte_lcore_id() != w.lcore) return Errc::WrongLcore;
+    if (port == 0) return Errc::InvalidArgument;
+    if (Errc e = w.stack->check_buffers(opts); e != Errc::Ok) return e;
+    detail::Binding* b = w.bind(h, false, {});
+    if (b == nullptr) return Errc::TooManyHandlers;
+    const engine::AppHandlers app{.on_event = WorkerCtx::on_event, .ctx = b};
+    // Which resource ran out shows in the worker's counters (not in the message's wording).
+    const Counters& ctr = w.worker->counters();
+    const uint64_t ports = ctr.get(Counter::PortsExhausted);
+    auto r = w.host->connect(wire::IpAddr::v4(addr.value), port, app,
+                             {.send_buffer = opts.send_buffer, .recv_buffer = opts.recv_buffer},
+                             w.now());
+    if (!r) return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
+    // The connection exists from here on (connect() never reports it through a callback
+    // first: the SYN only left).
+    if (uint8_t* f = w.host->app_flags(*r)) *f |= kAnnounced;
+    const Conn c = w.handle(*r);
+    if (Errc e = StackImpl::apply_options(w, *r, opts); e != Errc::Ok) {
+        w.host->abort(*r, w.now());
+        return e;
+    }
+    if (out != nullptr) *out = c;
+    return Errc::Ok;
+}
+
+// --- Stack ------------------------------------------------------------------------------------
+
+void StackImpl::tick(engine::Worker&, time::Instant, void* ctx) {
+    auto& w = *static_cast<WorkerCtx*>(ctx);
+    if (w.stack->hooks.on_tick != nullptr) w.stack->hooks.on_tick(w.api, w.stack->hooks.ctx);
+}
+
+Stack::Stack(std::unique_ptr<detail::StackImpl> impl) : impl_(std::move(impl)) {
+    impl_->owner = this;
+}
+
+Stack::~Stack() {
+    const bool eal = impl_->eal_owned;
+    impl_->workers.clear();
+    impl_->engine.reset();
+    if (eal) dev::eal_cleanup();
+}
+
+std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
+    dev::Result<engine::StackConfig> cfg = dev::Error{};
+    if (!c.file.empty()) {
+        cfg = engine::load_config(c.file);
+    } else if (c.address.empty()) {
+        error = "sluice::Config: give a config file or an address (\"198.18.0.2/24\")";
+        return nullptr;
+    } else {
+        cfg = engine::parse_config("[ip]\naddress = \"" + c.address + "\"\n", "sluice::Config");
+    }
+    if (!cfg) {
+        error = cfg.error().message;
+        return nullptr;
+    }
+    engine::Overrides ov{.address = c.file.empty() ? std::string() : c.address,
+                         .gateway = c.gateway,
+                         .device = c.device,
+                         .vdev_args = c.vdev_args,
+                         .iface = c.iface,
+                         .lcores = c.lcores};
+    if (auto r = engine::apply_overrides(*cfg, ov); !r) {
+        error = r.error().message;
+        return nullptr;
+    }
+    if (c.hugepages) cfg->hugepages = *c.hugepages;
+    auto& tcp = cfg->tcp;
+    if (c.max_connections != 0) tcp.max_connections = c.max_connections;
+    if (c.send_buffer != 0) tcp.tcp.send_buffer = c.send_buffer;
+    if (c.recv_buffer != 0) tcp.tcp.recv_buffer = c.recv_buffer;
+    for (uint32_t b : {tcp.tcp.send_buffer, tcp.tcp.recv_buffer}) {
+        if (b < ConnOptions::kMinBuffer || b > (1u << 24)) {
+            error = "sluice::Config: buffer sizes must be between 2048 and 16777216 bytes";
+            return nullptr;
+        }
+    }
+    if (auto r = engine::validate(*cfg); !r) {
+        error = r.error().message;
+        return nullptr;
+    }
+
+    auto impl = std::make_unique<StackImpl>();
+    if (c.init_eal) {
+        std::vector<std::string> eal = c.eal_args;
+        if (eal.empty()) eal.push_back("sluice");
+        const auto args = dev::merge_eal_args(eal, cfg->eal_defaults());
+        if (auto r = dev::eal_init(args); !r) {
+            error = r.error().message;
+            return nullptr;
+        }
+        impl->eal_owned = true;
+    }
+    auto es = engine::Stack::create(*cfg);
+    if (!es) {
+        error = es.error().message;
+        if (impl->eal_owned) dev::eal_cleanup();
+        return nullptr;
+    }
+    impl->engine = std::move(*es);
+    impl->send_buffer = impl->engine->config().tcp.tcp.send_buffer;
+    impl->recv_buffer = impl->engine->config().tcp.tcp.recv_buffer;
+    // Worker 0 runs on the main lcore, the others on the EAL's worker lcores in order (as
+    // engine::Stack::run launches them).
+    std::vector<unsigned> lcores{rte_get_main_lcore()};
+    unsigned lc = 0;
+    RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
+    for (size_t i = 0; i < impl->engine->worker_count(); ++i) {
+        auto w = std::make_unique<WorkerCtx>();
+        w->stack = impl.get();
+        w->worker = &impl->engine->worker(i);
+        w->host = w->worker->tcp();
+        w->index = unsigned(i);
+        w->lcore = i < lcores.size() ? lcores[i] : LCORE_ID_ANY;
+        w->init_api();
+        w->worker->set_on_tick(StackImpl::tick, w.get());
+        impl->workers.push_back(std::move(w));
+    }
+    return std::unique_ptr<Stack>(new Stack(std::move(impl)));
+}
+
+Errc Stack::listen(uint16_t port, const Handlers& h, const ConnOptions& opts) {
+    StackImpl& s = *impl_;
+    if (s.running) return Errc::NotRunning;
+    if (port == 0) return Errc::InvalidArgument;
+    if (opts.recv_buffer != 0) return Errc::Unsupported;
+    if (Errc e = s.check_buffers(opts); e != Errc::Ok) return e;
+    for (auto& w : s.workers) {
+        detail::Binding* b = w->bind(h, true, opts);
+        if (b == nullptr) return Errc::TooManyHandlers;
+        const engine::AppHandlers app{.on_event = WorkerCtx::on_event, .ctx = b};
+        auto r = w->host->listen(port, app, {.send_buffer = opts.send_buffer}, w->now());
+        if (!r)
+            return r.error().message.find("already") != std::string::npos ? Errc::AddressInUse
+                                                                          : Errc::InvalidArgument;
+    }
+    return Errc::Ok;
+}
+
+Errc Stack::set_hooks(const WorkerHooks& hooks) {
+    if (impl_->running) return Errc::NotRunning;
+    impl_->hooks = hooks;
+    return Errc::Ok;
+}
+
+void Stack::run(const std::atomic<bool>& stop) {
+    StackImpl& s = *impl_;
+    s.running = true;
+    for (auto& w : s.workers) {
+        WorkerCtx* ctx = w.get();
+        w->worker->set_on_start([ctx](engine::Worker&) {
+            if (ctx->stack->hooks.on_start != nullptr)
+                ctx->stack->hooks.on_start(ctx->api, ctx->stack->hooks.ctx);
+        });
+    }
+    s.engine->run(stop);
+}
+
+size_t Stack::worker_count() const noexcept {
+    return impl_->workers.size();
+}
+
+Worker& Stack::worker(size_t i) noexcept {
+    return impl_->workers[i]->api;
+}
+
+uint64_t Stack::counter(Counter c) const noexcept {
+    uint64_t n = 0;
+    for (size_t i = 0; i < impl_->engine->worker_count(); ++i)
+        n += impl_->engine->counters(i).get(c);
+    return n;
+}
+
+std::string Stack::describe() const {
+    const auto& cfg = impl_->engine->config();
+    const auto& p = impl_->engine->port();
+    return cfg.net.address.addr.to_string() + "/" + std::to_string(cfg.net.address.len) + " on " +
+           p.name + " (" + p.driver + "), " + std::to_string(impl_->workers.size()) + " worker(s)";
+}
+
+// --- test hooks -------------------------------------------------------------------------------
+
+namespace detail {
+
+void start_hooks(Stack& s) {
+    StackImpl& impl = StackImpl::of(s);
+    for (auto& w : impl.workers)
+        if (impl.hooks.on_start != nullptr) impl.hooks.on_start(w->api, impl.hooks.ctx);
+}
+
+void poll(Stack& s, size_t i, time::Instant now) {
+    StackImpl::of(s).workers[i]->worker->poll(now);
+}
+
+engine::Stack& engine_of(Stack& s) {
+    return *StackImpl::of(s).engine;
+}
+
+}  // namespace detail
+
+}  // namespace sluice

@@ -1,0 +1,590 @@
+// The public library (include/sluice/sluice.hpp) on an in-memory port (net_ring) and a
+// virtual clock: the test is the peer, injecting frames into the RX ring and reading what the
+// stack sends from the TX ring. Covers the callbacks' order, misuse (wrong lcore, after close,
+// stale handles, oversized buffers), options that must change what goes on the wire
+// (no-delay, keepalive times) and the status fields.
+
+#include <sluice/sluice.hpp>
+
+#include <gtest/gtest.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/internal.hpp"
+#include "wire/build.hpp"
+#include "wire/parse.hpp"
+
+namespace sluice {
+namespace {
+
+using namespace std::chrono_literals;
+namespace F = wire::tcp_flags;
+
+const wire::IpAddr kUs = wire::IpAddr::v4(0xC6120002);    // 198.18.0.2
+const wire::IpAddr kPeer = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1
+const wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+constexpr uint32_t kSlotBuffer = 16384;  // the configured per-connection size
+
+struct Sent {
+    wire::TcpSegmentView tcp;
+    std::string payload;
+};
+
+// What the callbacks saw, in order: "accept", "data:<bytes>", "sent", "peer_closed",
+// "error:<errc>", "close".
+struct Log {
+    std::vector<std::string> events;
+    Conn last;
+    bool close_on_peer_close = false;
+    bool read_on_data = true;
+    std::string joined() const {
+        std::string s;
+        for (const auto& e : events) s += (s.empty() ? "" : ",") + e;
+        return s;
+    }
+};
+
+Log* as_log(void* p) {
+    return static_cast<Log*>(p);
+}
+
+Handlers recording_handlers(Log& log) {
+    Handlers h;
+    h.ctx = &log;
+    h.on_accept = [](Conn c, void* ctx) {
+        as_log(ctx)->events.push_back("accept");
+        as_log(ctx)->last = c;
+    };
+    h.on_connected = [](Conn c, void* ctx) {
+        as_log(ctx)->events.push_back("connected");
+        as_log(ctx)->last = c;
+    };
+    h.on_data = [](Conn c, void* ctx) {
+        if (!as_log(ctx)->read_on_data) {
+            as_log(ctx)->events.push_back("data");
+            return;
+        }
+        std::byte buf[256];
+        const IoResult r = c.receive(buf);
+        as_log(ctx)->events.push_back("data:" +
+                                      std::string(reinterpret_cast<const char*>(buf), r.bytes));
+    };
+    h.on_sent = [](Conn, void* ctx) { as_log(ctx)->events.push_back("sent"); };
+    h.on_peer_closed = [](Conn c, void* ctx) {
+        as_log(ctx)->events.push_back("peer_closed");
+        if (as_log(ctx)->close_on_peer_close) {
+            EXPECT_EQ(c.close(), Errc::Ok);
+        }
+    };
+    h.on_error = [](Conn, Errc why, void* ctx) {
+        as_log(ctx)->events.push_back("error:" + std::string(to_string(why)));
+    };
+    h.on_close = [](Conn c, void* ctx) {
+        as_log(ctx)->events.push_back("close");
+        // Inside on_close the handle is already dead for calls.
+        EXPECT_EQ(c.send(std::string_view("x")).error, Errc::NoConnection);
+    };
+    return h;
+}
+
+class Api : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static int n = 0;
+        const std::string id = std::to_string(n++);
+        rx_ = rte_ring_create(("arx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        tx_ = rte_ring_create(("atx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        ASSERT_TRUE(rx_ && tx_);
+        ASSERT_GE(rte_eth_from_rings(("a" + id).c_str(), &rx_, 1, &tx_, 1, 0), 0);
+        Config cfg{.address = "198.18.0.2/24",
+                   .device = "net_ring_a" + id,
+                   .max_connections = 4,
+                   .send_buffer = kSlotBuffer,
+                   .recv_buffer = kSlotBuffer,
+                   .init_eal = false};
+        std::string err;
+        stack_ = Stack::create(cfg, err);
+        ASSERT_TRUE(stack_) << err;
+        auto& es = detail::engine_of(*stack_);
+        std::memcpy(us_mac_.b.data(), es.port().mac, 6);
+        pool_ = es.port().pools[0];
+        now_ = es.worker(0).now();
+        // The peer asks for our MAC: we learn its own from the request (RFC 826).
+        inject_arp_request();
+        poll();
+    }
+
+    void TearDown() override { stack_.reset(); }
+
+    void inject_frame(std::span<const uint8_t> bytes) {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        ASSERT_NE(m, nullptr);
+        std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), bytes.data(), bytes.size());
+        m->data_len = static_cast<uint16_t>(bytes.size());
+        m->pkt_len = static_cast<uint32_t>(bytes.size());
+        ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+    }
+
+    void inject_arp_request() {
+        uint8_t buf[64];
+        const size_t len = wire::build_arp(buf, 1, wire::MacAddr::broadcast(), kPeerMac, kPeer,
+                                           wire::MacAddr{}, kUs);
+        ASSERT_GT(len, 0u);
+        inject_frame({buf, len});
+    }
+
+    void inject(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                std::string_view payload = {}, uint16_t window = 65535) {
+        uint8_t buf[2048];
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+        const wire::TcpHeaderSpec spec{.src_port = sport,
+                                       .dst_port = dport,
+                                       .seq = wire::SeqNum(seq),
+                                       .ack = wire::SeqNum(ack),
+                                       .flags = flags,
+                                       .window = window};
+        const size_t len = wire::build_tcp(
+            buf, l3, spec, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()},
+            wire::CsumMode::Software);
+        ASSERT_GT(len, 0u);
+        inject_frame({buf, len});
+    }
+
+    // Runs worker 0 at the virtual time until the RX ring is drained; returns the TCP
+    // segments it sent.
+    std::vector<Sent> poll() {
+        while (rte_ring_count(rx_) > 0) detail::poll(*stack_, 0, now_);
+        detail::poll(*stack_, 0, now_);
+        std::vector<Sent> out;
+        void* obj = nullptr;
+        while (rte_ring_dequeue(tx_, &obj) == 0) {
+            auto* m = static_cast<rte_mbuf*>(obj);
+            const std::span<const uint8_t> f{rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
+            wire::Frame frame;
+            Sent s;
+            if (wire::parse_frame(f, {}, frame) == wire::Drop::None && frame.ip_proto == 6 &&
+                wire::parse_tcp(f, frame, {}, s.tcp) == wire::Drop::None) {
+                s.payload.assign(reinterpret_cast<const char*>(f.data()) + s.tcp.payload_off,
+                                 s.tcp.payload_len);
+                out.push_back(s);
+            }
+            rte_pktmbuf_free(m);
+        }
+        return out;
+    }
+
+    // Moves the virtual clock in 1 ms steps (the wheel's tick) up to now + d; returns what
+    // was sent, each with the time it left.
+    std::vector<std::pair<time::Duration, Sent>> advance(time::Duration d) {
+        std::vector<std::pair<time::Duration, Sent>> out;
+        const time::Instant start = now_, end = now_ + d;
+        while (now_ < end) {
+            now_ = now_ + std::chrono::milliseconds(1);
+            for (auto& s : poll()) out.emplace_back(now_ - start, s);
+        }
+        return out;
+    }
+
+    // A handshake from the peer to `port`; returns our ISS.
+    uint32_t handshake(uint16_t sport, uint16_t port, uint32_t peer_iss) {
+        inject(sport, port, peer_iss, 0, F::Syn);
+        auto out = poll();
+        EXPECT_EQ(out.size(), 1u);
+        if (out.size() != 1) return 0;
+        EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack);
+        const uint32_t iss = out[0].tcp.seq.raw();
+        inject(sport, port, peer_iss + 1, iss + 1, F::Ack);
+        EXPECT_TRUE(poll().empty());
+        return iss;
+    }
+
+    Worker& w0() { return stack_->worker(0); }
+
+    rte_ring* rx_ = nullptr;
+    rte_ring* tx_ = nullptr;
+    rte_mempool* pool_ = nullptr;
+    wire::MacAddr us_mac_;
+    std::unique_ptr<Stack> stack_;
+    time::Instant now_;
+};
+
+// --- callbacks and their order ------------------------------------------------------------------
+
+TEST_F(Api, PassiveConnectionReportsAcceptDataPeerClosedCloseInOrder) {
+    Log log;
+    log.close_on_peer_close = true;
+    ASSERT_EQ(stack_->listen(5000, recording_handlers(log)), Errc::Ok);
+    const uint32_t iss = handshake(40000, 5000, 1000);
+    EXPECT_EQ(log.joined(), "accept");
+    inject(40000, 5000, 1001, iss + 1, F::Ack | F::Psh, "hello");
+    poll();
+    inject(40000, 5000, 1006, iss + 1, F::Ack | F::Fin);
+    auto out = poll();
+    ASSERT_FALSE(out.empty());
+    EXPECT_TRUE(out.back().tcp.flags & F::Fin) << "on_peer_closed closed our side";
+    EXPECT_EQ(log.joined(), "accept,data:hello,peer_closed");
+    inject(40000, 5000, 1007, iss + 2, F::Ack);  // ACK of our FIN: LAST-ACK -> CLOSED
+    poll();
+    EXPECT_EQ(log.joined(), "accept,data:hello,peer_closed,close");
+}
+
+TEST_F(Api, ActiveOpenReportsConnectedOrRefusedThenClose) {
+    Log ok, refused;
+    Conn a, b;
+    ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(ok), {}, &a), Errc::Ok);
+    ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9001, recording_handlers(refused), {}, &b), Errc::Ok);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 2u);
+    for (const Sent& s : out) {
+        ASSERT_EQ(s.tcp.flags, F::Syn);
+        if (s.tcp.dst_port == 9000) {
+            inject(9000, s.tcp.src_port, 500, s.tcp.seq.raw() + 1, F::Syn | F::Ack);
+        } else {
+            inject(9001, s.tcp.src_port, 0, s.tcp.seq.raw() + 1, F::Rst | F::Ack);
+        }
+    }
+    poll();
+    EXPECT_EQ(ok.joined(), "connected");
+    EXPECT_EQ(ok.last, a);
+    EXPECT_EQ(refused.joined(), "error:connection refused,close");
+    EXPECT_EQ(b.send(std::string_view("x")).error, Errc::NoConnection);
+    ConnStatus st;
+    ASSERT_EQ(a.status(st), Errc::Ok);
+    EXPECT_EQ(st.state, State::Established);
+}
+
+TEST_F(Api, ResetByPeerReportsErrorThenClose) {
+    Log log;
+    ASSERT_EQ(stack_->listen(5001, recording_handlers(log)), Errc::Ok);
+    const uint32_t iss = handshake(40001, 5001, 1000);
+    inject(40001, 5001, 1001, iss + 1, F::Rst);
+    poll();
+    EXPECT_EQ(log.joined(), "accept,error:connection reset,close");
+}
+
+TEST_F(Api, HooksRunOnTheWorkerAndMayConnect) {
+    struct Ctx {
+        int starts = 0, ticks = 0;
+        Log log;
+        Conn c;
+    } ctx;
+    ASSERT_EQ(stack_->set_hooks({.on_start =
+                                     [](Worker& w, void* p) {
+                                         auto& x = *static_cast<Ctx*>(p);
+                                         ++x.starts;
+                                         EXPECT_EQ(w.connect(Ipv4{0xC6120001}, 7000,
+                                                             recording_handlers(x.log), {}, &x.c),
+                                                   Errc::Ok);
+                                     },
+                                 .on_tick = [](Worker&, void* p) { ++static_cast<Ctx*>(p)->ticks; },
+                                 .ctx = &ctx}),
+              Errc::Ok);
+    detail::start_hooks(*stack_);
+    EXPECT_EQ(ctx.starts, 1);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.dst_port, 7000);
+    EXPECT_GE(ctx.ticks, 1);
+    const int before = ctx.ticks;
+    poll();
+    EXPECT_EQ(ctx.ticks, before + 1) << "one tick per loop turn";
+}
+
+// --- misuse
+// ----------------------------------------------------------------------------------------
+
+TEST_F(Api, CallsFromAnotherThreadAreRefusedAndChangeNothing) {
+    Log log;
+    ASSERT_EQ(stack_->listen(5002, recording_handlers(log)), Errc::Ok);
+    handshake(40002, 5002, 1000);
+    const Conn c = log.last;
+    ASSERT_FALSE(c.empty());
+    Errc send = Errc::Ok, close = Errc::Ok, abort = Errc::Ok, connect = Errc::Ok, status = Errc::Ok;
+    std::thread t([&] {
+        send = Conn(c).send(std::string_view("from the wrong thread")).error;
+        close = Conn(c).close();
+        abort = Conn(c).abort();
+        ConnStatus st;
+        status = c.status(st);
+        Conn out;
+        connect = w0().connect(Ipv4{0xC6120001}, 80, {}, {}, &out);
+    });
+    t.join();
+    EXPECT_EQ(send, Errc::WrongLcore);
+    EXPECT_EQ(close, Errc::WrongLcore);
+    EXPECT_EQ(abort, Errc::WrongLcore);
+    EXPECT_EQ(status, Errc::WrongLcore);
+    EXPECT_EQ(connect, Errc::WrongLcore);
+    EXPECT_TRUE(poll().empty()) << "nothing was sent";
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.state, State::Established);
+    EXPECT_EQ(st.bytes_sent, 0u);
+    EXPECT_EQ(log.joined(), "accept");
+}
+
+TEST_F(Api, CallsAfterCloseAndOnStaleHandlesAreRefused) {
+    Log log;
+    ASSERT_EQ(stack_->listen(5003, recording_handlers(log)), Errc::Ok);
+    EXPECT_EQ(Conn().send(std::string_view("x")).error, Errc::NoConnection) << "empty handle";
+    const uint32_t iss = handshake(40003, 5003, 1000);
+    Conn c = log.last;
+    ASSERT_EQ(c.close(), Errc::Ok);
+    EXPECT_EQ(c.send(std::string_view("late")).error, Errc::Closing);
+    EXPECT_EQ(c.shutdown_send(), Errc::Closing);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].tcp.flags & F::Fin);
+    // The peer ACKs our FIN and sends its own: TIME-WAIT, which ends the connection for us.
+    inject(40003, 5003, 1001, iss + 2, F::Ack | F::Fin);
+    poll();
+    EXPECT_EQ(log.joined(), "accept,peer_closed,close");
+    EXPECT_EQ(c.send(std::string_view("x")).error, Errc::NoConnection);
+    EXPECT_EQ(c.close(), Errc::NoConnection);
+    EXPECT_EQ(c.abort(), Errc::NoConnection);
+    ConnStatus st;
+    EXPECT_EQ(c.status(st), Errc::NoConnection);
+    EXPECT_EQ(c.set_no_delay(true), Errc::NoConnection);
+    EXPECT_EQ(c.user(), nullptr);
+    // The slot goes to the next connection: the old handle stays dead, the new one works.
+    Log log2;
+    Conn fresh;
+    ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9100, recording_handlers(log2), {}, &fresh), Errc::Ok);
+    EXPECT_NE(fresh, c);
+    EXPECT_EQ(c.abort(), Errc::NoConnection);
+    ASSERT_EQ(fresh.status(st), Errc::Ok);
+    EXPECT_EQ(st.state, State::SynSent);
+    EXPECT_EQ(log2.joined(), "") << "the abort on the stale handle did not reach it";
+}
+
+TEST_F(Api, BufferOptionsAboveTheSlotSizeAreRefused) {
+    Log log;
+    Conn c;
+    EXPECT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log),
+                           {.recv_buffer = kSlotBuffer + 1}, &c),
+              Errc::BufferTooLarge);
+    EXPECT_TRUE(c.empty());
+    EXPECT_EQ(
+        w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {.send_buffer = 100}, &c),
+        Errc::InvalidArgument);
+    EXPECT_EQ(stack_->listen(5004, recording_handlers(log), {.send_buffer = kSlotBuffer * 2}),
+              Errc::BufferTooLarge);
+    EXPECT_EQ(stack_->listen(5004, recording_handlers(log), {.recv_buffer = 4096}),
+              Errc::Unsupported);
+    EXPECT_EQ(stack_->listen(0, recording_handlers(log)), Errc::InvalidArgument);
+    EXPECT_TRUE(poll().empty()) << "nothing opened";
+    ASSERT_EQ(stack_->listen(5004, recording_handlers(log)), Errc::Ok);
+    EXPECT_EQ(stack_->listen(5004, recording_handlers(log)), Errc::AddressInUse);
+}
+
+TEST_F(Api, SmallerBuffersTakeEffect) {
+    Log log;
+    Conn c;
+    ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log),
+                           {.send_buffer = 4096, .recv_buffer = 4096}, &c),
+              Errc::Ok);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.window, 4096) << "the SYN advertises the smaller receive buffer";
+    inject(9000, out[0].tcp.src_port, 500, out[0].tcp.seq.raw() + 1, F::Syn | F::Ack, {}, 0);
+    poll();
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.send_buffer, 4096u);
+    EXPECT_EQ(st.receive_buffer, 4096u);
+    const std::string big(10000, 'z');
+    EXPECT_EQ(c.send(big).bytes, 4096u) << "the peer's window is zero: the buffer fills";
+}
+
+TEST_F(Api, ThreadCheckHappensBeforeAnythingElseOnEmptyOrValidHandles) {
+    EXPECT_EQ(to_string(Errc::WrongLcore), "wrong lcore");
+    EXPECT_EQ(to_string(Errc::BufferTooLarge).substr(0, 6), "buffer");
+    EXPECT_EQ(to_string(State::SynReceived), "SYN-RECEIVED");
+    EXPECT_EQ(Ipv4::parse("198.18.0.1")->value, 0xC6120001u);
+    EXPECT_FALSE(Ipv4::parse("198.18.0"));
+    EXPECT_EQ(Ipv4{0xC6120001}.to_string(), "198.18.0.1");
+}
+
+// --- options take effect
+// ---------------------------------------------------------------------------
+
+TEST_F(Api, NoDelaySendsSmallSegmentsThatNagleHolds) {
+    Log log;
+    ASSERT_EQ(stack_->listen(5005, recording_handlers(log), {.no_delay = false}), Errc::Ok);
+    handshake(40005, 5005, 1000);
+    Conn c = log.last;
+    const std::string small(100, 'a');
+    ASSERT_EQ(c.send(small).bytes, 100u);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u) << "nothing in flight: the first small segment goes";
+    ASSERT_EQ(c.send(small).bytes, 100u);
+    EXPECT_TRUE(poll().empty()) << "Nagle holds a small segment while data is unacknowledged";
+    ASSERT_EQ(c.set_no_delay(true), Errc::Ok);
+    out = poll();
+    ASSERT_EQ(out.size(), 1u) << "turning no-delay on flushes what Nagle held";
+    EXPECT_EQ(out[0].payload.size(), 100u);
+    ASSERT_EQ(c.send(small).bytes, 100u);
+    out = poll();
+    ASSERT_EQ(out.size(), 1u) << "with no-delay a small segment leaves at once";
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_TRUE(st.no_delay);
+}
+
+TEST_F(Api, KeepaliveProbesLeaveAtTheConnectionsTimesThenTheConnectionTimesOut) {
+    Log log;
+    const Keepalive ka{.idle = 2s, .interval = 500ms, .probes = 3};
+    ASSERT_EQ(stack_->listen(5006, recording_handlers(log), {.keepalive = ka}), Errc::Ok);
+    const uint32_t iss = handshake(40006, 5006, 1000);
+    const auto sent = advance(4s);
+    // Probes at idle, idle + interval, idle + 2 x interval; then the RST when the third one
+    // went unanswered for an interval (as Linux).
+    std::vector<time::Duration> probes;
+    bool rst = false;
+    time::Duration rst_at{};
+    for (const auto& [at, s] : sent) {
+        if (s.tcp.flags & F::Rst) {
+            rst = true;
+            rst_at = at;
+        } else {
+            EXPECT_EQ(s.tcp.seq.raw(), iss) << "probe: SEG.SEQ = SND.NXT - 1";
+            EXPECT_TRUE(s.payload.empty());
+            probes.push_back(at);
+        }
+    }
+    ASSERT_EQ(probes.size(), 3u);
+    EXPECT_EQ(probes[0], 2s);
+    EXPECT_EQ(probes[1], 2500ms);
+    EXPECT_EQ(probes[2], 3000ms);
+    EXPECT_TRUE(rst);
+    EXPECT_EQ(rst_at, 3500ms);
+    EXPECT_EQ(log.joined(), "accept,error:connection timed out,close");
+}
+
+TEST_F(Api, KeepaliveSetLaterUsesNewTimesAndAnsweredProbesKeepTheConnection) {
+    Log log;
+    ASSERT_EQ(stack_->listen(5007, recording_handlers(log)), Errc::Ok);
+    const uint32_t iss = handshake(40007, 5007, 1000);
+    Conn c = log.last;
+    EXPECT_TRUE(advance(3s).empty()) << "no keepalive by default";
+    ASSERT_EQ(c.set_keepalive({.idle = 1s, .interval = 1s, .probes = 1}), Errc::Ok);
+    // The idle time counts from the last segment heard (3 s ago): the probe goes at once.
+    auto sent = advance(10ms);
+    ASSERT_EQ(sent.size(), 1u);
+    inject(40007, 5007, 1001, iss + 1, F::Ack);  // the peer answers
+    poll();
+    sent = advance(999ms);
+    EXPECT_TRUE(sent.empty());
+    sent = advance(2ms);
+    ASSERT_EQ(sent.size(), 1u) << "next probe one idle time after the answer";
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_TRUE(st.keepalive);
+    EXPECT_EQ(st.state, State::Established);
+    EXPECT_EQ(c.set_keepalive({.enabled = false}), Errc::Ok);
+    EXPECT_TRUE(advance(5s).empty());
+    EXPECT_EQ(log.joined(), "accept");
+}
+
+// --- status --------------------------------------------------------------------------------------
+
+TEST_F(Api, StatusReportsTupleRttBytesAndRetransmissions) {
+    Log log;
+    log.read_on_data = false;
+    ASSERT_EQ(stack_->listen(5008, recording_handlers(log), {.no_delay = true}), Errc::Ok);
+    const uint32_t iss = handshake(40008, 5008, 1000);
+    Conn c = log.last;
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.state, State::Established);
+    EXPECT_EQ(st.local, (Endpoint{Ipv4{0xC6120002}, 5008}));
+    EXPECT_EQ(st.remote, (Endpoint{Ipv4{0xC6120001}, 40008}));
+    EXPECT_EQ(st.send_buffer, kSlotBuffer);
+    EXPECT_TRUE(st.no_delay);
+
+    ASSERT_EQ(c.send(std::string_view("0123456789")).bytes, 10u);
+    ASSERT_EQ(poll().size(), 1u);
+    // No ACK: the RTO (1 s before any sample, RFC 6298 2.1) sends the data again.
+    auto again = advance(1001ms);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].second.payload, "0123456789");
+    now_ = now_ + 20ms;
+    inject(40008, 5008, 1001, iss + 11, F::Ack | F::Psh, "abc");
+    poll();
+    std::byte buf[16];
+    ASSERT_EQ(c.receive(buf).bytes, 3u);
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.bytes_sent, 10u);
+    EXPECT_EQ(st.bytes_received, 3u);
+    EXPECT_EQ(st.retransmits, 1u);
+    // The SYN-ACK came from the SYN cache, before the connection existed.
+    EXPECT_EQ(st.segments_out, 2u) << "data and its retransmission";
+    EXPECT_EQ(st.segments_in, 2u) << "the handshake's last ACK and the data";
+    EXPECT_EQ(st.send_queued, 0u);
+    // Karn: the retransmitted segment gave no sample; the RTO stays backed off or fresh.
+    EXPECT_GT(st.rto.count(), 0);
+    EXPECT_EQ(log.joined(), "accept,data");
+}
+
+TEST_F(Api, StatusRttComesFromAnAcknowledgedSegment) {
+    Log log;
+    ASSERT_EQ(stack_->listen(5009, recording_handlers(log)), Errc::Ok);
+    const uint32_t iss = handshake(40009, 5009, 1000);
+    Conn c = log.last;
+    ASSERT_EQ(c.send(std::string_view("ping")).bytes, 4u);
+    ASSERT_EQ(poll().size(), 1u);
+    now_ = now_ + 30ms;
+    inject(40009, 5009, 1001, iss + 5, F::Ack);
+    poll();
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.srtt, 30ms);  // RFC 6298 (2.2): SRTT = R on the first sample
+    EXPECT_EQ(st.rttvar, 15ms);
+    EXPECT_EQ(st.retransmits, 0u);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_F(Api, ConnectBeyondThePoolIsNoMemoryAndChangesNothing) {
+    Log log;
+    std::vector<Conn> conns(4);
+    for (size_t i = 0; i < conns.size(); ++i)
+        ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &conns[i]),
+                  Errc::Ok);
+    Conn extra;
+    EXPECT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &extra),
+              Errc::NoMemory);
+    EXPECT_TRUE(extra.empty());
+    EXPECT_EQ(poll().size(), 4u) << "four SYNs, nothing for the refused open";
+    ASSERT_EQ(conns[0].abort(), Errc::Ok);
+    EXPECT_EQ(log.joined(), "close") << "abort: on_close at once, no on_error";
+    EXPECT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &extra), Errc::Ok);
+}
+
+TEST(ApiConfig, CreateExplainsWhatIsMissingOrWrong) {
+    std::string err;
+    EXPECT_EQ(Stack::create({.init_eal = false}, err), nullptr);
+    EXPECT_NE(err.find("address"), std::string::npos) << err;
+    EXPECT_EQ(Stack::create({.address = "198.18.0.2", .init_eal = false}, err), nullptr);
+    EXPECT_NE(err.find("prefix"), std::string::npos) << err;
+    EXPECT_EQ(Stack::create(
+                  {.address = "198.18.0.2/24", .send_buffer = 1u << 25, .init_eal = false}, err),
+              nullptr);
+    EXPECT_NE(err.find("buffer"), std::string::npos) << err;
+    EXPECT_EQ(Stack::create({.file = "/nonexistent/sluice.toml", .init_eal = false}, err), nullptr);
+    EXPECT_NE(err.find("/nonexistent/sluice.toml"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace sluice
