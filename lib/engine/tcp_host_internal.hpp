@@ -25,7 +25,6 @@ struct TcpHost::Slot {
     AppHandlers app;
     void* user = nullptr;
     ServiceState svc;
-    std::span<uint8_t> send_buf, recv_buf;
 
     ConnId id() const { return {index, generation}; }
 };

@@ -31,11 +31,12 @@
 
 namespace sluice::tcp {
 
-// Storage for the two byte rings, owned by the host (allocated once per connection or from
-// a pool); it must outlive the connection.
+// The worker's pools the buffers draw on (must outlive the connection) and the two budgets
+// in bytes. No pools: the connection can keep no data (a listener).
 struct Buffers {
-    std::span<uint8_t> send;
-    std::span<uint8_t> recv;
+    BufferPools* pools = nullptr;
+    std::size_t send = 0;
+    std::size_t recv = 0;
 };
 
 // Errors of the user calls (RFC 9293 3.10 wording).
@@ -161,9 +162,16 @@ public:
     // LISTEN), ConnectionClosing (our FIN is queued), Reset/Refused/TimedOut/Aborted after
     // such an end.
     IoResult send(std::span<const uint8_t> data, time::Instant now, Effects& fx) noexcept;
+    // Zero-copy send: appends the mbuf chain (taking ownership) if all of it fits the send
+    // buffer; bytes == 0 with Error::None means it did not fit (the caller keeps the chain,
+    // SendSpace follows). Errors as send() (the caller keeps the chain).
+    IoResult send_mbuf(rte_mbuf* chain, time::Instant now, Effects& fx) noexcept;
     // Copies in-order bytes out; may send a window update. bytes == 0 with EndOfStream once
     // the peer's FIN is reached; with None if nothing is there yet.
     IoResult receive(std::span<uint8_t> out, time::Instant now, Effects& fx) noexcept;
+    // Zero-copy receive: the next mbuf of in-order payload (the caller owns and frees it), or
+    // nullptr with the IoResult receive() would give when nothing is there.
+    rte_mbuf* receive_mbuf(IoResult& r, time::Instant now, Effects& fx) noexcept;
 
     // --- CLOSE / shutdown / ABORT (3.10.4, 3.10.5) -----------------------------------------
     // Graceful close of both directions: FIN after queued data; received data after this
@@ -227,6 +235,8 @@ private:
     void drop(DropReason r) noexcept;
     void verify() const noexcept;
     Error ended_error() const noexcept;
+    Error send_allowed() const noexcept;
+    void after_read(time::Instant now, Effects& fx) noexcept;
 
     // input.cpp: RFC 9293 3.10.7
     void on_closed(const Segment& seg, Effects& fx) noexcept;
@@ -248,7 +258,8 @@ private:
     void schedule_ack(time::Instant now, Effects& fx) noexcept;
 
     // reassembly.cpp
-    bool queue_out_of_order(wire::SeqNum seq, std::span<const uint8_t> text) noexcept;
+    bool queue_out_of_order(wire::SeqNum seq, std::span<const uint8_t> text,
+                            rte_mbuf* frame) noexcept;
     void deliver_reassembled() noexcept;
     void add_sack_blocks(OutSegment& s) const noexcept;
 
@@ -300,8 +311,8 @@ private:
 
     // Hot.
     Tcb tcb_;
-    ByteRing snd_buf_;
-    ByteRing rcv_buf_;
+    SendBuffer snd_buf_;
+    RecvBuffer rcv_buf_;
     // Cold.
     const Config* cfg_;
     Stats* stats_;
