@@ -18,6 +18,9 @@ namespace {
 // segments meets (in-order tiny segments are coalesced by copy).
 constexpr uint32_t kMbufCharge = 256;
 constexpr uint32_t kMinMbufs = 8;
+// Text shorter than this is copied rather than kept in its 2 KiB frame (Linux's copybreak
+// idea): the frame goes back to the RX pool at once.
+constexpr std::size_t kCopyBreak = 256;
 
 uint8_t* data_of(rte_mbuf* m) noexcept {
     return rte_pktmbuf_mtod(m, uint8_t*);
@@ -230,7 +233,8 @@ void RecvBuffer::init(BufferPools* pools, uint32_t budget) noexcept {
 // One mbuf holding exactly `text`: the frame itself (a reference, narrowed to the text) when
 // it may be pinned, else nullptr (the caller copies).
 rte_mbuf* RecvBuffer::take(std::span<const uint8_t> text, rte_mbuf* frame) noexcept {
-    if (frame == nullptr || pools_ == nullptr || frame->nb_segs != 1 || !RTE_MBUF_DIRECT(frame) ||
+    if (frame == nullptr || pools_ == nullptr || text.size() < kCopyBreak ||
+        frame->nb_segs != 1 || !RTE_MBUF_DIRECT(frame) ||
         pools_->rx_pinned >= pools_->rx_pin_limit)
         return nullptr;
     const uint8_t* base = data_of(frame);
