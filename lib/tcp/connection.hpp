@@ -101,7 +101,7 @@ struct Tcb {
     Congestion cc;
     wire::SeqNum rtx_next, rtx_end;  // to send again: [rtx_next, rtx_end) (RTO, fast rexmit)
     wire::SeqNum tlp_end;            // RFC 8985 7.3 TLP.end_seq: SND.MAX after the probe
-    Reassembly ooo;                  // out-of-order ranges held in the receive ring
+    Reassembly ooo;                  // ranges of the out-of-order pieces held
     SackScoreboard sack;             // what the peer SACKed, HighRxt (RFC 6675)
     time::Instant last_send;         // last data segment sent (RFC 5681 4.1 idle restart)
     time::Instant last_rx;  // last segment from the peer (keepalive idle)
@@ -324,9 +324,9 @@ private:
 
 // The TCB budget: the protocol variables in five cache lines (RTT estimator, congestion
 // state, four reassembly ranges and the four-range SACK scoreboard took the fourth and
-// fifth), the whole connection (with its ring descriptors, tuple and cold pointers) in
-// eight: the scoreboard's 40 bytes pushed it past seven. Only the Tcb is hot per segment;
-// the eighth line holds cold fields (listen_remote_, tuple tail).
+// fifth), the whole connection (with its two mbuf buffer heads, 48 bytes each, tuple and
+// cold pointers) in eight: 504 bytes. Only the Tcb and the buffer heads are hot per
+// segment; the eighth line holds cold fields (listen_remote_, tuple tail).
 static_assert(sizeof(Tcb) <= 5 * 64, "Tcb budget");
 static_assert(sizeof(Connection) <= 8 * 64, "Connection (TCB) budget");
 
