@@ -194,7 +194,7 @@ dev::Result<dev::Ok> TcpHost::create_pools() {
     if (pools_.data == nullptr)
         return dev::Error{"cannot create the TCP data mempool (" + std::to_string(data) +
                           " mbufs): " + rte_strerror(rte_errno)};
-    const uint32_t clones = std::max<uint32_t>(cfg_.clone_mbufs, 63);
+    const uint32_t clones = std::max<uint32_t>(cfg_.clone_mbufs, 7);
     clone_pool_ = rte_pktmbuf_pool_create(("sluice_clone" + id).c_str(), clones, cache(clones),
                                           0, 0, socket);
     if (clone_pool_ == nullptr)

@@ -548,6 +548,55 @@ TEST_F(MbufHost, BulkSendGoesOutInFullSegmentsAndAcksFreeIt) {
     EXPECT_EQ(h.data_mbufs_in_use(), 0u);
 }
 
+class FewClones : public MbufHost {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 8;
+        c.clone_mbufs = 7;  // fewer than one initial window of segments needs
+        start(c);
+    }
+};
+
+// An empty clone pool loses frames, not data: the segments not sent are retransmitted (RTO,
+// go-back-N) once the clones come back, and every mbuf returns at the end.
+TEST_F(FewClones, EmptyClonePoolDropsFramesAndRetransmissionDeliversEverything) {
+    TcpHost& h = *worker_->tcp();
+    const ConnId id = open(7000);
+    std::string data(20000, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = char('a' + i % 23);
+    size_t queued = 0;
+    std::string got;
+    uint32_t expected = iss_ + 1;
+    const uint64_t deadline = rte_get_tsc_cycles() + 10 * rte_get_tsc_hz();
+    while (got.size() < data.size() && rte_get_tsc_cycles() < deadline) {
+        if (queued < data.size()) {
+            queued += h.send(id,
+                             {reinterpret_cast<const uint8_t*>(data.data()) + queued,
+                              data.size() - queued},
+                             worker_->now())
+                          .bytes;
+        }
+        bool any = false;
+        for (const auto& o : poll()) {  // the peer takes what arrives in order and ACKs it
+            if (o.payload.empty()) continue;
+            any = true;
+            if (o.tcp.seq.raw() == expected) {
+                got += o.payload;
+                expected += uint32_t(o.payload.size());
+            }
+        }
+        if (any) inject(9000, port_local_, 7001, expected, F::Ack);
+    }
+    EXPECT_EQ(got, data);
+    EXPECT_GE(counter(Counter::DropMbufExhausted), 1u);
+    EXPECT_GE(h.stats().retrans_segs, 1u);
+    EXPECT_EQ(h.abort(id, worker_->now()), tcp::Error::None);
+    poll();
+    EXPECT_EQ(h.data_mbufs_in_use(), 0u);
+    EXPECT_EQ(h.clone_mbufs_in_use(), 0u);
+}
+
 // --- stateless half-open connections (issue 6) ------------------------------------------------
 
 class CookieHost : public HostOnRing {
