@@ -167,6 +167,8 @@ public:
     uint32_t data_mbufs_in_use() const noexcept;
     uint32_t clone_mbufs_in_use() const noexcept;
     uint32_t rx_mbufs_pinned() const noexcept { return pools_.rx_pinned; }
+    // Data-pool allocations that failed (short send(), received text not kept).
+    uint64_t data_alloc_failed() const noexcept { return pools_.alloc_failed; }
 
 private:
     struct Slot;

@@ -216,6 +216,9 @@ TEST_F(HostOnRing, HttpCloseLeavesCompactTimeWaitThatReopensForNewerSyn) {
     EXPECT_EQ(worker_->tcp()->time_wait_entries(), 1u);
     EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
     EXPECT_EQ(in_state(tcp::State::TimeWait), 1u);
+    // The TCB went with its buffers: no mbuf is held for TIME-WAIT.
+    EXPECT_EQ(worker_->tcp()->data_mbufs_in_use(), 0u);
+    EXPECT_EQ(worker_->tcp()->rx_mbufs_pinned(), 0u);
 
     // A retransmitted FIN is re-ACKed from the compact entry.
     inject(40004, 80, 9001 + req_len, our_fin + 1, F::Ack | F::Fin);
