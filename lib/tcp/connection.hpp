@@ -158,7 +158,9 @@ public:
 
     // --- SEND / RECEIVE (3.10.2, 3.10.3) --------------------------------------------------
     // Queues as much of data as fits and sends what the window allows. bytes < size means
-    // the buffer is full: SendSpace follows. Errors: ConnectionDoesNotExist (CLOSED,
+    // the buffer is full: SendSpace follows when an ACK frees room. (Short with room left
+    // means the worker's data pool is empty: SendSpace follows only if data is in flight;
+    // otherwise retry later.) Errors: ConnectionDoesNotExist (CLOSED,
     // LISTEN), ConnectionClosing (our FIN is queued), Reset/Refused/TimedOut/Aborted after
     // such an end.
     IoResult send(std::span<const uint8_t> data, time::Instant now, Effects& fx) noexcept;
