@@ -6,6 +6,8 @@
 //   - the Effects sink within bounds, one event per kind, the host's timers = the TCB's;
 //   - emitted payload inside the send buffer, no larger than the MSS, with the bytes the
 //     application queued at those sequence numbers, and no hole in what was sent;
+//   - after every input, every mbuf back in its pool (payload arrives as a plain span or,
+//     for odd sequence numbers, inside an RX mbuf the connection may keep by reference);
 //   - receive() returns the peer's bytes in order;
 //   - CLOSED is always announced by Release (or the host would leak the TCB), and a TCB
 //     in TIME-WAIT answers exactly like its TimeWaitEntry would.
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "mbuf_env.hpp"
 #include "tcp/connection.hpp"
 #include "tcp_program.hpp"
 
@@ -86,8 +89,8 @@ bool legal_transition(State from, State to) {
 // One connection with the storage a host gives it.
 struct Slot {
     Slot(const tcp::Config& cfg, tcp::Stats* stats, size_t snd, size_t rcv)
-        : sbuf(snd), rbuf(rcv), conn(cfg, tcp::Buffers{sbuf, rbuf}, stats) {}
-    std::vector<uint8_t> sbuf, rbuf;
+        : sbuf(snd), rbuf(rcv), conn(cfg, tcp::Buffers{&pools(), snd, rcv}, stats) {}
+    size_t sbuf, rbuf;  // the buffer budgets
     Connection conn;
     // Oracles for this connection's streams.
     bool high_valid = false;
@@ -365,7 +368,27 @@ private:
             shadow = tcp::time_wait_on_segment(entry, seg, now_, cfg_, shadow_reply);
         }
         Effects fx;
-        c.on_segment(seg, now_, fx);
+        // Odd sequence numbers: the payload inside an RX mbuf behind header bytes, as the
+        // worker passes it (our reference dropped with rte_pktmbuf_free_seg afterwards).
+        constexpr size_t kHeaders = 54;
+        rte_mbuf* frame = nullptr;
+        if ((seg.seq.raw() & 1) && !seg.payload.empty() &&
+            seg.payload.size() + kHeaders <= RTE_MBUF_DEFAULT_DATAROOM)
+            frame = rte_pktmbuf_alloc(rx_pool());
+        if (frame != nullptr) {
+            uint8_t* p = rte_pktmbuf_mtod(frame, uint8_t*);
+            std::memset(p, 0xee, kHeaders);
+            std::memcpy(p + kHeaders, seg.payload.data(), seg.payload.size());
+            frame->data_len = uint16_t(kHeaders + seg.payload.size());
+            frame->pkt_len = frame->data_len;
+            tcp::Segment g = seg;
+            g.payload = {p + kHeaders, seg.payload.size()};
+            g.mbuf = frame;
+            c.on_segment(g, now_, fx);
+            rte_pktmbuf_free_seg(frame);
+        } else {
+            c.on_segment(seg, now_, fx);
+        }
         if (shadow) {
             CHECK(shadow->action != tcp::TimeWaitAction::Ack || fx.segment_count == 1);
             CHECK(shadow->action == tcp::TimeWaitAction::Ack || fx.segment_count == 0);
@@ -497,7 +520,7 @@ private:
         for (size_t i = 0; i < len; ++i) data[i] = out_byte(next.raw() + uint32_t(i));
         Effects fx;
         const tcp::IoResult res = c.send(data, now_, fx);
-        CHECK(res.bytes <= len && res.bytes <= conn_->sbuf.size() - queued);
+        CHECK(res.bytes <= len && res.bytes <= conn_->sbuf - queued);
         CHECK(res.error <= tcp::Error::EndOfStream);
         CHECK(res.error == tcp::Error::None || res.bytes == 0);
         drain(fx);
@@ -530,8 +553,8 @@ private:
         const Connection& c = conn_->conn;
         const tcp::ConnectionStatus s = c.status();
         CHECK(s.state == c.state());
-        CHECK(s.send_queued <= conn_->sbuf.size() && s.recv_queued <= conn_->rbuf.size());
-        CHECK(s.rcv_wnd <= conn_->rbuf.size());
+        CHECK(s.send_queued <= conn_->sbuf && s.recv_queued <= conn_->rbuf);
+        CHECK(s.rcv_wnd <= conn_->rbuf);
         if (c.state() != State::Closed && c.state() != State::Listen) {
             CHECK(s.snd_una == c.tcb().snd_una && s.snd_nxt == c.tcb().snd_nxt &&
                   s.rcv_nxt == c.tcb().rcv_nxt);
@@ -625,15 +648,18 @@ private:
             return;
         }
         // Payload comes straight from the send buffer and fits one segment.
+        std::vector<uint8_t> bytes(s.payload.size());
         if (!s.payload.empty()) {
-            CHECK(s.payload.data() >= slot.sbuf.data() &&
-                  s.payload.data() + s.payload.size() <= slot.sbuf.data() + slot.sbuf.size());
+            CHECK(s.seq >= t.snd_buf_seq &&
+                  uint32_t(s.seq - t.snd_buf_seq) + s.payload.size() <=
+                      slot.conn.status().send_queued);
             CHECK(s.payload.size() <= t.send_mss);
+            CHECK(s.payload.copy_to(bytes) == bytes.size());
         }
         const bool keepalive_probe = s.seq + 1 == t.snd_una && s.payload.size() <= 1;
         if (!keepalive_probe) {
-            for (size_t i = 0; i < s.payload.size(); ++i)
-                CHECK(s.payload[i] == out_byte(s.seq.raw() + uint32_t(i)));
+            for (size_t i = 0; i < bytes.size(); ++i)
+                CHECK(bytes[i] == out_byte(s.seq.raw() + uint32_t(i)));
         }
         const uint32_t len = uint32_t(s.payload.size()) + (s.flags.has(Flags::Syn) ? 1u : 0u) +
                              (s.flags.has(Flags::Fin) ? 1u : 0u);
@@ -697,10 +723,19 @@ private:
 }  // namespace
 
 int fuzz_tcp_connection_one(const uint8_t* data, size_t size) {
+    pools();
     Driver(data, size).run();
+    SLUICE_FUZZ_CHECK(all_mbufs_returned());
     return 0;
 }
 
 }  // namespace sluice::fuzz
 
 SLUICE_FUZZ_ENTRY(sluice::fuzz::fuzz_tcp_connection_one)
+#if !defined(SLUICE_FUZZ_REPLAY)
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    sluice::fuzz::pools();
+    sluice::fuzz::rx_pool();
+    return 0;
+}
+#endif

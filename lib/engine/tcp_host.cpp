@@ -4,13 +4,18 @@
 
 #include <rte_mbuf.h>
 
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <mutex>
 
 #include "engine/tcp_host_internal.hpp"
 #include "engine/worker.hpp"
 #include "wire/build.hpp"
+#include "wire/checksum.hpp"
 
 namespace sluice::engine {
 
@@ -90,6 +95,7 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
                                          flows, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
+    if (auto r = h->create_pools(); !r) return r.error();
     if (cfg.cookie_key_file.empty()) {
         h->secrets_.emplace(tcp::CookieSecrets::random());
     } else {
@@ -137,8 +143,6 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
       tw_pool_(std::max<uint32_t>(cfg.max_time_wait, 1)),
       next_port_(cfg.ephemeral_low),
       next_publish_(now) {
-    const size_t per = size_t(cfg_.tcp.send_buffer) + cfg_.tcp.recv_buffer;
-    buffer_memory_ = std::make_unique_for_overwrite<uint8_t[]>(per * cfg_.max_connections);
     free_slots_.reserve(cfg_.max_connections);
     for (uint32_t i = 0; i < cfg_.max_connections; ++i) {
         Slot& s = slots_[i];
@@ -146,9 +150,6 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
         s.index = i;
         for (auto& t : s.timers) t.set_callback(on_conn_timer, &s);
         s.app_timer.set_callback(on_conn_timer, &s);
-        uint8_t* base = buffer_memory_.get() + per * i;
-        s.send_buf = {base, cfg_.tcp.send_buffer};
-        s.recv_buf = {base + cfg_.tcp.send_buffer, cfg_.tcp.recv_buffer};
         free_slots_.push_back(cfg_.max_connections - 1 - i);
     }
     uint64_t seed = 0;
@@ -156,7 +157,70 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
     stats_.challenge_limiter.configure(cfg_.tcp.challenge_ack_limit, seed);
 }
 
-TcpHost::~TcpHost() = default;
+namespace {
+
+// Pools whose mbufs were still out (clones queued in a ring or a test's link) when their
+// host went: freed once everything came back. Cold path: host creation and destruction.
+std::mutex g_orphans_mutex;
+std::vector<rte_mempool*> g_orphans;
+
+void free_when_idle(rte_mempool* p) {
+    std::lock_guard lock(g_orphans_mutex);
+    if (p != nullptr) g_orphans.push_back(p);
+    std::erase_if(g_orphans, [](rte_mempool* q) {
+        if (rte_mempool_in_use_count(q) != 0) return false;
+        rte_mempool_free(q);
+        return true;
+    });
+}
+
+}  // namespace
+
+dev::Result<dev::Ok> TcpHost::create_pools() {
+    free_when_idle(nullptr);  // an earlier host's pools, if they are idle by now
+    static std::atomic<uint32_t> instance{0};
+    const std::string id = std::to_string(worker_.queue()) + "_" + std::to_string(instance++);
+    const int socket = int(rte_socket_id());
+    uint32_t data = cfg_.data_mbufs;
+    if (data == 0) {
+        const uint64_t per = (uint64_t(cfg_.tcp.send_buffer) + cfg_.tcp.recv_buffer) /
+                                 RTE_MBUF_DEFAULT_DATAROOM + 2;
+        data = uint32_t(std::clamp<uint64_t>(per * cfg_.max_connections, 255, 4095));
+    }
+    // Per-lcore caches: the worker allocates and frees these per segment.
+    const auto cache = [](uint32_t n) { return std::min<uint32_t>(256, n / 4); };
+    pools_.data = rte_pktmbuf_pool_create(("sluice_data" + id).c_str(), data, cache(data), 0,
+                                          RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (pools_.data == nullptr)
+        return dev::Error{"cannot create the TCP data mempool (" + std::to_string(data) +
+                          " mbufs): " + rte_strerror(rte_errno)};
+    const uint32_t clones = std::max<uint32_t>(cfg_.clone_mbufs, 7);
+    clone_pool_ = rte_pktmbuf_pool_create(("sluice_clone" + id).c_str(), clones, cache(clones),
+                                          0, 0, socket);
+    if (clone_pool_ == nullptr)
+        return dev::Error{"cannot create the TCP clone mempool: " +
+                          std::string(rte_strerror(rte_errno))};
+    // Received frames kept by reference may take half the RX pool; beyond, text is copied.
+    pools_.rx_pin_limit = worker_.pool_ != nullptr ? worker_.pool_->size / 2 : 0;
+    return dev::Ok{};
+}
+
+TcpHost::~TcpHost() {
+    // The connections give back what they hold first; the pools go when their mbufs have
+    // all come back (some may still sit in a TX ring).
+    for (uint32_t i = 0; i < cfg_.max_connections; ++i) slots_[i].conn.reset();
+    for (auto& l : listeners_) l->conn.reset();
+    free_when_idle(pools_.data);
+    free_when_idle(clone_pool_);
+}
+
+uint32_t TcpHost::data_mbufs_in_use() const noexcept {
+    return pools_.data != nullptr ? rte_mempool_in_use_count(pools_.data) : 0;
+}
+
+uint32_t TcpHost::clone_mbufs_in_use() const noexcept {
+    return clone_pool_ != nullptr ? rte_mempool_in_use_count(clone_pool_) : 0;
+}
 
 // --- slots --------------------------------------------------------------------------------
 
@@ -178,14 +242,13 @@ TcpHost::Slot* TcpHost::alloc_slot(const ConnSetup& setup) noexcept {
     s.stats = {};
     s.sent_any = false;
     s.app_flags = 0;
-    // A smaller ring is a prefix of the slot's (the caller checked the sizes).
-    const auto part = [](std::span<uint8_t> b, uint32_t n) { return n != 0 ? b.first(n) : b; };
-    s.conn.emplace(cfg_.tcp,
-                   tcp::Buffers{part(s.send_buf, setup.send_buffer),
-                                part(s.recv_buf, setup.recv_buffer)},
-                   &stats_);
-    s.stats.send_buffer = uint32_t(part(s.send_buf, setup.send_buffer).size());
-    s.stats.recv_buffer = uint32_t(part(s.recv_buf, setup.recv_buffer).size());
+    // Budgets, not storage: a connection may ask for less than the configured size (the
+    // caller checked it is not more).
+    const uint32_t snd = setup.send_buffer != 0 ? setup.send_buffer : cfg_.tcp.send_buffer;
+    const uint32_t rcv = setup.recv_buffer != 0 ? setup.recv_buffer : cfg_.tcp.recv_buffer;
+    s.conn.emplace(cfg_.tcp, tcp::Buffers{&pools_, snd, rcv}, &stats_);
+    s.stats.send_buffer = snd;
+    s.stats.recv_buffer = rcv;
     return &s;
 }
 
@@ -226,7 +289,8 @@ void TcpHost::note_state(Slot& s) noexcept {
 // --- segment arrival ------------------------------------------------------------------------
 
 bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
-                         std::span<const uint8_t> frame, time::Instant now) noexcept {
+                         std::span<const uint8_t> frame, time::Instant now,
+                         rte_mbuf* m) noexcept {
     wire::FlowKey key{};
     key.local = f.dst;
     key.remote = f.src;
@@ -242,6 +306,7 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
         .window = v.window,
         .options = v.options,
         .payload = frame.subspan(v.payload_off, v.payload_len),
+        .mbuf = m,
     };
 
     if (void* val = flows_->lookup(key, hash)) {
@@ -589,6 +654,28 @@ void TcpHost::apply_timers(Slot& s) noexcept {
     }
 }
 
+namespace {
+
+// checksum_partial() over `len` payload bytes that continue through d->next, as one run.
+// A piece that starts at an odd offset of the run contributes its sum byte-swapped.
+uint32_t payload_sum(const rte_mbuf* d, uint32_t off, uint32_t len) noexcept {
+    uint32_t sum = 0;
+    uint32_t at = 0;
+    for (; len > 0; d = d->next) {
+        const uint32_t k = std::min<uint32_t>(len, d->data_len - off);
+        uint32_t s = wire::checksum_reduce(
+            wire::checksum_partial({rte_pktmbuf_mtod_offset(d, const uint8_t*, off), k}));
+        if (at & 1) s = ((s & 0xff) << 8) | (s >> 8);
+        sum += s;
+        at += k;
+        len -= k;
+        off = 0;
+    }
+    return sum;
+}
+
+}  // namespace
+
 void TcpHost::emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
                    const wire::IpAddr& dst) noexcept {
     rte_mbuf* m = rte_pktmbuf_alloc(worker_.pool_);
@@ -596,6 +683,34 @@ void TcpHost::emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
         worker_.counters_.add(Counter::DropMbufExhausted);
         return;  // the retransmission timer covers it
     }
+    // The payload: indirect mbufs attached to the send buffer's (reference counts), chained
+    // behind the header mbuf. An ACK may free the send buffer's mbufs while these are still
+    // in the NIC's ring: the data stays until the last reference goes.
+    rte_mbuf* tail = m;
+    uint16_t segs = 1;
+    const uint32_t payload_len = o.payload.len;
+    uint32_t left = payload_len, off = o.payload.off;
+    for (rte_mbuf* d = o.payload.m; left > 0; d = d->next) {
+        rte_mbuf* c = rte_pktmbuf_alloc(clone_pool_);
+        if (c == nullptr) [[unlikely]] {
+            rte_pktmbuf_free(m);  // and the clones chained so far
+            worker_.counters_.add(Counter::DropMbufExhausted);
+            return;
+        }
+        rte_pktmbuf_attach(c, d);
+        const uint32_t k = std::min<uint32_t>(left, d->data_len - off);
+        c->data_off = uint16_t(c->data_off + off);
+        c->data_len = uint16_t(k);
+        c->pkt_len = k;
+        tail->next = c;
+        tail = c;
+        ++segs;
+        left -= k;
+        off = 0;
+    }
+    const bool offload = worker_.tx_csum_ == wire::CsumMode::Offload;
+    const uint32_t sum =
+        payload_len > 0 && !offload ? payload_sum(o.payload.m, o.payload.off, payload_len) : 0;
     const std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
                                  static_cast<size_t>(rte_pktmbuf_tailroom(m))};
     const wire::L3Header l3{.src_mac = worker_.mac_,
@@ -610,10 +725,12 @@ void TcpHost::emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
                                    .flags = o.flags.bits,
                                    .window = o.window,
                                    .options = o.options};
-    const size_t len = wire::build_tcp(buf, l3, spec, o.payload, worker_.tx_csum_);
+    const size_t len =
+        wire::build_tcp_headers(buf, l3, spec, payload_len, sum, worker_.tx_csum_);
+    m->nb_segs = segs;
     worker_.counters_.add(Counter::TcpOutSegs);
     if (o.flags.has(tcp::Flags::Rst)) worker_.counters_.add(Counter::TcpOutRsts);
-    worker_.transmit(m, len, worker_.tx_csum_ == wire::CsumMode::Offload);
+    worker_.transmit(m, len, offload, payload_len);
 }
 
 // --- timers ---------------------------------------------------------------------------------
@@ -772,6 +889,25 @@ tcp::IoResult TcpHost::send(ConnId id, std::span<const uint8_t> data, time::Inst
         *s, now, [&](tcp::Connection& c, tcp::Effects& fx) { return c.send(data, now, fx); });
     st.bytes_sent += r.bytes;
     return r;
+}
+
+tcp::IoResult TcpHost::send_mbuf(ConnId id, rte_mbuf* chain, time::Instant now) noexcept {
+    Slot* s = slot_of(id);
+    if (s == nullptr) return {0, tcp::Error::ConnectionDoesNotExist};
+    return with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
+        return c.send_mbuf(chain, now, fx);
+    });
+}
+
+rte_mbuf* TcpHost::receive_mbuf(ConnId id, tcp::IoResult& r, time::Instant now) noexcept {
+    Slot* s = slot_of(id);
+    if (s == nullptr) {
+        r = {0, tcp::Error::ConnectionDoesNotExist};
+        return nullptr;
+    }
+    return with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
+        return c.receive_mbuf(r, now, fx);
+    });
 }
 
 tcp::IoResult TcpHost::receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept {

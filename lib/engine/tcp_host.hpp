@@ -9,7 +9,12 @@
 // (RFC 9293 3.10.7.1).
 //
 // Threads: everything runs on the owning worker's lcore, application callbacks included.
-// Memory: every slot, buffer and entry is reserved at set-up; the data path never allocates.
+// Memory: every slot and entry is reserved at set-up; the data path never allocates from the
+// heap. Connection buffers are mbufs (tcp/buffer.hpp) from a per-worker data pool; frames
+// carry their payload as indirect mbufs (clones) attached to the send buffer's, from a
+// per-worker clone pool: no payload copy on transmit or retransmit. Both pools are sized
+// at set-up; when one runs dry, the send is short or the segment waits for the
+// retransmission timer, counted (DropMbufExhausted), never a crash.
 
 #include <sluice/counters.hpp>
 
@@ -21,6 +26,9 @@
 #include <span>
 #include <string>
 #include <vector>
+
+struct rte_mbuf;
+struct rte_mempool;
 
 #include "dev/error.hpp"
 #include "engine/conn_snapshot.hpp"
@@ -51,6 +59,14 @@ struct TcpHostConfig {
     std::string cookie_key_file;        // empty: a fresh random secret at every start
     uint16_t ephemeral_low = 32768;     // active-open local ports, as Linux ip_local_port_range
     uint16_t ephemeral_high = 60999;
+    // Data mbufs (2 KiB each) per worker for send() copies and copied received text; 0:
+    // max_connections x (send_buffer + recv_buffer) / 2 KiB, at most 4095 (EAL memory:
+    // --no-huge gives 64 MB unless -m says more). Received frames are kept by reference
+    // and count against half the RX pool instead.
+    uint32_t data_mbufs = 0;
+    // Indirect mbufs per worker for payload in flight (one or two per data segment until
+    // the NIC has sent it).
+    uint32_t clone_mbufs = 4095;
 };
 
 // A handle on a connection for applications: stale handles (the slot was reused) are refused.
@@ -114,8 +130,12 @@ public:
     // A parsed TCP segment addressed to us. `frame` is the received frame (payload is read
     // from it before this returns). Returns false if nothing here wants it: the caller
     // answers as CLOSED.
+    // `m` is the received mbuf holding `frame` (one segment): the connection may keep a
+    // reference to it for the payload, so the caller frees it with rte_pktmbuf_free_seg()
+    // and reads nothing from it after the call.
     bool on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
-                    std::span<const uint8_t> frame, time::Instant now) noexcept;
+                    std::span<const uint8_t> frame, time::Instant now,
+                    rte_mbuf* m = nullptr) noexcept;
 
     // Runs due timers (bounded per turn) and publishes the counters snapshot when due.
     void on_tick(time::Instant now) noexcept;
@@ -134,7 +154,16 @@ public:
     dev::Result<dev::Ok> listen(uint16_t port, AppHandlers app, const ConnSetup& setup,
                                 time::Instant now);
     tcp::IoResult send(ConnId id, std::span<const uint8_t> data, time::Instant now) noexcept;
+    // Zero-copy send: appends the application's mbuf chain to the send buffer, taking
+    // ownership, if all of it fits (bytes = its length). bytes == 0 with Error::None: it
+    // did not fit, the caller keeps the chain and gets SendSpace later; on any error the
+    // caller keeps it too. The mbufs must stay unchanged until freed (they are sent by
+    // reference); any pool, any segment sizes.
+    tcp::IoResult send_mbuf(ConnId id, rte_mbuf* chain, time::Instant now) noexcept;
     tcp::IoResult receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept;
+    // Zero-copy receive: the next mbuf of in-order payload (its data is the payload; the
+    // caller frees it), or nullptr with `r` as receive() would report when nothing is there.
+    rte_mbuf* receive_mbuf(ConnId id, tcp::IoResult& r, time::Instant now) noexcept;
     tcp::Error close(ConnId id, time::Instant now) noexcept;
     tcp::Error shutdown_send(ConnId id, time::Instant now) noexcept;
     tcp::Error abort(ConnId id, time::Instant now) noexcept;
@@ -172,6 +201,13 @@ public:
     uint32_t flow_entries() const noexcept { return flows_->size(); }
     size_t timers_pending() const noexcept { return wheel_.size(); }
     uint32_t syn_cache_entries() const noexcept { return syn_cache_->size(); }
+    // Mbufs of the data and clone pools in use, and RX mbufs held by receive buffers
+    // (tests: all return to zero when the connections are gone).
+    uint32_t data_mbufs_in_use() const noexcept;
+    uint32_t clone_mbufs_in_use() const noexcept;
+    uint32_t rx_mbufs_pinned() const noexcept { return pools_.rx_pinned; }
+    // Data-pool allocations that failed (short send(), received text not kept).
+    uint64_t data_alloc_failed() const noexcept { return pools_.alloc_failed; }
 
 private:
     struct Slot;
@@ -179,6 +215,7 @@ private:
     struct Listener;
 
     TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& local, time::Instant now);
+    dev::Result<dev::Ok> create_pools();
 
     Slot* alloc_slot(const ConnSetup& setup = {}) noexcept;
     void free_slot(Slot& s) noexcept;
@@ -245,8 +282,9 @@ private:
     tcp::Stats stats_;
     time::TimerWheel wheel_;
     std::optional<flow::FlowTable> flows_;  // set by create()
+    tcp::BufferPools pools_;
+    rte_mempool* clone_pool_ = nullptr;
     std::unique_ptr<Slot[]> slots_;
-    std::unique_ptr<uint8_t[]> buffer_memory_;
     std::vector<uint32_t> free_slots_;
     uint32_t used_ = 0;
     flow::Pool<TwSlot> tw_pool_;

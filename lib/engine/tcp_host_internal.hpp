@@ -25,7 +25,6 @@ struct TcpHost::Slot {
     AppHandlers app;
     void* user = nullptr;
     ServiceState svc;
-    std::span<uint8_t> send_buf, recv_buf;
     ConnStats stats;
     wire::SeqNum sent_high;  // end of the sequence space sent so far (retransmit count)
     bool sent_any = false;

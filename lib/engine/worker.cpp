@@ -147,7 +147,9 @@ void Worker::poll(time::Instant now) noexcept {
 
 void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {
     now_ = now;
-    if (m->nb_segs != 1) [[unlikely]] {
+    // A chained frame (our own TX chains over an in-memory port, or scattered RX) is made
+    // one segment when it fits the first mbuf's room.
+    if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) [[unlikely]] {
         discard(m, Counter::DropRxMultiSegment);
         return;
     }
@@ -253,9 +255,10 @@ void Worker::handle_tcp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
     }
     counters_.add(Counter::IpInDelivers);
     counters_.add(Counter::TcpInSegs);
-    // The host copies what it keeps (payload into the receive buffer) before returning.
-    if (tcp_ && tcp_->on_segment(f, seg, buf.first(m->data_len), now_)) {
-        rte_pktmbuf_free(m);
+    // The host may keep a reference to m for the payload (and link it into its buffers
+    // through m->next): drop only our own reference, the one segment.
+    if (tcp_ && tcp_->on_segment(f, seg, buf.first(m->data_len), now_, m)) {
+        rte_pktmbuf_free_seg(m);
         return;
     }
     // RFC 9293 3.10.7.1: no connection and no listener is the CLOSED state. An incoming RST
@@ -277,13 +280,13 @@ void Worker::send_tcp_reply(rte_mbuf* m, std::span<uint8_t> buf, const wire::Fra
     transmit(m, len, tx_csum_ == wire::CsumMode::Offload);
 }
 
-void Worker::transmit(rte_mbuf* m, size_t len, bool l4_offload) noexcept {
+void Worker::transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained) noexcept {
     if (len == 0) [[unlikely]] {  // a builder found no room: cannot happen for our replies
         discard(m, Counter::DropMbufExhausted);
         return;
     }
     m->data_len = static_cast<uint16_t>(len);
-    m->pkt_len = static_cast<uint32_t>(len);
+    m->pkt_len = static_cast<uint32_t>(len) + chained;
     m->ol_flags = 0;
     const bool is_ip =
         len > kEthHeaderLen + 1 && (rte_pktmbuf_mtod(m, uint8_t*)[12] << 8 |

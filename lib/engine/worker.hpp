@@ -88,7 +88,9 @@ private:
     // Replies reuse the received mbuf: no allocation on the answer path.
     void send_tcp_reply(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
                         const wire::TcpHeaderSpec& spec) noexcept;
-    void transmit(rte_mbuf* m, size_t len, bool l4_offload) noexcept;
+    // m holds `len` bytes of headers (or the whole frame); `chained` more follow in
+    // m->next (m->nb_segs set by the caller).
+    void transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained = 0) noexcept;
     void flush() noexcept;
     void drop(rte_mbuf* m, wire::Drop why) noexcept;
     void discard(rte_mbuf* m, Counter why) noexcept;

@@ -60,7 +60,7 @@ struct Config {
     uint8_t window_scale = 7;
     bool sack_permitted = true;  // RFC 2018: offered; blocks are sent, not yet used (RFC 6675)
     bool timestamps = true;      // RFC 7323 3
-    // Sizes the host should give each connection's byte rings (see Buffers).
+    // Per-connection budgets in bytes for the mbuf send and receive buffers (see Buffers).
     uint32_t send_buffer = 64 * 1024;
     uint32_t recv_buffer = 64 * 1024;
 

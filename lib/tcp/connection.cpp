@@ -3,6 +3,8 @@
 
 #include "tcp/connection.hpp"
 
+#include <rte_mbuf.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -32,10 +34,9 @@ std::string to_string(Flags f) {
 }
 
 Connection::Connection(const Config& cfg, Buffers buffers, Stats* stats) noexcept
-    : snd_buf_(buffers.send),
-      rcv_buf_(buffers.recv),
-      cfg_(&cfg),
-      stats_(stats ? stats : &t_unused_stats) {
+    : cfg_(&cfg), stats_(stats ? stats : &t_unused_stats) {
+    snd_buf_.init(buffers.pools, uint32_t(buffers.send));
+    rcv_buf_.init(buffers.pools, uint32_t(buffers.recv));
     tcb_.rtx.rto = cfg.initial_rto;
     tcb_.nodelay = !cfg.nagle;
 }
@@ -56,7 +57,8 @@ void Connection::enter_closed(CloseReason r, Effects& fx) noexcept {
     if (old == State::Established || old == State::CloseWait) ++stats_->estab_resets;
     if (old == State::SynSent || old == State::SynReceived) ++stats_->attempt_fails;
     cancel_all(fx);
-    snd_buf_.clear();  // RFC 9293 3.10.7.4 second step: queues are flushed
+    fx.drop_payloads();  // they point into the send buffer, which goes now
+    snd_buf_.clear();    // RFC 9293 3.10.7.4 second step: queues are flushed
     rcv_buf_.clear();
     tcb_.close_reason = r;
     tcb_.ack_pending = false;
@@ -88,6 +90,7 @@ void Connection::enter_established(time::Instant now, Effects& fx) noexcept {
 void Connection::return_to_listen(Effects& fx) noexcept {
     ++stats_->attempt_fails;  // MIB-II tcpAttemptFails counts SYN-RECEIVED -> LISTEN too
     cancel_all(fx);
+    fx.drop_payloads();
     snd_buf_.clear();
     rcv_buf_.clear();
     Tcb fresh;
@@ -196,6 +199,37 @@ Error Connection::ended_error() const noexcept {
     return Error::ConnectionDoesNotExist;
 }
 
+Error Connection::send_allowed() const noexcept {
+    switch (tcb_.state) {
+        case State::Closed: return ended_error();
+        case State::Listen: return Error::ConnectionDoesNotExist;  // no LISTEN -> active switch
+        case State::SynSent:
+        case State::SynReceived:
+        case State::Established:
+        case State::CloseWait: return Error::None;  // RFC 9293 3.10.2: queue (send when synced)
+        case State::FinWait1:
+        case State::FinWait2:
+        case State::Closing:
+        case State::LastAck:
+        case State::TimeWait: return Error::ConnectionClosing;
+    }
+    return Error::ConnectionDoesNotExist;
+}
+
+IoResult Connection::send_mbuf(rte_mbuf* chain, time::Instant now, Effects& fx) noexcept {
+    if (Error e = send_allowed(); e != Error::None) return {0, e};
+    std::size_t n = 0;
+    for (const rte_mbuf* p = chain; p != nullptr; p = p->next) n += p->data_len;
+    if (!snd_buf_.append(chain)) {
+        tcb_.send_blocked = true;
+        return {0, Error::None};
+    }
+    if (snd_buf_.free() == 0) tcb_.send_blocked = true;
+    if (states::kCanOutput.contains(tcb_.state)) output(now, fx);
+    verify();
+    return {n, Error::None};
+}
+
 IoResult Connection::send(std::span<const uint8_t> data, time::Instant now, Effects& fx) noexcept {
     switch (tcb_.state) {
         case State::Closed: return {0, ended_error()};
@@ -233,8 +267,36 @@ IoResult Connection::receive(std::span<uint8_t> out, time::Instant now, Effects&
         if (states::kPeerFinReceived.contains(tcb_.state)) return {0, Error::EndOfStream};
         return {0, Error::None};
     }
-    // RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce a window update once the right
-    // edge can move by min(RCV.BUFF / 2, Eff.snd.MSS).
+    after_read(now, fx);
+    return {n, Error::None};
+}
+
+rte_mbuf* Connection::receive_mbuf(IoResult& r, time::Instant now, Effects& fx) noexcept {
+    r = {};
+    switch (tcb_.state) {
+        case State::Closed: r.error = ended_error(); return nullptr;
+        case State::Listen:
+        case State::SynSent:
+        case State::SynReceived: return nullptr;
+        default: break;
+    }
+    if (tcb_.recv_closed) {
+        r.error = Error::ConnectionClosing;
+        return nullptr;
+    }
+    rte_mbuf* m = rcv_buf_.pop_front();
+    if (m == nullptr) {
+        if (states::kPeerFinReceived.contains(tcb_.state)) r.error = Error::EndOfStream;
+        return nullptr;
+    }
+    r.bytes = m->data_len;
+    after_read(now, fx);
+    return m;
+}
+
+// RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce a window update once the right edge
+// can move by min(RCV.BUFF / 2, Eff.snd.MSS).
+void Connection::after_read(time::Instant now, Effects& fx) noexcept {
     if (states::kReceivesText.contains(tcb_.state)) {
         uint32_t can = std::min<uint32_t>(uint32_t(rcv_buf_.free()) >> tcb_.rcv_wscale, 65535u)
                        << tcb_.rcv_wscale;
@@ -246,7 +308,6 @@ IoResult Connection::receive(std::span<uint8_t> out, time::Instant now, Effects&
         }
     }
     verify();
-    return {n, Error::None};
 }
 
 // --- CLOSE / shutdown / ABORT -------------------------------------------------------------
@@ -425,11 +486,12 @@ bool Connection::check_invariants(const char** why) const noexcept {
     };
     const Tcb& t = tcb_;
     if (static_cast<std::size_t>(t.state) >= kStateCount) return fail("state out of range");
-    if (!snd_buf_.check() || !rcv_buf_.check()) return fail("ring buffer out of bounds");
+    if (!snd_buf_.check()) return fail("send buffer inconsistent");
     const auto bit = [](TimerKind k) { return uint8_t(1u << static_cast<unsigned>(k)); };
     if (t.state == State::Closed || t.state == State::Listen) {
         if (t.armed != 0) return fail("timer armed in CLOSED or LISTEN");
-        if (!rcv_buf_.empty()) return fail("receive data held in CLOSED or LISTEN");
+        if (rcv_buf_.mbufs() != 0 || !snd_buf_.empty())
+            return fail("data held in CLOSED or LISTEN");
         return true;
     }
     if (t.snd_una > t.snd_nxt) return fail("SND.UNA > SND.NXT");
@@ -460,6 +522,10 @@ bool Connection::check_invariants(const char** why) const noexcept {
     // Out-of-order ranges: apart, beyond RCV.NXT, inside the ring's free space.
     if (!t.ooo.check(t.rcv_nxt, t.rcv_nxt + uint32_t(rcv_buf_.free())))
         return fail("reassembly range outside the receive window or overlapping");
+    if (!rcv_buf_.check(t.rcv_nxt, t.rcv_nxt + uint32_t(rcv_buf_.free())))
+        return fail("receive buffer inconsistent (pieces out of order or outside the window)");
+    if (t.ooo.empty() != (rcv_buf_.ooo_mbufs() == 0))
+        return fail("reassembly ranges and held pieces disagree");
     if (states::kSynchronized.contains(t.state) && t.state != State::TimeWait) {
         if (t.cc.cwnd < t.send_mss) return fail("cwnd below one MSS");
         if (!t.sack.check(t.snd_una, t.snd_max)) return fail("SACK scoreboard out of order");

@@ -31,11 +31,12 @@
 
 namespace sluice::tcp {
 
-// Storage for the two byte rings, owned by the host (allocated once per connection or from
-// a pool); it must outlive the connection.
+// The worker's pools the buffers draw on (must outlive the connection) and the two budgets
+// in bytes. No pools: the connection can keep no data (a listener).
 struct Buffers {
-    std::span<uint8_t> send;
-    std::span<uint8_t> recv;
+    BufferPools* pools = nullptr;
+    std::size_t send = 0;
+    std::size_t recv = 0;
 };
 
 // Errors of the user calls (RFC 9293 3.10 wording).
@@ -100,7 +101,7 @@ struct Tcb {
     Congestion cc;
     wire::SeqNum rtx_next, rtx_end;  // to send again: [rtx_next, rtx_end) (RTO, fast rexmit)
     wire::SeqNum tlp_end;            // RFC 8985 7.3 TLP.end_seq: SND.MAX after the probe
-    Reassembly ooo;                  // out-of-order ranges held in the receive ring
+    Reassembly ooo;                  // ranges of the out-of-order pieces held
     SackScoreboard sack;             // what the peer SACKed, HighRxt (RFC 6675)
     time::Instant last_send;         // last data segment sent (RFC 5681 4.1 idle restart)
     time::Instant last_rx;  // last segment from the peer (keepalive idle)
@@ -157,13 +158,22 @@ public:
 
     // --- SEND / RECEIVE (3.10.2, 3.10.3) --------------------------------------------------
     // Queues as much of data as fits and sends what the window allows. bytes < size means
-    // the buffer is full: SendSpace follows. Errors: ConnectionDoesNotExist (CLOSED,
+    // the buffer is full: SendSpace follows when an ACK frees room. (Short with room left
+    // means the worker's data pool is empty: SendSpace follows only if data is in flight;
+    // otherwise retry later.) Errors: ConnectionDoesNotExist (CLOSED,
     // LISTEN), ConnectionClosing (our FIN is queued), Reset/Refused/TimedOut/Aborted after
     // such an end.
     IoResult send(std::span<const uint8_t> data, time::Instant now, Effects& fx) noexcept;
+    // Zero-copy send: appends the mbuf chain (taking ownership) if all of it fits the send
+    // buffer; bytes == 0 with Error::None means it did not fit (the caller keeps the chain,
+    // SendSpace follows). Errors as send() (the caller keeps the chain).
+    IoResult send_mbuf(rte_mbuf* chain, time::Instant now, Effects& fx) noexcept;
     // Copies in-order bytes out; may send a window update. bytes == 0 with EndOfStream once
     // the peer's FIN is reached; with None if nothing is there yet.
     IoResult receive(std::span<uint8_t> out, time::Instant now, Effects& fx) noexcept;
+    // Zero-copy receive: the next mbuf of in-order payload (the caller owns and frees it), or
+    // nullptr with the IoResult receive() would give when nothing is there.
+    rte_mbuf* receive_mbuf(IoResult& r, time::Instant now, Effects& fx) noexcept;
 
     // --- CLOSE / shutdown / ABORT (3.10.4, 3.10.5) -----------------------------------------
     // Graceful close of both directions: FIN after queued data; received data after this
@@ -231,6 +241,8 @@ private:
     void drop(DropReason r) noexcept;
     void verify() const noexcept;
     Error ended_error() const noexcept;
+    Error send_allowed() const noexcept;
+    void after_read(time::Instant now, Effects& fx) noexcept;
 
     // input.cpp: RFC 9293 3.10.7
     void on_closed(const Segment& seg, Effects& fx) noexcept;
@@ -252,7 +264,8 @@ private:
     void schedule_ack(time::Instant now, Effects& fx) noexcept;
 
     // reassembly.cpp
-    bool queue_out_of_order(wire::SeqNum seq, std::span<const uint8_t> text) noexcept;
+    bool queue_out_of_order(wire::SeqNum seq, std::span<const uint8_t> text,
+                            rte_mbuf* frame) noexcept;
     void deliver_reassembled() noexcept;
     void add_sack_blocks(OutSegment& s) const noexcept;
     uint8_t sack_blocks_to_send() const noexcept;
@@ -307,8 +320,8 @@ private:
 
     // Hot.
     Tcb tcb_;
-    ByteRing snd_buf_;
-    ByteRing rcv_buf_;
+    SendBuffer snd_buf_;
+    RecvBuffer rcv_buf_;
     // Cold.
     const Config* cfg_;
     Stats* stats_;
@@ -320,9 +333,9 @@ private:
 
 // The TCB budget: the protocol variables in five cache lines (RTT estimator, congestion
 // state, four reassembly ranges and the four-range SACK scoreboard took the fourth and
-// fifth), the whole connection (with its ring descriptors, tuple and cold pointers) in
-// eight: the scoreboard's 40 bytes pushed it past seven. Only the Tcb is hot per segment;
-// the eighth line holds cold fields (listen_remote_, tuple tail).
+// fifth), the whole connection (with its two mbuf buffer heads, 48 bytes each, tuple and
+// cold pointers) in eight: 504 bytes. Only the Tcb and the buffer heads are hot per
+// segment; the eighth line holds cold fields (listen_remote_, tuple tail).
 static_assert(sizeof(Tcb) <= 5 * 64, "Tcb budget");
 static_assert(sizeof(Connection) <= 8 * 64, "Connection (TCB) budget");
 

@@ -105,6 +105,14 @@ struct Effects {
         segments[segment_count++] = s;
         return true;
     }
+    // The connection's send buffer is being flushed (abort, reset): segments that carry its
+    // bytes go too (their payload would dangle); control segments stay.
+    void drop_payloads() noexcept {
+        std::size_t keep = 0;
+        for (std::size_t i = 0; i < segment_count; ++i)
+            if (segments[i].payload.empty()) segments[keep++] = segments[i];
+        segment_count = keep;
+    }
     void push_event(Event e) noexcept {
         for (std::size_t i = 0; i < event_count; ++i)
             if (events[i].kind == e.kind) return;

@@ -427,7 +427,7 @@ void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noex
         // sends it again.
         in.flags = in.flags.without(Flags::Fin);
         t.ack_pending = true;
-        if (t.recv_closed || !queue_out_of_order(in.seq, in.payload)) {
+        if (t.recv_closed || !queue_out_of_order(in.seq, in.payload, in.seg.mbuf)) {
             ++stats_->ofo_drop;
             drop(DropReason::OutOfOrder);
         }
@@ -440,12 +440,19 @@ void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noex
         // Held ranges would now sit at or behind RCV.NXT; they are discarded too (reneging
         // on SACKed data is allowed, RFC 2018 8: the peer resends, we ACK and discard).
         t.ooo.clear();
+        rcv_buf_.clear_ooo();
         return;
     }
     const bool filled_hole = !t.ooo.empty();
-    std::size_t n = rcv_buf_.write(in.payload);
+    std::size_t n = rcv_buf_.push(in.payload, in.seg.mbuf);
     t.rcv_nxt += uint32_t(n);
-    if (n < in.payload.size()) in.flags = in.flags.without(Flags::Fin);
+    if (n < in.payload.size()) {
+        in.flags = in.flags.without(Flags::Fin);
+        // Room in the window but no mbuf for it (the per-connection cap or the pool): the
+        // peer retransmits (Linux TCPRcvQDrop).
+        if (n < std::min<std::size_t>(in.payload.size(), rcv_buf_.free() + n))
+            ++stats_->rcvq_drop;
+    }
     deliver_reassembled();
     // A segment that fills (part of) a hole is ACKed at once (RFC 5681 4.2); in-order data
     // otherwise may wait (RFC 9293 3.8.6.3).
@@ -481,6 +488,7 @@ void Connection::check_fin(Incoming& in, time::Instant now, Effects& fx) noexcep
     if (!t.ooo.empty()) {
         stats_->ofo_drop += t.ooo.count();
         t.ooo.clear();
+        rcv_buf_.clear_ooo();
     }
     fx.push_event({EventKind::PeerClosed, CloseReason::Normal, {}});
     switch (t.state) {

@@ -1,6 +1,6 @@
 // Out-of-order text (RFC 9293 3.10.7.4 seventh step) and the SACK blocks that report it
-// (RFC 2018 4). The bytes go into the receive ring at their offset past RCV.NXT; the
-// Reassembly list remembers where they are.
+// (RFC 2018 4). The bytes are mbufs held by the receive buffer (buffer.hpp), sorted by
+// sequence number; the Reassembly list keeps their ranges for the SACK blocks.
 
 #include <algorithm>
 
@@ -11,14 +11,19 @@ namespace sluice::tcp {
 
 using wire::SeqNum;
 
-// Keeps text that starts at seq beyond RCV.NXT (and lies in the window) for later. Returns
-// false if it was not kept (no room in the list or the ring).
-bool Connection::queue_out_of_order(SeqNum seq, std::span<const uint8_t> text) noexcept {
+// Keeps text that starts at seq beyond RCV.NXT (and lies in the window) for later: the part
+// not held yet becomes a piece of the receive buffer (the frame's mbuf itself when it may be
+// pinned). Returns false if it was not kept (no room in the list, the mbuf cap or the pool).
+bool Connection::queue_out_of_order(SeqNum seq, std::span<const uint8_t> text,
+                                    rte_mbuf* frame) noexcept {
     Tcb& t = tcb_;
-    const uint32_t offset = uint32_t(seq - t.rcv_nxt);
-    const std::size_t n = rcv_buf_.write_at(offset, text);
-    if (n == 0) return false;
-    if (!t.ooo.add(seq, seq + uint32_t(n))) return false;
+    const RecvBuffer::Plan p = rcv_buf_.plan(seq, t.rcv_nxt, uint32_t(text.size()));
+    if (p.e == seq) return false;  // beyond the free space
+    Reassembly ranges = t.ooo;
+    if (!ranges.add(seq, p.e)) return false;
+    if (p.s != p.e && !rcv_buf_.insert(p.s, p.e, text.subspan(uint32_t(p.s - seq)), frame))
+        return false;
+    t.ooo = ranges;
     ++stats_->ofo_queue;
     return true;
 }
@@ -29,9 +34,7 @@ void Connection::deliver_reassembled() noexcept {
     Tcb& t = tcb_;
     if (t.ooo.empty()) return;
     const SeqNum to = t.ooo.advance(t.rcv_nxt);
-    if (to == t.rcv_nxt) return;
-    const uint32_t n = uint32_t(to - t.rcv_nxt);
-    rcv_buf_.commit(n);
+    rcv_buf_.deliver(t.rcv_nxt, to);
     t.rcv_nxt = to;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Out-of-order data kept for reassembly (RFC 9293 3.10.7.4 seventh step: segments beyond
-// RCV.NXT "should be held for later processing"). The bytes themselves sit in the receive
-// ring at their offset past RCV.NXT; this is only the bounded list of the [start, end)
-// ranges held there. Ranges never overlap or touch (arrivals merge), and the list is kept
+// RCV.NXT "should be held for later processing"). The bytes themselves are mbuf pieces of
+// the receive buffer (buffer.hpp); this is only the bounded list of the [start, end) ranges
+// they cover. Ranges never overlap or touch (arrivals merge), and the list is kept
 // in order of recency, most recent first, as RFC 2018 4 wants the SACK blocks.
 
 #include <array>

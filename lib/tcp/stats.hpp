@@ -56,6 +56,9 @@ struct Stats {
     uint64_t delayed_acks = 0;   // DelayedACKs: ACKs sent by the delayed-ACK timer
     uint64_t ofo_queue = 0;      // TCPOFOQueue: out-of-order segments kept
     uint64_t ofo_drop = 0;       // TCPOFODrop: out-of-order segments not kept
+    // TCPRcvQDrop: in-order text inside the window not kept for want of an mbuf (the
+    // per-connection cap or an empty data pool); the peer retransmits it.
+    uint64_t rcvq_drop = 0;
 
     // Not a counter: the per-lcore budget of challenge ACKs (RFC 5961 7) lives beside the
     // counters because every connection of the lcore already holds a pointer to them.

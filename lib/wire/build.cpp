@@ -135,6 +135,45 @@ size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec
     return frame_len;
 }
 
+size_t build_tcp_headers(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
+                         size_t payload_len, uint32_t payload_sum, CsumMode mode) noexcept {
+    if (!l3.src.is_v4() || !l3.dst.is_v4()) return 0;
+    const size_t opt_len = tcp_options_size(tcp.options);
+    const size_t tcp_hdr_len = kTcpMinHdrLen + opt_len;
+    const size_t l4_len = tcp_hdr_len + payload_len;
+    const size_t ip_total = kIpv4MinHdrLen + l4_len;
+    const size_t hdr_len = kEthHdrLen + kIpv4MinHdrLen + tcp_hdr_len;
+    if (ip_total > kMaxIpv4Total || hdr_len > out.size()) return 0;
+
+    uint8_t* ip = out.data() + kEthHdrLen;
+    uint8_t* th = ip + kIpv4MinHdrLen;
+    write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv4);
+    write_ipv4(ip, l3, kIpProtoTcp, ip_total);
+    store_be16(th + kTcpSrcPortOff, tcp.src_port);
+    store_be16(th + kTcpDstPortOff, tcp.dst_port);
+    store_be32(th + kTcpSeqOff, tcp.seq.raw());
+    store_be32(th + kTcpAckOff, tcp.ack.raw());
+    th[kTcpDataOffOff] = static_cast<uint8_t>((tcp_hdr_len / 4) << 4);
+    th[kTcpFlagsOff] = tcp.flags;
+    store_be16(th + kTcpWindowOff, tcp.window);
+    store_be16(th + kTcpCsumOff, 0);
+    store_be16(th + kTcpUrgentOff, 0);
+    if (opt_len != 0) write_tcp_options(std::span(th + kTcpMinHdrLen, opt_len), tcp.options);
+
+    const uint32_t phdr =
+        pseudo_header_sum(l3.src, l3.dst, kIpProtoTcp, static_cast<uint32_t>(l4_len));
+    if (mode == CsumMode::Offload) {
+        store_be16(th + kTcpCsumOff, checksum_reduce(phdr));
+    } else {
+        store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
+        // The TCP header is a multiple of 4 bytes: the payload's words line up with it.
+        const uint32_t sum = checksum_partial(std::span(th, tcp_hdr_len), phdr) +
+                             checksum_reduce(payload_sum);
+        store_be16(th + kTcpCsumOff, checksum_fold(sum));
+    }
+    return hdr_len;
+}
+
 TcpHeaderSpec rst_for(const TcpSegmentView& seg) noexcept {
     TcpHeaderSpec r;
     r.src_port = seg.dst_port;

@@ -65,6 +65,12 @@ size_t tcp_frame_size(const TcpOptions& o, size_t payload_len,
 size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
                  std::span<const uint8_t> payload, CsumMode mode) noexcept;
 
+// The headers alone, for a payload of `payload_len` bytes that follows in other buffers (an
+// mbuf chain): `payload_sum` is checksum_partial() over those bytes as one run (ignored for
+// Offload). Returns the header length (the frame length less the payload), or 0 as above.
+size_t build_tcp_headers(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
+                         size_t payload_len, uint32_t payload_sum, CsumMode mode) noexcept;
+
 // The reset answering `seg` when no connection exists (RFC 9293 3.10.7.1, CLOSED):
 //   ACK set:   <SEQ=SEG.ACK><CTL=RST>
 //   otherwise: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>

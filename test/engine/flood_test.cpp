@@ -166,6 +166,8 @@ protected:
         void* obj = nullptr;
         while (rte_ring_dequeue(tx_, &obj) == 0) {
             auto* m = static_cast<rte_mbuf*>(obj);
+            // Data segments are chains (headers, then the payload by reference).
+            EXPECT_EQ(rte_pktmbuf_linearize(m), 0);
             const std::span<const uint8_t> f{rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
             wire::Frame fr;
             wire::TcpSegmentView v;

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -105,6 +106,8 @@ protected:
         void* obj = nullptr;
         while (rte_ring_dequeue(tx_, &obj) == 0) {
             auto* m = static_cast<rte_mbuf*>(obj);
+            // Data segments are chains (headers, then the payload by reference).
+            EXPECT_EQ(rte_pktmbuf_linearize(m), 0);
             const std::span<const uint8_t> f{rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
             Sent s;
             if (wire::parse_frame(f, {}, s.frame) == wire::Drop::None && s.frame.ip_proto == 6 &&
@@ -213,6 +216,9 @@ TEST_F(HostOnRing, HttpCloseLeavesCompactTimeWaitThatReopensForNewerSyn) {
     EXPECT_EQ(worker_->tcp()->time_wait_entries(), 1u);
     EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
     EXPECT_EQ(in_state(tcp::State::TimeWait), 1u);
+    // The TCB went with its buffers: no mbuf is held for TIME-WAIT.
+    EXPECT_EQ(worker_->tcp()->data_mbufs_in_use(), 0u);
+    EXPECT_EQ(worker_->tcp()->rx_mbufs_pinned(), 0u);
 
     // A retransmitted FIN is re-ACKed from the compact entry.
     inject(40004, 80, 9001 + req_len, our_fin + 1, F::Ack | F::Fin);
@@ -408,6 +414,190 @@ TEST_F(HostOnRing, EmptyMbufPoolDropsTheFrameAndRetransmissionDeliversTheDataLat
         for (const auto& o : poll()) echoed += o.payload;
     EXPECT_EQ(echoed, "keep me");
     EXPECT_GE(worker_->tcp()->stats().retrans_segs, 1u);
+}
+
+// --- mbuf buffers (issue 5): zero-copy send and receive, every mbuf back at the end ----------
+
+class MbufHost : public HostOnRing {
+protected:
+    // An application connection to the peer, established by the peer's SYN-ACK.
+    ConnId open(uint32_t peer_iss) {
+        TcpHost& h = *worker_->tcp();
+        auto id = h.connect(kPeer, 9000, {}, worker_->now());
+        EXPECT_TRUE(id);
+        if (!id) return {};
+        poll();  // the ARP request (the SYN waits for the peer's MAC, which its reply brings)
+        const auto st = h.status(*id);
+        port_local_ = st->tuple.local.port;
+        iss_ = st->snd_una.raw();
+        wire::TcpOptions o{};
+        o.has_mss = true;
+        o.mss = 1460;
+        inject(9000, port_local_, peer_iss, iss_ + 1, F::Syn | F::Ack, {}, o);
+        const auto out = poll();
+        EXPECT_FALSE(out.empty());
+        EXPECT_EQ(h.status(*id)->state, tcp::State::Established);
+        return *id;
+    }
+    rte_mbuf* mbuf_with(std::string_view text) {
+        rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+        if (m == nullptr) return nullptr;
+        std::memcpy(rte_pktmbuf_mtod(m, char*), text.data(), text.size());
+        m->data_len = uint16_t(text.size());
+        m->pkt_len = m->data_len;
+        return m;
+    }
+    uint16_t port_local_ = 0;
+    uint32_t iss_ = 0;
+};
+
+TEST_F(MbufHost, SendMbufSendsTheChainByReferenceAndTheAckFreesIt) {
+    TcpHost& h = *worker_->tcp();
+    const unsigned baseline = rte_mempool_in_use_count(port_.pools[0]);
+    const ConnId id = open(7000);
+    // Two application mbufs chained: they go out as one segment, headers + two clones.
+    rte_mbuf* a = mbuf_with("zero-");
+    rte_mbuf* b = mbuf_with("copy send");
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(rte_pktmbuf_chain(a, b), 0);
+    const auto r = h.send_mbuf(id, a, worker_->now());
+    EXPECT_EQ(r.error, tcp::Error::None);
+    EXPECT_EQ(r.bytes, 14u);
+    const auto out = poll();  // parse_tcp verified the checksum over the chain
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, "zero-copy send");
+    EXPECT_EQ(h.clone_mbufs_in_use(), 0u) << "the TX clones went with the frame";
+    EXPECT_EQ(h.status(id)->send_queued, 14u) << "kept until acknowledged";
+    // The ACK frees the application's mbufs.
+    inject(9000, port_local_, 7001, iss_ + 1 + 14, F::Ack);
+    poll();
+    EXPECT_EQ(h.status(id)->send_queued, 0u);
+    EXPECT_EQ(h.abort(id, worker_->now()), tcp::Error::None);
+    poll();
+    EXPECT_EQ(rte_mempool_in_use_count(port_.pools[0]), baseline);
+    EXPECT_EQ(h.data_mbufs_in_use(), 0u);
+}
+
+TEST_F(MbufHost, ReceivedFramesAreKeptByReferenceReassembledAndHandedOut) {
+    TcpHost& h = *worker_->tcp();
+    const unsigned baseline = rte_mempool_in_use_count(port_.pools[0]);
+    const ConnId id = open(7000);
+    const std::string seg1(1000, 'a'), seg2(1000, 'b'), seg3(1000, 'c');
+    // 2 and 3 before 1: held out of order (as the RX mbufs themselves), then delivered.
+    inject(9000, port_local_, 7001 + 1000, iss_ + 1, F::Ack, seg2);
+    inject(9000, port_local_, 7001 + 2000, iss_ + 1, F::Ack, seg3);
+    poll();
+    EXPECT_EQ(h.status(id)->ooo_ranges, 1u);
+    EXPECT_EQ(h.rx_mbufs_pinned(), 2u);
+    inject(9000, port_local_, 7001, iss_ + 1, F::Ack | F::Psh, seg1);
+    poll();
+    EXPECT_EQ(h.status(id)->recv_queued, 3000u);
+    // Zero-copy receive: the frames, narrowed to their payload.
+    std::string got;
+    tcp::IoResult r;
+    while (rte_mbuf* m = h.receive_mbuf(id, r, worker_->now())) {
+        EXPECT_EQ(r.bytes, m->data_len);
+        got.append(rte_pktmbuf_mtod(m, const char*), m->data_len);
+        rte_pktmbuf_free(m);
+    }
+    EXPECT_EQ(r.error, tcp::Error::None);
+    EXPECT_EQ(got, seg1 + seg2 + seg3);
+    EXPECT_EQ(h.rx_mbufs_pinned(), 0u);
+    // Small segments are copied behind the tail instead (no mbuf pinned for 5 bytes).
+    inject(9000, port_local_, 7001 + 3000, iss_ + 1, F::Ack | F::Psh, "tiny1");
+    inject(9000, port_local_, 7001 + 3005, iss_ + 1, F::Ack | F::Psh, "tiny2");
+    poll();
+    EXPECT_EQ(h.rx_mbufs_pinned(), 0u);
+    std::array<uint8_t, 64> buf{};
+    const auto rr = h.receive(id, buf, worker_->now());
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data()), rr.bytes), "tiny1tiny2");
+    // Data held when the connection is reset goes back too.
+    inject(9000, port_local_, 7001 + 4000, iss_ + 1, F::Ack, seg1);  // out of order
+    inject(9000, port_local_, 7001 + 3010, iss_ + 1, F::Ack, seg2);  // in order, unread
+    poll();
+    EXPECT_GT(h.rx_mbufs_pinned(), 0u);
+    inject(9000, port_local_, 7001 + 5000, 0, F::Rst);  // RCV.NXT: the hole got filled
+    poll();
+    EXPECT_FALSE(h.status(id));
+    EXPECT_EQ(h.rx_mbufs_pinned(), 0u);
+    EXPECT_EQ(h.data_mbufs_in_use(), 0u);
+    EXPECT_EQ(h.clone_mbufs_in_use(), 0u);
+    EXPECT_EQ(rte_mempool_in_use_count(port_.pools[0]), baseline);
+}
+
+TEST_F(MbufHost, BulkSendGoesOutInFullSegmentsAndAcksFreeIt) {
+    TcpHost& h = *worker_->tcp();
+    const ConnId id = open(7000);
+    const std::string data(3000, 'z');
+    EXPECT_EQ(h.send(id, {reinterpret_cast<const uint8_t*>(data.data()), data.size()},
+                     worker_->now())
+                  .bytes,
+              3000u);
+    std::string got;
+    for (const auto& o : poll()) {
+        EXPECT_EQ(o.payload.size(), 1460u);  // full segments across the 2 KiB mbufs
+        got += o.payload;
+    }
+    EXPECT_EQ(got.size(), 2920u);  // Nagle holds the 80-byte tail while data is in flight
+    EXPECT_EQ(h.status(id)->send_queued, 3000u);
+    inject(9000, port_local_, 7001, iss_ + 1 + 2920, F::Ack);
+    for (const auto& o : poll()) got += o.payload;
+    EXPECT_EQ(got, data);
+    inject(9000, port_local_, 7001, iss_ + 1 + 3000, F::Ack);
+    poll();
+    EXPECT_EQ(h.status(id)->send_queued, 0u);
+    EXPECT_EQ(h.close(id, worker_->now()), tcp::Error::None);
+    poll();
+    EXPECT_EQ(h.data_mbufs_in_use(), 0u);
+}
+
+class FewClones : public MbufHost {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 8;
+        c.clone_mbufs = 7;  // fewer than one initial window of segments needs
+        start(c);
+    }
+};
+
+// An empty clone pool loses frames, not data: the segments not sent are retransmitted (RTO,
+// go-back-N) once the clones come back, and every mbuf returns at the end.
+TEST_F(FewClones, EmptyClonePoolDropsFramesAndRetransmissionDeliversEverything) {
+    TcpHost& h = *worker_->tcp();
+    const ConnId id = open(7000);
+    std::string data(20000, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = char('a' + i % 23);
+    size_t queued = 0;
+    std::string got;
+    uint32_t expected = iss_ + 1;
+    const uint64_t deadline = rte_get_tsc_cycles() + 10 * rte_get_tsc_hz();
+    while (got.size() < data.size() && rte_get_tsc_cycles() < deadline) {
+        if (queued < data.size()) {
+            queued += h.send(id,
+                             {reinterpret_cast<const uint8_t*>(data.data()) + queued,
+                              data.size() - queued},
+                             worker_->now())
+                          .bytes;
+        }
+        bool any = false;
+        for (const auto& o : poll()) {  // the peer takes what arrives in order and ACKs it
+            if (o.payload.empty()) continue;
+            any = true;
+            if (o.tcp.seq.raw() == expected) {
+                got += o.payload;
+                expected += uint32_t(o.payload.size());
+            }
+        }
+        if (any) inject(9000, port_local_, 7001, expected, F::Ack);
+    }
+    EXPECT_EQ(got, data);
+    EXPECT_GE(counter(Counter::DropMbufExhausted), 1u);
+    EXPECT_GE(h.stats().retrans_segs, 1u);
+    EXPECT_EQ(h.abort(id, worker_->now()), tcp::Error::None);
+    poll();
+    EXPECT_EQ(h.data_mbufs_in_use(), 0u);
+    EXPECT_EQ(h.clone_mbufs_in_use(), 0u);
 }
 
 // --- stateless half-open connections (issue 6) ------------------------------------------------

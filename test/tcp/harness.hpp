@@ -81,12 +81,21 @@ struct Sent {
 };
 
 std::string describe(const OutSegment& s, std::string_view payload);
+
+// The data pool all test connections share (created on first use) and its in-use count;
+// every Host checks, when the last one goes, that every mbuf came back.
+BufferPools& test_pools();
+// A pool standing in for a NIC's RX pool (frames injected with Host::frames set).
+rte_mempool* test_rx_pool();
+unsigned mbufs_in_use();
+bool frames_by_default();
 std::string describe(const Out& o);
 
 class Host {
 public:
     explicit Host(const Config& cfg = plain_config(), std::size_t sndbuf = kBuf,
-                  std::size_t rcvbuf = kBuf);
+                  std::size_t rcvbuf = kBuf, BufferPools* pools = nullptr);
+    ~Host();
     Host(const Host&) = delete;
     Host& operator=(const Host&) = delete;
 
@@ -105,7 +114,11 @@ public:
 
     Config cfg;
     Stats stats;
-    std::vector<uint8_t> sbuf, rbuf;
+    // Injected payload arrives in an mbuf of test_rx_pool() (as from a NIC, which the
+    // connection may keep by reference) instead of a plain span (which it copies).
+    // Default: the environment variable SLUICE_TEST_FRAMES=1 (the 'tcp-frames' test runs
+    // every scripted exchange that way).
+    bool frames = frames_by_default();
     Connection conn;
     Instant now = Instant::from_ns(1'000'000'000);  // t = 1 s: a non-zero epoch
     std::deque<Sent> sent;
@@ -174,5 +187,6 @@ public:
 
 Segment to_segment(const Sent& s);
 std::string to_string(std::span<const uint8_t> b);
+std::string to_string(const PayloadRef& p);
 
 }  // namespace sluice::tcp::test
