@@ -44,6 +44,16 @@ namespace sluice {
     X(TCPACKSkippedChallenge, "challenge ACKs not sent: over the per-lcore limit (RFC 5961 7)") \
     X(TCPTimeouts, "retransmission or keepalive timeouts that ended a connection")             \
     X(TCPKeepAliveProbes, "keepalive probes sent")                                             \
+    X(TCPFastRetrans, "fast retransmissions (RFC 5681 3.2)")                                   \
+    X(TCPRenoRecovery, "NewReno recoveries entered (RFC 6582)")                                \
+    X(TCPSackRecovery, "SACK recoveries entered (RFC 6675)")                                   \
+    X(TCPLossProbes, "tail loss probes sent (RFC 8985 7.3)")                                   \
+    X(TCPLossProbeRecovery, "losses repaired by a tail loss probe")                            \
+    X(DelayedACKs, "ACKs sent by the delayed-ACK timer")                                       \
+    X(TCPOFOQueue, "out-of-order segments kept")                                               \
+    X(TCPOFODrop, "out-of-order segments not kept (no room)")                                  \
+    X(TCPRcvQDrop, "in-window data not kept: per-connection mbuf cap or empty data pool")      \
+    X(TcpDataAllocFails, "data mbufs not allocated: the worker's data pool was empty")         \
     X(PAWSEstabRejected, "segments rejected by PAWS (RFC 7323)")                               \
     X(SyncookiesSent, "SYN-ACKs carrying a cookie (no state kept)")                         \
     X(SyncookiesRecv, "ACKs with a valid cookie: connection created")                       \

@@ -23,9 +23,10 @@
 // Data path: Conn calls never allocate, lock or throw; errors are Errc values. Callbacks are
 // plain function pointers (one indirect call per event).
 //
-// Zero-copy: send() copies into the connection's send buffer. A send(rte_mbuf*) overload that
-// takes ownership of application mbufs comes with mbuf-based connection buffers; it is not in
-// this version (no copying stand-in is offered under that name).
+// Zero-copy: send() copies into the connection's send buffer, which is made of mbufs;
+// send(rte_mbuf*) appends the application's own mbuf chain instead, and the segments carry
+// it by reference (retransmissions too). receive_mbuf() hands over received payload in the
+// mbuf it arrived in (segments under 256 bytes are copied together on arrival).
 
 #include <sluice/counters.hpp>
 #include <sluice/error.hpp>
@@ -41,6 +42,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct rte_mbuf;
 
 namespace sluice {
 
@@ -165,9 +168,18 @@ public:
     IoResult send(std::string_view data) noexcept {
         return send(std::as_bytes(std::span<const char>(data.data(), data.size())));
     }
+    // Zero-copy send: takes ownership of the whole chain if it fits in the send buffer
+    // (bytes = its pkt_len), else bytes == 0 with Ok and the caller keeps it (on_sent
+    // follows when there is room); on an error the caller keeps it too. The data must not
+    // change until the stack frees the mbufs: segments refer to it until acknowledged.
+    // Any pool; chains of any segment sizes.
+    IoResult send(rte_mbuf* chain) noexcept;
     // Copies received bytes out. bytes == 0 and Ok: nothing there yet; EndOfStream: the
     // peer's FIN was reached. Errors: NoConnection, WrongLcore, Reset, ...
     IoResult receive(std::span<std::byte> out) noexcept;
+    // Zero-copy receive: the next mbuf of in-order payload (data_len bytes; the caller frees
+    // it), or nullptr with `r` saying why as receive() would (Ok: nothing yet, EndOfStream).
+    rte_mbuf* receive_mbuf(IoResult& r) noexcept;
 
     // FIN after the queued data; receive() keeps working (half-close). Errors: NoConnection,
     // WrongLcore, Closing (already), Reset/...: ended.

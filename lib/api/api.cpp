@@ -179,6 +179,28 @@ IoResult Conn::send(std::span<const std::byte> data) noexcept {
     return {r.bytes, from_tcp(r.error)};
 }
 
+IoResult Conn::send(rte_mbuf* chain) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) return {0, err};
+    if (chain == nullptr) return {0, Errc::InvalidArgument};
+    const auto r = w->host->send_mbuf(WorkerCtx::id_of(*this), chain, w->now());
+    return {r.bytes, from_tcp(r.error)};
+}
+
+rte_mbuf* Conn::receive_mbuf(IoResult& r) noexcept {
+    Errc err;
+    WorkerCtx* w = checked(*this, err);
+    if (w == nullptr) {
+        r = {0, err};
+        return nullptr;
+    }
+    tcp::IoResult tr;
+    rte_mbuf* m = w->host->receive_mbuf(WorkerCtx::id_of(*this), tr, w->now());
+    r = {tr.bytes, from_tcp(tr.error)};
+    return m;
+}
+
 IoResult Conn::receive(std::span<std::byte> out) noexcept {
     Errc err;
     WorkerCtx* w = checked(*this, err);

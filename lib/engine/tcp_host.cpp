@@ -804,6 +804,16 @@ void TcpHost::publish_counters() noexcept {
     c.set(Counter::TCPTimeouts, stats_.timeouts);
     c.set(Counter::TCPKeepAliveProbes, stats_.keepalive_probes);
     c.set(Counter::PAWSEstabRejected, stats_.paws_rejected);
+    c.set(Counter::TCPFastRetrans, stats_.fast_retrans);
+    c.set(Counter::TCPRenoRecovery, stats_.reno_recovery);
+    c.set(Counter::TCPSackRecovery, stats_.sack_recovery);
+    c.set(Counter::TCPLossProbes, stats_.loss_probes);
+    c.set(Counter::TCPLossProbeRecovery, stats_.loss_probe_recovery);
+    c.set(Counter::DelayedACKs, stats_.delayed_acks);
+    c.set(Counter::TCPOFOQueue, stats_.ofo_queue);
+    c.set(Counter::TCPOFODrop, stats_.ofo_drop);
+    c.set(Counter::TCPRcvQDrop, stats_.rcvq_drop);
+    c.set(Counter::TcpDataAllocFails, pools_.alloc_failed);
     using S = tcp::State;
     auto g = [&](S s) { return gauge_[static_cast<size_t>(s)]; };
     c.set(Counter::CurrEstab, g(S::Established) + g(S::CloseWait));  // as Linux's CurrEstab
