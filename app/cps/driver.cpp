@@ -96,6 +96,7 @@ void Driver::turn(time::Instant now) noexcept {
                 (plan_.count > 0 && res_.attempts >= plan_.count)) {
                 phase_ = Phase::Draining;
                 phase_start_ = now;
+                res_.end_ns = std::max(res_.end_ns, now.ns());
                 break;
             }
             uint64_t due = std::min(pacer_->due(uint64_t(now.ns())), kMaxOpensPerTurn);
@@ -141,6 +142,7 @@ void Driver::start_load(time::Instant now) noexcept {
 
 void Driver::stop(time::Instant now) noexcept {
     if (phase_ != Phase::Draining) {
+        if (phase_ == Phase::Load) res_.end_ns = std::max(res_.end_ns, now.ns());
         phase_ = Phase::Draining;
         phase_start_ = now;
     }
@@ -273,7 +275,7 @@ void Driver::response_complete(Client& c, time::Instant now) noexcept {
     if (!c.warmup) {
         res_.transaction_ns.record(uint64_t(now.ns() - c.t0));
         ++res_.completed;
-        res_.end_ns = now.ns();
+        res_.end_ns = std::max(res_.end_ns, now.ns());
     }
     switch (plan_.close) {
         case CloseMode::Client:

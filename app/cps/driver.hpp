@@ -66,7 +66,8 @@ struct Results {
     uint64_t close_timeouts = 0;  // response complete, but the close did not finish in time
     uint64_t missed_slots = 0;    // paced starts given up (concurrency cap or a stalled loop)
     uint64_t unfinished = 0;      // still in flight when the run was cut off
-    int64_t start_ns = 0, end_ns = 0;  // first connect() and last completion
+    // The load phase: its start, and the later of its end and the last completion.
+    int64_t start_ns = 0, end_ns = 0;
     bool warmup_failed = false;
     std::string warmup_error;
 

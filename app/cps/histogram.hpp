@@ -60,7 +60,9 @@ public:
     // ceil(p% x count)-th smallest sample, clamped to [min, max]. 0 when empty.
     uint64_t percentile(double p) const noexcept {
         if (count_ == 0) return 0;
-        uint64_t rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+        // The epsilon keeps 99.9% of 1000 at rank 999 despite binary floating point.
+        uint64_t rank =
+            static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_) - 1e-9));
         if (rank < 1) rank = 1;
         if (rank > count_) rank = count_;
         uint64_t seen = 0;
