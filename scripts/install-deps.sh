@@ -13,6 +13,7 @@ pkgs=(
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer
     iproute2 iputils-ping ethtool curl netcat-openbsd python3 python3-scapy
     procps                                    # pgrep, pkill (e2e tests)
+    nginx apache2-utils                       # e2e-cps: a kernel HTTP server, and ab
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -37,14 +37,15 @@ tcp::FourTuple tuple_of(const wire::FlowKey& k) {
     return {{to_tcp(k.local), k.local_port}, {to_tcp(k.remote), k.remote_port}};
 }
 
-std::string http_response(const ListenerConfig& l, bool close) {
+// `connection`: the Connection header's value, or empty for none.
+std::string http_response(const ListenerConfig& l, std::string_view connection) {
     std::string body = l.body_bytes > 0 ? std::string(l.body_bytes, 'x') : l.http_body;
     if (l.body_bytes > 0) {
         for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
     }
     std::string r = "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/plain\r\n";
     r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    if (close) r += "Connection: close\r\n";
+    if (!connection.empty()) r += "Connection: " + std::string(connection) + "\r\n";
     return r + "\r\n" + body;
 }
 
@@ -119,8 +120,9 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
             l->conn->set_keepalive(true, now, fx);
         }
         l->policy.emplace(lc.syn, h->secrets_->lifetime());
-        l->response_keepalive = http_response(lc, false);
-        l->response_close = http_response(lc, true);
+        l->response_keepalive = http_response(lc, {});
+        l->response_close = http_response(lc, "close");
+        l->response_keepalive10 = http_response(lc, "keep-alive");
         h->listeners_.push_back(std::move(l));
     }
     return h;

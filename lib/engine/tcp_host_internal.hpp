@@ -45,6 +45,7 @@ struct TcpHost::Listener {
     std::optional<tcp::Connection> conn;  // in LISTEN; children are cloned from it
     std::optional<tcp::SynPolicy> policy;
     std::string response_keepalive, response_close;
+    std::string response_keepalive10;  // to HTTP/1.0 asking for keep-alive
 };
 
 }  // namespace sluice::engine
