@@ -5,6 +5,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cleanup() {
     pkill -f "file-prefix=sluice-t" 2>/dev/null || true
+    pkill -f "sluice-t-nginx" 2>/dev/null || true    # cps_test.cpp's kernel HTTP server
     "$here/netns.sh" down t- >/dev/null 2>&1
     rm -rf /var/run/dpdk/sluice-t
 }

@@ -64,6 +64,7 @@ namespace sluice {
     X(FlowTableFull, "new connections refused: flow table full")                               \
     X(PortsExhausted, "active opens refused: no free local port")                              \
     X(TimeWaitReopens, "TIME-WAIT entries reused by a new SYN (RFC 6191, RFC 1122)")           \
+    X(TWRecycled, "TIME-WAIT entries of ours taken over by an active open (RFC 6191, Linux tw_reuse)") \
     X(TimeWaitExpired, "TIME-WAIT entries ended after 2 x MSL")                                \
     X(TimeWaitPoolExhausted, "TIME-WAIT kept as a full TCB: compact entry pool empty")         \
     X(ArpInRequests, "ARP requests for our address")                                           \

@@ -53,6 +53,10 @@ std::vector<std::string> merge_eal_args(std::vector<std::string> eal, const EalD
         eal.push_back("--file-prefix=" + d.file_prefix);
     }
     if (!d.hugepages && !has_option(eal, {"--no-huge"})) eal.emplace_back("--no-huge");
+    if (d.memory_mb != 0 && !has_option(eal, {"-m", "--socket-mem"})) {
+        eal.emplace_back("-m");
+        eal.push_back(std::to_string(d.memory_mb));
+    }
     return eal;
 }
 

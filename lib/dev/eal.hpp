@@ -16,6 +16,8 @@ struct EalDefaults {
     std::string vdev;         // "--vdev" value, e.g. "net_af_packet0,iface=sluice-srv"
     std::string file_prefix;  // "--file-prefix"
     bool hugepages = true;    // false adds --no-huge
+    uint32_t memory_mb = 0;   // "-m": EAL memory in MB (0: DPDK's default, 64 MB without
+                              // hugepages)
 };
 
 // Splits argv at the first "--": returns {eal args (argv[0] first), app args (argv[0] first)}.

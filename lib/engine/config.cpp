@@ -99,7 +99,28 @@ dev::EalDefaults StackConfig::eal_defaults() const {
         d.vdev = port.device + (vdev_args.empty() ? "" : "," + vdev_args);
     }
     d.hugepages = hugepages;
+    d.memory_mb = memory_mb;
     return d;
+}
+
+std::optional<std::pair<uint32_t, uint32_t>> parse_address_range(std::string_view s) {
+    const size_t dash = s.find('-');
+    const auto a = wire::IpAddr::parse(s.substr(0, dash));
+    const auto b = dash == std::string_view::npos ? a : wire::IpAddr::parse(s.substr(dash + 1));
+    if (!a || !b || !a->is_v4() || !b->is_v4() || b->v4_host() < a->v4_host()) return std::nullopt;
+    return std::pair{a->v4_host(), b->v4_host() - a->v4_host() + 1};
+}
+
+std::optional<std::pair<uint16_t, uint16_t>> parse_port_range(std::string_view s) {
+    const size_t dash = s.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    auto num = [](std::string_view t, unsigned& v) {
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        return ec == std::errc{} && p == t.data() + t.size() && !t.empty() && v >= 1 && v <= 65535;
+    };
+    unsigned lo = 0, hi = 0;
+    if (!num(s.substr(0, dash), lo) || !num(s.substr(dash + 1), hi) || hi < lo) return std::nullopt;
+    return std::pair{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
 }
 
 unsigned count_lcores(std::string_view list) {
@@ -190,6 +211,7 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
     {
         TableReader r(root["memory"].as_table(), "memory.", origin);
         r.get<bool>("hugepages", cfg.hugepages, false, true);
+        r.get<uint32_t>("size_mb", cfg.memory_mb, 0, 1u << 20);
         r.get<uint32_t>("mbufs_per_queue", cfg.port.mbufs_per_queue, 1023, 1u << 24);
         r.get<uint32_t>("mbuf_cache", cfg.port.mbuf_cache, 0, 512);  // RTE_MEMPOOL_CACHE_MAX_SIZE
         r.finish();
@@ -218,6 +240,17 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
                 cfg.net.gateway = *g;
         }
         r.get<uint8_t>("ttl", cfg.net.ttl, 1, 255);
+        std::string sources;
+        if (r.get("source_addresses", sources)) {
+            if (auto range = parse_address_range(sources)) {
+                cfg.net.extra_first = range->first;
+                cfg.net.extra_count = range->second;
+            } else {
+                r.fail("source_addresses",
+                       "must be an IPv4 address or range like \"198.18.0.10-198.18.0.40\", not \"" +
+                           sources + "\"");
+            }
+        }
         r.finish();
         if (!r.error().empty()) return Error{r.error()};
     }
@@ -272,6 +305,20 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
         }
         r.get<uint8_t>("initial_window", t.tcp.initial_window, 1, 100);
         r.get<bool>("nagle", t.tcp.nagle, false, true);
+        std::string ports;
+        if (r.get("ephemeral_ports", ports)) {
+            if (auto pr = parse_port_range(ports)) {
+                t.ephemeral_low = pr->first;
+                t.ephemeral_high = pr->second;
+            } else {
+                r.fail("ephemeral_ports",
+                       "must be a port range like \"32768-60999\", not \"" + ports + "\"");
+            }
+        }
+        r.get<bool>("time_wait_reuse", t.time_wait_reuse, false, true);
+        uint32_t reuse_ms = 1000;
+        if (r.get<uint32_t>("time_wait_reuse_after_ms", reuse_ms, 1, 600000))
+            t.time_wait_reuse_after = std::chrono::milliseconds(reuse_ms);
         if (t.tcp.min_rto > t.tcp.max_rto)
             return Error{origin + ": tcp.min_rto_ms is larger than tcp.max_rto_ms"};
         r.finish();
@@ -391,6 +438,14 @@ Result<Ok> apply_overrides(StackConfig& cfg, const Overrides& o) {
         if (!replaced) out = "iface=" + o.iface + (out.empty() ? "" : "," + out);
         cfg.vdev_args = out;
     }
+    if (o.source_addresses == "none") {
+        cfg.net.extra_first = cfg.net.extra_count = 0;
+    } else if (!o.source_addresses.empty()) {
+        auto range = parse_address_range(o.source_addresses);
+        if (!range) return Error{"--source: not an IPv4 address range: " + o.source_addresses};
+        cfg.net.extra_first = range->first;
+        cfg.net.extra_count = range->second;
+    }
     if (!o.lcores.empty()) {
         if (count_lcores(o.lcores) == 0) return Error{"--lcores: not an lcore list: " + o.lcores};
         cfg.lcores = o.lcores;
@@ -416,6 +471,16 @@ Result<Ok> validate(const StackConfig& cfg) {
                          " (the gateway must be on-link)"};
         }
         if (*cfg.net.gateway == a.addr) return Error{"ip.gateway: must not be our own address"};
+    }
+    if (cfg.net.extra_count > 0) {
+        const auto first = wire::IpAddr::v4(cfg.net.extra_first);
+        const auto last = wire::IpAddr::v4(cfg.net.extra_first + cfg.net.extra_count - 1);
+        if (!a.contains(first) || !a.contains(last) || first == a.network() ||
+            last == a.broadcast() || (cfg.net.gateway && cfg.net.is_local(*cfg.net.gateway))) {
+            return Error{"ip.source_addresses: " + first.to_string() + "-" + last.to_string() +
+                         " must lie inside " + a.to_string() +
+                         " without its network, broadcast or gateway address"};
+        }
     }
     return Ok{};
 }

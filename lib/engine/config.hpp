@@ -3,8 +3,11 @@
 // after command-line overrides. Loading never throws: bad input comes back as an Error that
 // names the key.
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "dev/eal.hpp"
 #include "dev/error.hpp"
@@ -20,6 +23,15 @@ struct NetConfig {
     std::optional<wire::IpAddr> gateway;  // next hop for everything outside the prefix
     NeighborTable::Config neighbors;
     uint8_t ttl = 64;  // RFC 1700 default, as Linux
+    // Further addresses of ours (ip.source_addresses, a range inside the prefix): answered in
+    // ARP and accepted like `address`, and the source addresses of active opens (several of
+    // them multiply the 4-tuples a client has toward one server port).
+    uint32_t extra_first = 0;  // host order
+    uint32_t extra_count = 0;
+
+    bool is_local(const wire::IpAddr& a) const noexcept {
+        return a == address.addr || (a.is_v4() && a.v4_host() - extra_first < extra_count);
+    }
 };
 
 struct StackConfig {
@@ -27,6 +39,7 @@ struct StackConfig {
     std::string vdev_args;  // for a virtual device: "iface=...,qpairs=..."
     std::string lcores = "0";
     bool hugepages = true;
+    uint32_t memory_mb = 0;  // memory.size_mb: EAL "-m" (0: DPDK's default)
     NetConfig net;
     TcpHostConfig tcp;
 
@@ -47,11 +60,17 @@ struct Overrides {
     std::string vdev_args;
     std::string iface;  // replaces iface= in vdev_args
     std::string lcores;
+    std::string source_addresses;  // "198.18.0.10-198.18.0.40", or "none"
 };
 dev::Result<dev::Ok> apply_overrides(StackConfig& cfg, const Overrides& o);
 
 // Checks cross-field rules (gateway inside the prefix, address not the network or broadcast).
 dev::Result<dev::Ok> validate(const StackConfig& cfg);
+
+// Parses "A" or "A-B" (IPv4, A <= B) into a first address and a count; nullopt otherwise.
+std::optional<std::pair<uint32_t, uint32_t>> parse_address_range(std::string_view s);
+// Parses "LOW-HIGH" port numbers (1..65535, LOW <= HIGH); nullopt otherwise.
+std::optional<std::pair<uint16_t, uint16_t>> parse_port_range(std::string_view s);
 
 // Counts the lcores in an EAL list like "0-2,4" (0 if malformed).
 unsigned count_lcores(std::string_view list);

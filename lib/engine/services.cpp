@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::string_view kEndOfHeader = "\r\n\r\n";
 constexpr std::string_view kConnectionClose = "\nconnection: close";
+constexpr std::string_view kConnectionKeepAlive = "\nconnection: keep-alive";
 constexpr std::string_view kHttp10 = "HTTP/1.0";
 constexpr uint32_t kMaxHeaderBytes = 8192;  // as nginx's large_client_header_buffers
 constexpr std::string_view kTooLarge =
@@ -74,14 +75,16 @@ void TcpHost::echo_pump(Slot& s, time::Instant now) noexcept {
 }
 
 // RFC 9112: requests end at an empty line; answer each with the listener's response, keep
-// the connection unless the client asked to close (or spoke HTTP/1.0).
+// the connection unless the client asked to close, or spoke HTTP/1.0 without asking for
+// keep-alive (RFC 9112 9.3; the answer then says "Connection: keep-alive", as ab -k expects).
 void TcpHost::http_pump(Slot& s, time::Instant now) noexcept {
     const ConnId id = s.id();
     ServiceState& st = s.svc;
     const Listener& l = *s.listener;
     auto response = [&]() -> std::string_view {
         if (st.header_bytes > kMaxHeaderBytes) return kTooLarge;
-        return st.pending_close ? l.response_close : l.response_keepalive;
+        if (st.pending_close) return l.response_close;
+        return st.pending_keepalive10 ? l.response_keepalive10 : l.response_keepalive;
     };
     for (;;) {
         if (st.pending) {
@@ -119,15 +122,24 @@ void TcpHost::http_pump(Slot& s, time::Instant now) noexcept {
                 st.close_requested = true;
                 st.token_matched = 0;
             }
+            st.keepalive_matched = match(st.keepalive_matched, c, kConnectionKeepAlive, true);
+            if (st.keepalive_matched == kConnectionKeepAlive.size()) {
+                st.keepalive_requested = true;
+                st.keepalive_matched = 0;
+            }
             st.eoh_matched = match(st.eoh_matched, c, kEndOfHeader, false);
             const bool complete = st.eoh_matched == kEndOfHeader.size();
             if (complete || st.header_bytes > kMaxHeaderBytes) {
                 // Request bodies are not read: this responder serves GET-style requests.
+                const bool keepalive10 = st.http10 && st.keepalive_requested;
                 st.pending = true;
-                st.pending_close = st.close_requested || st.http10 || !complete;
+                st.pending_close =
+                    st.close_requested || (st.http10 && !keepalive10) || !complete;
+                st.pending_keepalive10 = keepalive10;
                 if (complete) {  // the next request starts fresh
                     st = ServiceState{.pending = true,
                                       .pending_close = st.pending_close,
+                                      .pending_keepalive10 = st.pending_keepalive10,
                                       .peer_closed = st.peer_closed};
                 }
             }

@@ -37,6 +37,8 @@ struct ServiceState {
     uint8_t eoh_matched = 0;    // bytes of "\r\n\r\n" matched so far
     uint8_t token_matched = 0;  // bytes of "\nconnection: close" matched (case-insensitive)
     bool close_requested = false;
+    uint8_t keepalive_matched = 0;  // bytes of "\nconnection: keep-alive" matched
+    bool keepalive_requested = false;
     bool first_line = true;
     uint8_t version_matched = 0;  // bytes of "HTTP/1.0" matched on the request line
     bool http10 = false;
@@ -45,6 +47,7 @@ struct ServiceState {
     uint32_t pending_offset = 0;
     bool pending = false;
     bool pending_close = false;  // close once the pending response is sent
+    bool pending_keepalive10 = false;  // an HTTP/1.0 keep-alive answer (RFC 9112 9.3)
     bool peer_closed = false;
 };
 

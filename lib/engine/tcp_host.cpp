@@ -42,14 +42,15 @@ tcp::FourTuple tuple_of(const wire::FlowKey& k) {
     return {{to_tcp(k.local), k.local_port}, {to_tcp(k.remote), k.remote_port}};
 }
 
-std::string http_response(const ListenerConfig& l, bool close) {
+// `connection`: the Connection header's value, or empty for none.
+std::string http_response(const ListenerConfig& l, std::string_view connection) {
     std::string body = l.body_bytes > 0 ? std::string(l.body_bytes, 'x') : l.http_body;
     if (l.body_bytes > 0) {
         for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
     }
     std::string r = "HTTP/1.1 200 OK\r\nServer: sluice\r\nContent-Type: text/plain\r\n";
     r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    if (close) r += "Connection: close\r\n";
+    if (!connection.empty()) r += "Connection: " + std::string(connection) + "\r\n";
     return r + "\r\n" + body;
 }
 
@@ -125,8 +126,9 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
             l->conn->set_keepalive(true, now, fx);
         }
         l->policy.emplace(lc.syn, h->secrets_->lifetime());
-        l->response_keepalive = http_response(lc, false);
-        l->response_close = http_response(lc, true);
+        l->response_keepalive = http_response(lc, {});
+        l->response_close = http_response(lc, "close");
+        l->response_keepalive10 = http_response(lc, "keep-alive");
         h->listeners_.push_back(std::move(l));
     }
     return h;
@@ -359,7 +361,7 @@ void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash
             bool evicted = false;
             if (syn_cache_->insert(t, seg, isn_.isn(t, now), f.src_mac.b, now, syn_ack, &evicted) !=
                 nullptr) {
-                emit(syn_ack, f.src_mac, f.src);
+                emit(syn_ack, f.src_mac, f.dst, f.src);
                 if (evicted) l.policy->note_cache_full(now);
                 return;
             }
@@ -369,7 +371,7 @@ void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash
         case tcp::SynAction::Cookie: break;
     }
     // No state at all: the SYN-ACK's ISS is the cookie (tcp/syncookie.hpp).
-    emit(tcp::make_syn_ack(cfg_.tcp, *secrets_, t, seg, now), f.src_mac, f.src);
+    emit(tcp::make_syn_ack(cfg_.tcp, *secrets_, t, seg, now), f.src_mac, f.dst, f.src);
     worker_.counters_.add(Counter::SyncookiesSent);
 }
 
@@ -384,7 +386,7 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
             case tcp::SynCacheVerdict::Established:
                 establish_accepted(l, key, hash, f.src_mac, acc, seg, now);
                 break;
-            case tcp::SynCacheVerdict::Reset: emit(reply, f.src_mac, f.src); break;
+            case tcp::SynCacheVerdict::Reset: emit(reply, f.src_mac, f.dst, f.src); break;
             case tcp::SynCacheVerdict::Aborted:
             case tcp::SynCacheVerdict::Drop: break;
         }
@@ -447,7 +449,8 @@ void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t
 void TcpHost::on_cache_syn_ack(void* ctx, const tcp::SynCacheEntry& e,
                                const tcp::OutSegment& syn_ack, time::Instant) {
     auto& h = *static_cast<TcpHost*>(ctx);
-    h.emit(syn_ack, wire::MacAddr{e.peer_mac}, to_wire(e.tuple.remote.addr));
+    h.emit(syn_ack, wire::MacAddr{e.peer_mac}, to_wire(e.tuple.local.addr),
+           to_wire(e.tuple.remote.addr));
 }
 
 bool TcpHost::accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
@@ -504,7 +507,8 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
     switch (r.action) {
         case tcp::TimeWaitAction::Drop: return;
         case tcp::TimeWaitAction::Ack:
-            if (!r.challenge || tcp::take_challenge_ack(stats_, now)) emit(reply, f.src_mac, f.src);
+            if (!r.challenge || tcp::take_challenge_ack(stats_, now))
+                emit(reply, f.src_mac, f.dst, f.src);
             return;
         case tcp::TimeWaitAction::Close: free_time_wait(tw); return;
         case tcp::TimeWaitAction::Reopen: {
@@ -599,12 +603,12 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
         for (const tcp::OutSegment& o : fx.sent()) {
             count_out(s, o);
             if (s.mac_known) {
-                emit(o, s.peer_mac, remote);
+                emit(o, s.peer_mac, s.key.local, remote);
             } else if (!worker_.resolve(remote, now, s.peer_mac)) {
                 worker_.counters_.add(Counter::NeighUnresolved);  // the RTO retries
             } else {
                 s.mac_known = true;
-                emit(o, s.peer_mac, remote);
+                emit(o, s.peer_mac, s.key.local, remote);
             }
         }
         apply_timers(s);
@@ -677,7 +681,7 @@ uint32_t payload_sum(const rte_mbuf* d, uint32_t off, uint32_t len) noexcept {
 }  // namespace
 
 void TcpHost::emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
-                   const wire::IpAddr& dst) noexcept {
+                   const wire::IpAddr& src, const wire::IpAddr& dst) noexcept {
     rte_mbuf* m = rte_pktmbuf_alloc(worker_.pool_);
     if (m == nullptr) [[unlikely]] {
         worker_.counters_.add(Counter::DropMbufExhausted);
@@ -715,7 +719,7 @@ void TcpHost::emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
                                  static_cast<size_t>(rte_pktmbuf_tailroom(m))};
     const wire::L3Header l3{.src_mac = worker_.mac_,
                             .dst_mac = dst_mac,
-                            .src = local_,
+                            .src = src,
                             .dst = dst,
                             .ttl = worker_.net_.ttl};
     const wire::TcpHeaderSpec spec{.src_port = o.src_port,
@@ -840,6 +844,50 @@ void TcpHost::publish_counters() noexcept {
 
 // --- application calls ------------------------------------------------------------------------
 
+// Ports advance first, then the source address: a 4-tuple comes round again only after
+// range x sources opens, so the one met is the oldest (most likely an expired or reusable
+// TIME-WAIT). The walk is bounded per call; the cursor carries on from there next time.
+bool TcpHost::pick_local_end(wire::FlowKey& key, uint32_t& hash, time::Instant now,
+                             std::optional<wire::SeqNum>& reuse_after) noexcept {
+    constexpr uint64_t kMaxProbes = 16384;
+    const NetConfig& net = worker_.net_;
+    const uint32_t sources = std::max<uint32_t>(net.extra_count, 1);
+    const uint64_t tuples = (uint64_t(cfg_.ephemeral_high) - cfg_.ephemeral_low + 1) * sources;
+    for (uint64_t i = 0; i < std::min(tuples, kMaxProbes); ++i) {
+        if (next_source_ >= sources) next_source_ = 0;
+        key.local = net.extra_count > 0 ? wire::IpAddr::v4(net.extra_first + next_source_) : local_;
+        key.local_port = next_port_;
+        if (next_port_ >= cfg_.ephemeral_high || next_port_ < cfg_.ephemeral_low) {
+            next_port_ = cfg_.ephemeral_low;
+            next_source_ = (next_source_ + 1) % sources;
+        } else {
+            ++next_port_;
+        }
+        hash = flows_->hash(key);
+        void* v = flows_->lookup(key, hash);
+        if (v == nullptr) return true;
+        const auto bits = reinterpret_cast<uintptr_t>(v);
+        if ((bits & kTwTag) == 0) continue;
+        TwSlot& tw = *reinterpret_cast<TwSlot*>(bits & ~kTwTag);
+        if (!time_wait_reusable(tw, now)) continue;
+        reuse_after = tw.tw.snd_nxt;
+        free_time_wait(tw);
+        worker_.counters_.add(Counter::TWRecycled);
+        return true;
+    }
+    return false;
+}
+
+// RFC 6191 4 needs the old connection's timestamps: PAWS keeps its old duplicates out of the
+// new incarnation. Our TSval is a millisecond clock (tcp::ts_clock), so the new SYN's is
+// above every one sent on the old connection once time has moved on from our last segment
+// there, which left when the 2 x MSL timer was last (re)started. Linux waits 1 s likewise.
+bool TcpHost::time_wait_reusable(const TwSlot& tw, time::Instant now) const noexcept {
+    if (!cfg_.time_wait_reuse || !tw.tw.timestamps || !cfg_.tcp.timestamps) return false;
+    const time::Instant last_sent = tw.tw.deadline - 2 * cfg_.tcp.msl;
+    return now - last_sent >= std::max<time::Duration>(cfg_.time_wait_reuse_after, std::chrono::milliseconds(1));
+}
+
 dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
                                      time::Instant now) {
     return connect(remote, port, app, ConnSetup{}, now);
@@ -847,28 +895,20 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
 
 dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
                                      const ConnSetup& setup, time::Instant now) {
-    wire::FlowKey key{};
-    key.local = local_;
-    key.remote = remote;
-    key.remote_port = port;
-    // Next free local port whose 4-tuple is not in use (TIME-WAIT entries included).
-    const uint32_t range = uint32_t(cfg_.ephemeral_high) - cfg_.ephemeral_low + 1;
-    uint32_t hash = 0;
-    bool found = false;
-    for (uint32_t i = 0; i < range && !found; ++i) {
-        key.local_port = next_port_;
-        next_port_ = next_port_ == cfg_.ephemeral_high ? cfg_.ephemeral_low : next_port_ + 1;
-        hash = flows_->hash(key);
-        found = flows_->lookup(key, hash) == nullptr;
-    }
-    if (!found) {
-        worker_.counters_.add(Counter::PortsExhausted);
-        return dev::Error{"no free local port toward " + remote.to_string()};
-    }
     Slot* s = alloc_slot(setup);
     if (s == nullptr) {
         worker_.counters_.add(Counter::TcpConnPoolExhausted);
         return dev::Error{"connection pool exhausted"};
+    }
+    wire::FlowKey key{};
+    key.remote = remote;
+    key.remote_port = port;
+    uint32_t hash = 0;
+    std::optional<wire::SeqNum> reuse_after;
+    if (!pick_local_end(key, hash, now, reuse_after)) {
+        free_slot(*s);
+        worker_.counters_.add(Counter::PortsExhausted);
+        return dev::Error{"no free local port toward " + remote.to_string()};
     }
     s->key = key;
     s->hash = hash;
@@ -882,7 +922,10 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
     s->mac_known = worker_.resolve(remote, now, s->peer_mac);
     const ConnId id = s->id();
     const tcp::Error e = with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
-        return c.open_active(tuple_of(key), isn_, now, fx);
+        const tcp::FourTuple t = tuple_of(key);
+        if (!reuse_after) return c.open_active(t, isn_, now, fx);
+        // RFC 1122 4.2.2.13 (a): the new ISS above the old incarnation's sequence space.
+        return c.open_active(t, tcp::reopen_iss(isn_.isn(t, now), *reuse_after), now, fx);
     });
     if (e != tcp::Error::None) {
         if (Slot* still = slot_of(id)) free_slot(*still);

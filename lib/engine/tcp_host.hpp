@@ -67,6 +67,12 @@ struct TcpHostConfig {
     // Indirect mbufs per worker for payload in flight (one or two per data segment until
     // the NIC has sent it).
     uint32_t clone_mbufs = 4095;
+    // Active opens may take over a 4-tuple of ours in TIME-WAIT when its entry holds the
+    // peer's timestamps (RFC 6191 4, as Linux net.ipv4.tcp_tw_reuse): the new SYN's ISS is
+    // above the old snd_nxt and its TSval, from a millisecond clock, above any the old
+    // connection sent once time_wait_reuse_after has passed since we last sent on it.
+    bool time_wait_reuse = true;
+    time::Duration time_wait_reuse_after = std::chrono::seconds(1);  // Linux: 1 s
 };
 
 // A handle on a connection for applications: stale handles (the slot was reused) are refused.
@@ -245,7 +251,7 @@ private:
 
     // Drains fx for slot s: frames out, timers to the wheel, events to the application.
     void run_effects(Slot& s, time::Instant now) noexcept;
-    void emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac,
+    void emit(const tcp::OutSegment& o, const wire::MacAddr& dst_mac, const wire::IpAddr& src,
               const wire::IpAddr& dst) noexcept;
     void apply_timers(Slot& s) noexcept;
     void count_out(Slot& s, const tcp::OutSegment& o) noexcept;
@@ -259,6 +265,14 @@ private:
     void echo_pump(Slot& s, time::Instant now) noexcept;
     void http_pump(Slot& s, time::Instant now) noexcept;
     void finish_if_done(Slot& s, time::Instant now) noexcept;
+
+    // connect(): the local end of a new 4-tuple toward key.remote:key.remote_port. Fills
+    // key.local, key.local_port and hash; sets *reuse_after when it takes over a TIME-WAIT
+    // entry (the new ISS must be above it). False: every tuple is busy.
+    bool pick_local_end(wire::FlowKey& key, uint32_t& hash, time::Instant now,
+                        std::optional<wire::SeqNum>& reuse_after) noexcept;
+    // A TIME-WAIT entry of ours that an active open may reuse (RFC 6191 4).
+    bool time_wait_reusable(const TwSlot& tw, time::Instant now) const noexcept;
 
     static void on_conn_timer(time::Timer& t, time::Instant now);
     static void on_tw_timer(time::Timer& t, time::Instant now);
@@ -298,6 +312,7 @@ private:
     Slot* active_slot_ = nullptr;
     tcp::Effects* active_fx_ = nullptr;
     uint16_t next_port_;
+    uint32_t next_source_ = 0;  // index into the source addresses (NetConfig::extra_*)
     time::Instant next_publish_;
 };
 

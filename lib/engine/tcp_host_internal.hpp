@@ -51,6 +51,7 @@ struct TcpHost::Listener {
     bool app_listener = false;  // accepted connections go to `app`, not a built-in service
     AppHandlers app;
     ConnSetup setup;
+    std::string response_keepalive10;  // to HTTP/1.0 asking for keep-alive
 };
 
 }  // namespace sluice::engine

@@ -178,11 +178,11 @@ void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {
     counters_.add(Counter::IpInReceives);
     // RFC 1122 3.2.1.3: a source that is our own address (a LAND packet) or the directed
     // broadcast of our prefix is not a host we can answer.
-    if (f.src == net_.address.addr || f.src == net_.address.broadcast()) {
+    if (net_.is_local(f.src) || f.src == net_.address.broadcast()) {
         drop(m, wire::Drop::Ipv4BadSource);
         return;
     }
-    if (f.dst != net_.address.addr) {
+    if (!net_.is_local(f.dst)) {
         discard(m, Counter::DropIpv4NotForUs);
         counters_.add(Counter::IpInAddrErrors);
         return;
@@ -203,9 +203,9 @@ void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
         drop(m, d);
         return;
     }
-    const bool for_us = arp.tpa == net_.address.addr;
+    const bool for_us = net_.is_local(arp.tpa);  // our address or one of the extra ones
     const bool sender_ok =
-        net_.address.contains(arp.spa) && arp.spa != net_.address.addr && !arp.sha.is_multicast();
+        net_.address.contains(arp.spa) && !net_.is_local(arp.spa) && !arp.sha.is_multicast();
     if (sender_ok) {
         const auto r = neighbors_.learn(arp.spa, arp.sha, now, for_us);
         if (r == NeighborTable::Update::Full) counters_.add(Counter::NeighTableFull);
@@ -224,7 +224,7 @@ void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
     }
     counters_.add(Counter::ArpInRequests);
     const size_t len =
-        wire::build_arp(buf, kArpReply, arp.sha, mac_, net_.address.addr, arp.sha, arp.spa);
+        wire::build_arp(buf, kArpReply, arp.sha, mac_, arp.tpa, arp.sha, arp.spa);
     counters_.add(Counter::ArpOutReplies);
     transmit(m, len, false);
 }

@@ -71,6 +71,13 @@ public:
     void poll(time::Instant now) noexcept;
 
     uint16_t queue() const { return queue_; }
+    const wire::MacAddr& mac() const { return mac_; }
+    // The MAC to send to `dst` (via the gateway when off-link); false while ARP is pending (a
+    // request goes out, rate-limited). For applications that send their own frames on this
+    // worker's queue between poll()s (sluice-cps --syn-flood). Worker lcore only.
+    bool neighbor_mac(const wire::IpAddr& dst, time::Instant now, wire::MacAddr& mac) noexcept {
+        return resolve(dst, now, mac);
+    }
     const Counters& counters() const { return counters_; }
     time::Instant now() const noexcept;
 

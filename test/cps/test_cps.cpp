@@ -1,0 +1,296 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cps_config.hpp"
+#include "histogram.hpp"
+#include "http_response.hpp"
+#include "pacer.hpp"
+#include "prefix.hpp"
+
+namespace sluice::cps {
+namespace {
+
+// --- histogram ------------------------------------------------------------------------------
+
+TEST(Histogram, BucketsCoverEveryValueInOrder) {
+    EXPECT_EQ(Histogram::bucket_of(0), 0u);
+    EXPECT_EQ(Histogram::bucket_of(31), 31u);
+    EXPECT_EQ(Histogram::bucket_of(32), 32u);
+    EXPECT_EQ(Histogram::bucket_of(UINT64_MAX), Histogram::kBuckets - 1);
+    // Each bucket's range starts right after the previous one's.
+    for (size_t b = 1; b < Histogram::kBuckets; ++b) {
+        ASSERT_EQ(Histogram::lowest(b), Histogram::highest(b - 1) + 1) << b;
+        ASSERT_EQ(Histogram::bucket_of(Histogram::lowest(b)), b);
+        ASSERT_EQ(Histogram::bucket_of(Histogram::highest(b)), b);
+    }
+}
+
+TEST(Histogram, RelativeErrorWithinOneThirtySecond) {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 100000; ++i) {
+        const uint64_t v = rng() >> (rng() % 64);
+        const size_t b = Histogram::bucket_of(v);
+        ASSERT_LE(Histogram::lowest(b), v);
+        ASSERT_GE(Histogram::highest(b), v);
+        const double width = double(Histogram::highest(b) - Histogram::lowest(b));
+        ASSERT_LE(width, double(v) / 32.0 + 1e-9) << v;
+    }
+}
+
+TEST(Histogram, PercentilesOfAUniformRun) {
+    Histogram h;
+    for (uint64_t v = 1; v <= 100000; ++v) h.record(v * 1000);  // 1 us .. 100 ms
+    EXPECT_EQ(h.count(), 100000u);
+    EXPECT_EQ(h.min(), 1000u);
+    EXPECT_EQ(h.max(), 100000000u);
+    auto near = [](uint64_t got, double want) {
+        return std::abs(double(got) - want) <= want / 32.0 + 1;
+    };
+    EXPECT_TRUE(near(h.percentile(50), 50e6)) << h.percentile(50);
+    EXPECT_TRUE(near(h.percentile(90), 90e6)) << h.percentile(90);
+    EXPECT_TRUE(near(h.percentile(99), 99e6)) << h.percentile(99);
+    EXPECT_TRUE(near(h.percentile(99.9), 99.9e6)) << h.percentile(99.9);
+    EXPECT_EQ(h.percentile(100), h.max());
+    EXPECT_NEAR(h.mean(), 50.0005e6, 1);
+}
+
+TEST(Histogram, SmallValuesAreExactAndTheTailIsNotHidden) {
+    Histogram h;
+    for (int i = 0; i < 999; ++i) h.record(7);
+    h.record(1'000'000);
+    EXPECT_EQ(h.percentile(50), 7u);
+    EXPECT_EQ(h.percentile(99.9), 7u);  // the 999th of 1000
+    EXPECT_EQ(h.percentile(99.95), 1'000'000u);
+    EXPECT_EQ(h.max(), 1'000'000u);
+}
+
+TEST(Histogram, EmptyAndMerge) {
+    Histogram a, b;
+    EXPECT_EQ(a.percentile(99), 0u);
+    EXPECT_EQ(a.min(), 0u);
+    a.record(100);
+    b.record(300);
+    b.record(200);
+    a.merge(b);
+    EXPECT_EQ(a.count(), 3u);
+    EXPECT_EQ(a.min(), 100u);
+    EXPECT_EQ(a.max(), 300u);
+    EXPECT_EQ(a.percentile(50), Histogram::highest(Histogram::bucket_of(200)));
+}
+
+// --- pacer ----------------------------------------------------------------------------------
+
+constexpr uint64_t kSec = 1'000'000'000;
+
+TEST(Pacer, FirstStartIsDueAtOnceThenOnePerInterval) {
+    Pacer p(1000, 5 * kSec);  // 1 ms apart
+    EXPECT_EQ(p.due(5 * kSec - 1), 0u);
+    EXPECT_EQ(p.due(5 * kSec), 1u);
+    p.take(1);
+    EXPECT_EQ(p.due(5 * kSec + 999'999), 0u);
+    EXPECT_EQ(p.next_due_ns(), 5 * kSec + 1'000'000);
+    EXPECT_EQ(p.due(5 * kSec + 1'000'000), 1u);
+}
+
+TEST(Pacer, KeepsTheLongRunRateExactly) {
+    Pacer p(3000, 0, 1'000'000);
+    uint64_t started = 0;
+    for (uint64_t t = 0; t < 10 * kSec; t += 137'000) {  // an uneven loop period
+        const uint64_t n = p.due(t);
+        p.take(n);
+        started += n;
+    }
+    EXPECT_NEAR(double(started), 30000.0, 1.0);
+    EXPECT_EQ(p.missed(), 0u);
+}
+
+TEST(Pacer, AStallCatchesUpOnlyABurstAndCountsTheRest) {
+    Pacer p(1000, 0, 10);
+    p.take(p.due(0));
+    // 100 ms stalled: 100 starts due, 10 allowed, 90 missed.
+    EXPECT_EQ(p.due(100'000'000), 10u);
+    EXPECT_EQ(p.missed(), 90u);
+    p.take(10);
+    EXPECT_EQ(p.due(100'000'000), 0u);
+    EXPECT_EQ(p.issued(), 101u);
+}
+
+TEST(Pacer, SkippedSlotsAreMissedNotRetried) {
+    Pacer p(100, 0);
+    EXPECT_EQ(p.due(50'000'000), 6u);  // slots at 0, 10, ..., 50 ms
+    p.skip(6);
+    EXPECT_EQ(p.missed(), 6u);
+    EXPECT_EQ(p.due(50'000'000), 0u);
+}
+
+TEST(Pacer, ZeroRateIsUnpaced) {
+    Pacer p(0, 0);
+    EXPECT_EQ(p.due(0), UINT64_MAX);
+}
+
+TEST(Pacer, HighRatesDoNotOverflow) {
+    Pacer p(1'000'000'000, 0, UINT32_MAX);
+    const uint64_t due = p.due(3600 * kSec);  // an hour at 1e9/s: 3.6e12 slots
+    EXPECT_EQ(due, UINT32_MAX);
+    EXPECT_EQ(due + p.missed(), 3600ull * 1'000'000'000 + 1);
+}
+
+// --- flood prefix ---------------------------------------------------------------------------
+
+TEST(FloodPrefix, InsideTheTestRangeIsAllowed) {
+    EXPECT_EQ(check_flood_prefix("198.19.0.0/16", kDefaultTestRange, false), "");
+    EXPECT_EQ(check_flood_prefix("198.18.0.0/15", kDefaultTestRange, false), "");
+    EXPECT_EQ(check_flood_prefix("198.18.7.0/24", kDefaultTestRange, false), "");
+    EXPECT_EQ(check_flood_prefix("198.19.255.255/32", kDefaultTestRange, false), "");
+    // Host bits are ignored: 198.19.1.7/24 is 198.19.1.0/24.
+    EXPECT_EQ(check_flood_prefix("198.19.1.7/24", kDefaultTestRange, false), "");
+}
+
+TEST(FloodPrefix, OutsideOrWiderIsRefused) {
+    EXPECT_NE(check_flood_prefix("10.0.0.0/8", kDefaultTestRange, false), "");
+    EXPECT_NE(check_flood_prefix("198.16.0.0/14", kDefaultTestRange, false), "");  // contains it
+    EXPECT_NE(check_flood_prefix("198.20.0.0/16", kDefaultTestRange, false), "");  // next door
+    EXPECT_NE(check_flood_prefix("198.17.255.0/24", kDefaultTestRange, false), "");
+    EXPECT_NE(check_flood_prefix("0.0.0.0/1", kDefaultTestRange, false), "");
+    EXPECT_NE(check_flood_prefix("10.0.0.0/8", kDefaultTestRange, false).find("--allow-any-prefix"),
+              std::string::npos);
+}
+
+TEST(FloodPrefix, AllowAnyLetsAnyWellFormedPrefixThrough) {
+    EXPECT_EQ(check_flood_prefix("10.0.0.0/8", kDefaultTestRange, true), "");
+    EXPECT_NE(check_flood_prefix("10.0.0.0", kDefaultTestRange, true), "");  // not a prefix
+    EXPECT_NE(check_flood_prefix("nonsense/8", kDefaultTestRange, true), "");
+}
+
+TEST(FloodPrefix, AConfiguredRangeReplacesTheDefault) {
+    EXPECT_EQ(check_flood_prefix("198.18.5.0/24", "198.18.0.0/16", false), "");
+    EXPECT_NE(check_flood_prefix("198.19.5.0/24", "198.18.0.0/16", false), "");
+    EXPECT_NE(check_flood_prefix("198.18.5.0/24", "bogus", false), "");
+}
+
+// --- HTTP response reader -------------------------------------------------------------------
+
+HttpResponseReader::Status feed_split(HttpResponseReader& r, std::string_view s, size_t chunk) {
+    auto st = HttpResponseReader::Status::More;
+    for (size_t i = 0; i < s.size(); i += chunk) {
+        const auto part = s.substr(i, chunk);
+        st = r.feed({reinterpret_cast<const uint8_t*>(part.data()), part.size()});
+    }
+    return st;
+}
+
+TEST(HttpResponse, ContentLengthBodyInAnySplit) {
+    const std::string resp =
+        "HTTP/1.1 200 OK\r\nServer: x\r\ncontent-LENGTH:  5\r\n\r\nhello";
+    for (size_t chunk = 1; chunk <= resp.size(); ++chunk) {
+        HttpResponseReader r;
+        ASSERT_EQ(feed_split(r, resp.substr(0, resp.size() - 1), chunk),
+                  HttpResponseReader::Status::More)
+            << chunk;
+        ASSERT_EQ(feed_split(r, resp.substr(resp.size() - 1), 1), HttpResponseReader::Status::Done);
+        EXPECT_EQ(r.code(), 200);
+        EXPECT_EQ(r.body_bytes(), 5u);
+    }
+}
+
+TEST(HttpResponse, NoBodyStatusesAndZeroLength) {
+    HttpResponseReader a;
+    EXPECT_EQ(feed_split(a, "HTTP/1.1 204 No Content\r\n\r\n", 100), HttpResponseReader::Status::Done);
+    HttpResponseReader b;
+    EXPECT_EQ(feed_split(b, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 3),
+              HttpResponseReader::Status::Done);
+}
+
+TEST(HttpResponse, BodyUntilCloseNeedsTheFin) {
+    HttpResponseReader r;
+    EXPECT_EQ(feed_split(r, "HTTP/1.0 200 OK\r\n\r\nsome body", 4), HttpResponseReader::Status::More);
+    EXPECT_EQ(r.on_eof(), HttpResponseReader::Status::Done);
+    EXPECT_EQ(r.body_bytes(), 9u);
+}
+
+TEST(HttpResponse, CutShortOrMalformedIsBad) {
+    HttpResponseReader a;
+    feed_split(a, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 7);
+    EXPECT_EQ(a.on_eof(), HttpResponseReader::Status::Bad);
+    HttpResponseReader b;
+    EXPECT_EQ(feed_split(b, "SSH-2.0-OpenSSH\r\n", 5), HttpResponseReader::Status::Bad);
+    HttpResponseReader c;
+    EXPECT_EQ(feed_split(c, "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", 5),
+              HttpResponseReader::Status::Bad);
+    HttpResponseReader d;  // a header block that never ends
+    std::string endless = "HTTP/1.1 200 OK\r\n";
+    while (endless.size() <= HttpResponseReader::kHeaderMax) endless += "X-Filler: aaaaaaaaaaaaaaaa\r\n";
+    EXPECT_EQ(feed_split(d, endless, 1000), HttpResponseReader::Status::Bad);
+}
+
+TEST(HttpResponse, StatusCodeIsReported) {
+    HttpResponseReader r;
+    EXPECT_EQ(feed_split(r, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno", 9),
+              HttpResponseReader::Status::Done);
+    EXPECT_EQ(r.code(), 404);
+}
+
+// --- the [cps] table ------------------------------------------------------------------------
+
+constexpr const char* kStack = R"(
+[ip]
+address = "198.18.0.2/24"
+source_addresses = "198.18.0.10-198.18.0.40"
+[tcp]
+ephemeral_ports = "40000-40099"
+time_wait_reuse = false
+)";
+
+TEST(CpsConfig, ReadsItsTableAndLeavesTheRestToTheStack) {
+    CpsConfig c;
+    const std::string text = std::string(kStack) +
+                             "[cps]\ntarget = \"198.18.0.1:8080\"\nrate = 5000\nclose = \"rst\"\n"
+                             "mode = \"raw\"\nduration_s = 2.5\n";
+    auto sc = parse_cps_config(text, "t.toml", c);
+    ASSERT_TRUE(sc) << sc.error().message;
+    EXPECT_EQ(c.target, "198.18.0.1:8080");
+    EXPECT_EQ(c.rate, 5000u);
+    EXPECT_EQ(c.close, CloseMode::Rst);
+    EXPECT_EQ(c.mode, Mode::Raw);
+    EXPECT_DOUBLE_EQ(c.duration_s, 2.5);
+    EXPECT_EQ(sc->net.extra_count, 31u);
+    EXPECT_TRUE(sc->net.is_local(*wire::IpAddr::parse("198.18.0.40")));
+    EXPECT_FALSE(sc->net.is_local(*wire::IpAddr::parse("198.18.0.41")));
+    EXPECT_EQ(sc->tcp.ephemeral_low, 40000);
+    EXPECT_EQ(sc->tcp.ephemeral_high, 40099);
+    EXPECT_FALSE(sc->tcp.time_wait_reuse);
+}
+
+TEST(CpsConfig, ErrorsNameTheKey) {
+    CpsConfig c;
+    auto bad = [&](const std::string& extra) {
+        auto r = parse_cps_config(std::string(kStack) + extra, "t.toml", c);
+        return r ? std::string("accepted") : r.error().message;
+    };
+    EXPECT_NE(bad("[cps]\nrat = 5\n").find("cps.rat"), std::string::npos);
+    EXPECT_NE(bad("[cps]\nclose = \"later\"\n").find("cps.close"), std::string::npos);
+    EXPECT_NE(bad("[cps]\nconcurrency = 0\n").find("cps.concurrency"), std::string::npos);
+    auto r = parse_cps_config(
+        "[ip]\naddress = \"198.18.0.2/24\"\nsource_addresses = \"198.18.1.1-198.18.1.3\"\n",
+        "t.toml", c);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("source_addresses"), std::string::npos);
+    r = parse_cps_config("[ip]\naddress = \"198.18.0.2/24\"\n[tcp]\nephemeral_ports = \"9-3\"\n",
+                         "t.toml", c);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("ephemeral_ports"), std::string::npos);
+}
+
+TEST(CpsConfig, TheShippedDefaultLoads) {
+    CpsConfig c;
+    auto sc = load_cps_config(SLUICE_SOURCE_DIR "/config/cps.toml", c);
+    ASSERT_TRUE(sc) << sc.error().message;
+    EXPECT_EQ(c.target, "198.18.0.1:80");
+    EXPECT_LE(c.concurrency, sc->tcp.max_connections);
+}
+
+}  // namespace
+}  // namespace sluice::cps
