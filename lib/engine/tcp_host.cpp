@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstring>
 
@@ -135,7 +136,7 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
       wheel_(time::WheelConfig{.tick = std::chrono::milliseconds(1), .origin = now}),
       slots_(std::make_unique<Slot[]>(cfg.max_connections)),
       tw_pool_(std::max<uint32_t>(cfg.max_time_wait, 1)),
-      next_port_(cfg.ephemeral_low),
+      ports_(cfg.ephemeral_low, cfg.ephemeral_high, worker.port_.rss, worker.queue()),
       next_publish_(now) {
     const size_t per = size_t(cfg_.tcp.send_buffer) + cfg_.tcp.recv_buffer;
     buffer_memory_ = std::make_unique_for_overwrite<uint8_t[]>(per * cfg_.max_connections);
@@ -685,19 +686,12 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
     key.local = local_;
     key.remote = remote;
     key.remote_port = port;
-    // Next free local port whose 4-tuple is not in use (TIME-WAIT entries included).
-    const uint32_t range = uint32_t(cfg_.ephemeral_high) - cfg_.ephemeral_low + 1;
     uint32_t hash = 0;
-    bool found = false;
-    for (uint32_t i = 0; i < range && !found; ++i) {
-        key.local_port = next_port_;
-        next_port_ = next_port_ == cfg_.ephemeral_high ? cfg_.ephemeral_low : next_port_ + 1;
-        hash = flows_->hash(key);
-        found = flows_->lookup(key, hash) == nullptr;
-    }
-    if (!found) {
+    if (!ports_.pick(key, hash, *flows_)) {
         worker_.counters_.add(Counter::PortsExhausted);
-        return dev::Error{"no free local port toward " + remote.to_string()};
+        return dev::Error{"no free local port toward " + remote.to_string() + ":" +
+                              std::to_string(port) + " (EADDRNOTAVAIL)",
+                          EADDRNOTAVAIL};
     }
     Slot* s = alloc_slot();
     if (s == nullptr) {
@@ -767,9 +761,10 @@ std::optional<tcp::ConnectionStatus> TcpHost::status(ConnId id) const noexcept {
 }
 
 void*& TcpHost::user(ConnId id) noexcept {
-    static void* dead = nullptr;
     Slot* s = slot_of(id);
-    return s != nullptr ? s->user : dead;
+    if (s != nullptr) return s->user;
+    dead_user_ = nullptr;  // per host, not a static shared by every worker
+    return dead_user_;
 }
 
 void TcpHost::arm_app_timer(ConnId id, time::Instant at) noexcept {

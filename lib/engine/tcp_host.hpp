@@ -24,6 +24,7 @@
 
 #include "dev/error.hpp"
 #include "engine/conn_snapshot.hpp"
+#include "engine/port_alloc.hpp"
 #include "engine/services.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/pool.hpp"
@@ -103,7 +104,9 @@ public:
 
     // --- application calls (worker lcore only) ---------------------------------------------
     // Active open to remote:port. Errors: NeighUnresolved is not an error (the SYN is
-    // retransmitted once ARP answers); pool, flow table or port exhaustion are.
+    // retransmitted once ARP answers); pool, flow table or port exhaustion are (no local port
+    // whose replies come home to this worker is free: Error::code EADDRNOTAVAIL, counted as
+    // PortsExhausted).
     dev::Result<ConnId> connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
                                 time::Instant now);
     tcp::IoResult send(ConnId id, std::span<const uint8_t> data, time::Instant now) noexcept;
@@ -217,7 +220,8 @@ private:
     // callbacks write there; calls on other connections get a sink of their own.
     Slot* active_slot_ = nullptr;
     tcp::Effects* active_fx_ = nullptr;
-    uint16_t next_port_;
+    PortAllocator ports_;  // active-open local ports that come home to this worker
+    void* dead_user_ = nullptr;  // what user() returns for a stale handle
     time::Instant next_publish_;
 };
 
