@@ -168,7 +168,7 @@ uint16_t Worker::steer(rte_mbuf** rx, uint16_t n) noexcept {
         const uint16_t k = steer_count_[q];
         if (k == 0) continue;
         steer_count_[q] = 0;
-        const unsigned sent = rte_ring_enqueue_burst(
+        const unsigned sent = rte_ring_sp_enqueue_burst(
             steer_out_[q], reinterpret_cast<void* const*>(steer_stage_[q].data()), k, nullptr);
         counters_.add(Counter::SteerOut, sent);
         if (sent < k) [[unlikely]] {
@@ -191,7 +191,7 @@ void Worker::share_arp(rte_mbuf* m) noexcept {
             continue;
         }
         void* tagged = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(c) | kLearnOnlyTag);
-        if (rte_ring_enqueue(r, tagged) != 0) [[unlikely]] {
+        if (rte_ring_sp_enqueue(r, tagged) != 0) [[unlikely]] {
             counters_.add(Counter::DropSteerRingFull);
             rte_pktmbuf_free(c);
         }
@@ -202,7 +202,7 @@ uint16_t Worker::receive_steered(time::Instant now) noexcept {
     uint16_t total = 0;
     for (rte_ring* r : steer_in_) {
         void* got[kBurst];
-        const unsigned k = rte_ring_dequeue_burst(r, got, kBurst, nullptr);
+        const unsigned k = rte_ring_sc_dequeue_burst(r, got, kBurst, nullptr);
         counters_.add(Counter::SteerIn, k);
         for (unsigned i = 0; i < k; ++i) {
             const auto bits = reinterpret_cast<uintptr_t>(got[i]);
