@@ -112,6 +112,9 @@ namespace sluice {
     X(DropRxMultiSegment, "received frames spanning several mbufs (not served)")               \
     X(DropTxFull, "frames dropped because the TX queue was full")                              \
     X(DropMbufExhausted, "frames not sent: mbuf pool empty")                                   \
+    X(SteerOut, "frames handed to the worker that owns their flow (software steering)")       \
+    X(SteerIn, "frames (and ARP copies) received from other workers")                         \
+    X(DropSteerRingFull, "frames dropped: the owning worker's steering ring was full")          \
     X(LoopTurns, "worker loop iterations")                                                     \
     X(RxBursts, "non-empty RX bursts")                                                         \
     X(BusyCycles, "TSC cycles in loop turns that received packets")                            \

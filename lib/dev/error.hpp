@@ -10,6 +10,7 @@ namespace sluice::dev {
 
 struct Error {
     std::string message;
+    int code = 0;  // an errno value where one fits (EADDRNOTAVAIL, ENOMEM, ...), else 0
 };
 
 template <typename T>

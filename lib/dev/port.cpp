@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 namespace sluice::dev {
 
@@ -57,6 +58,66 @@ std::string errmsg(const char* what, int rc) {
     return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+constexpr uint64_t kRssWant = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP |
+                              RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_IPV6;
+
+// Virtual devices whose queues are filled by something other than a Toeplitz hash with our
+// key, even where they advertise RSS: the kernel's PACKET_FANOUT (af_packet), tun's own queue
+// selection (tap), the NIC's key (af_xdp), or nothing at all.
+constexpr const char* kNoSteeringDrivers[] = {
+    "net_af_packet", "net_tap",   "net_af_xdp", "net_ring",        "net_null",
+    "net_pcap",      "net_memif", "net_vhost",  "net_virtio_user",
+};
+
+bool hardware_rss_usable(const rte_eth_dev_info& info, const std::string& driver,
+                         std::string& why) {
+    for (const char* d : kNoSteeringDrivers) {
+        if (driver == d) {
+            why = driver + " does not place flows by a Toeplitz hash we can compute";
+            return false;
+        }
+    }
+    if ((info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) {
+        why = "no RSS over TCP/IPv4";
+        return false;
+    }
+    if (info.hash_key_size == 0 || info.hash_key_size > kRssKeyLen || info.hash_key_size % 4 != 0) {
+        why = "RSS key of " + std::to_string(info.hash_key_size) + " bytes";
+        return false;
+    }
+    if (info.reta_size == 0 || (info.reta_size & (info.reta_size - 1)) != 0) {
+        why = "no usable redirection table (size " + std::to_string(info.reta_size) + ")";
+        return false;
+    }
+    return true;
+}
+
+// Spreads the RETA round-robin over the queues, then reads back what the NIC has: that is
+// what the port allocator and the software stage must predict. False if neither works.
+bool configure_reta(Port& port, uint16_t reta_size, std::string& why) {
+    std::vector<rte_eth_rss_reta_entry64> conf(reta_size / RTE_ETH_RETA_GROUP_SIZE +
+                                               (reta_size % RTE_ETH_RETA_GROUP_SIZE != 0));
+    for (uint16_t i = 0; i < reta_size; ++i) {
+        auto& g = conf[i / RTE_ETH_RETA_GROUP_SIZE];
+        g.mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+        g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = static_cast<uint16_t>(i % port.queues);
+    }
+    // A PMD without reta_update keeps its default, which is still worth reading.
+    (void)rte_eth_dev_rss_reta_update(port.id, conf.data(), reta_size);
+    for (auto& g : conf) {
+        std::fill(std::begin(g.reta), std::end(g.reta), uint16_t{0});
+    }
+    if (int rc = rte_eth_dev_rss_reta_query(port.id, conf.data(), reta_size); rc != 0) {
+        why = errmsg("reading the RETA back", rc);
+        return false;
+    }
+    std::vector<uint16_t> reta(reta_size);
+    for (uint16_t i = 0; i < reta_size; ++i)
+        reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+    port.rss = RssMap(port.queues, std::move(reta));
+    return true;
+}
+
 }  // namespace
 
 std::string describe_ports() {
@@ -103,24 +164,27 @@ Result<Port> open_port(const PortConfig& cfg) {
     port.caps.tx_tcp_csum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
     if (port.caps.tx_ip_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
     if (port.caps.tx_tcp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
-    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
-        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;  // one pool per queue
+    // Fast free wants every mbuf sent on a queue to come from one pool; with several workers
+    // a frame steered from another worker's queue may be answered in place, so only then.
+    if (cfg.queues == 1 && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)) {
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
     }
 
-    // RSS over TCP/IPv4 (and IPv6) with the symmetric key, where the PMD has it.
-    std::array<uint8_t, 52> key{};
-    const uint64_t rss_want = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP |
-                              RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_IPV6;
-    if (cfg.queues > 1 && (info.flow_type_rss_offloads & rss_want) != 0 && info.hash_key_size > 0 &&
-        info.hash_key_size <= key.size()) {
-        for (size_t i = 0; i < key.size(); ++i) {
-            key[i] = (i % 2 == 0) ? kSymmetricRssKeyByte0 : kSymmetricRssKeyByte1;
-        }
+    // RSS over TCP/IPv4 (and IPv6) with the symmetric key, where the PMD can steer by it.
+    std::array<uint8_t, kRssKeyLen> key = symmetric_rss_key();
+    std::string why;
+    const bool pmd_steers = cfg.queues > 1 && hardware_rss_usable(info, port.driver, why);
+    if (cfg.queues > 1 && cfg.steering == SteeringMode::Hardware && !pmd_steers) {
+        return Error{"cpu.steering = \"hardware\" but port " + port.name + " (" + port.driver +
+                     ") cannot steer flows: " + why +
+                     ". Use steering = \"auto\" (software steering) or one worker lcore"};
+    }
+    const bool want_hw = pmd_steers && cfg.steering != SteeringMode::Software;
+    if (want_hw) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_key = key.data();
         conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
-        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & rss_want;
-        port.caps.rss = true;
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & kRssWant;
     }
 
     if (int rc = rte_eth_dev_configure(port.id, cfg.queues, cfg.queues, &conf); rc != 0) {
@@ -173,6 +237,21 @@ Result<Port> open_port(const PortConfig& cfg) {
 
     if (int rc = rte_eth_dev_start(port.id); rc != 0) {
         return Error{errmsg(("starting port " + port.name).c_str(), rc)};
+    }
+    if (cfg.queues == 1) {
+        port.steering = Steering::Single;
+        port.steering_why = "one worker";
+    } else if (want_hw && configure_reta(port, info.reta_size, why)) {
+        port.steering = Steering::Hardware;
+        port.caps.rss = true;
+        port.steering_why =
+            "the NIC's RSS, symmetric key, RETA over " + std::to_string(cfg.queues) + " queues";
+    } else {
+        port.steering = Steering::Software;
+        port.rss = RssMap::round_robin(cfg.queues);
+        port.steering_why = cfg.steering == SteeringMode::Software
+                                ? std::string("as configured (cpu.steering)")
+                                : "the PMD cannot steer: " + why;
     }
     rte_ether_addr mac{};
     rte_eth_macaddr_get(port.id, &mac);

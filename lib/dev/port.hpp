@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dev/error.hpp"
+#include "dev/rss.hpp"
 
 struct rte_mempool;
 
@@ -21,6 +22,9 @@ struct PortConfig {
     uint32_t mbufs_per_queue = 8191;  // pool size per worker; 2^n - 1 is what rte_mempool likes
     uint32_t mbuf_cache = 256;
     uint16_t mtu = 1500;
+    // Auto: the NIC's RSS where the PMD can steer with our key and RETA, software steering
+    // otherwise (when queues > 1). Hardware fails set-up if the PMD cannot.
+    SteeringMode steering = SteeringMode::Auto;
 };
 
 struct PortCaps {
@@ -28,14 +32,8 @@ struct PortCaps {
     bool rx_l4_csum = false;   // NIC verifies TCP checksums
     bool tx_ip_csum = false;   // NIC fills IPv4 header checksums
     bool tx_tcp_csum = false;  // NIC fills TCP checksums from the pseudo-header sum
-    bool rss = false;          // queues are fed by a symmetric Toeplitz RSS
+    bool rss = false;          // queues are fed by the NIC's symmetric Toeplitz RSS
 };
-
-// The symmetric Toeplitz key (0x6d5a repeated): the hash of (a,b) equals that of (b,a), so both
-// directions of a flow land on the same queue ("Scalable TCP Session Monitoring with Symmetric
-// Receive-side Scaling", Woo & Park, 2012).
-inline constexpr uint8_t kSymmetricRssKeyByte0 = 0x6d;
-inline constexpr uint8_t kSymmetricRssKeyByte1 = 0x5a;
 
 struct Port {
     uint16_t id = 0;
@@ -45,6 +43,9 @@ struct Port {
     uint16_t mtu = 1500;
     uint8_t mac[6] = {};
     PortCaps caps;
+    Steering steering = Steering::Single;
+    RssMap rss;                       // flow -> queue, as the NIC (or the software stage) does it
+    std::string steering_why;         // one line for the start-up log: why this steering
     std::vector<rte_mempool*> pools;  // one per queue, on the port's NUMA socket
 };
 

@@ -97,6 +97,11 @@ dev::EalDefaults StackConfig::eal_defaults() const {
     const bool is_pci = port.device.find(':') != std::string::npos;
     if (!port.device.empty() && !is_pci && port.device.rfind("net_", 0) == 0) {
         d.vdev = port.device + (vdev_args.empty() ? "" : "," + vdev_args);
+        // net_af_packet opens one queue pair unless told: give it one per worker.
+        if (port.device.rfind("net_af_packet", 0) == 0 &&
+            vdev_args.find("qpairs=") == std::string::npos) {
+            d.vdev += ",qpairs=" + std::to_string(std::max(1u, count_lcores(lcores)));
+        }
     }
     d.hugepages = hugepages;
     d.memory_mb = memory_mb;
@@ -204,6 +209,18 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
         if (r.get("lcores", cfg.lcores) && count_lcores(cfg.lcores) == 0) {
             r.fail("lcores",
                    "must be an EAL lcore list like \"1\" or \"0-1\", not \"" + cfg.lcores + "\"");
+        }
+        std::string steering;
+        if (r.get("steering", steering)) {
+            if (steering == "auto")
+                cfg.port.steering = dev::SteeringMode::Auto;
+            else if (steering == "hardware")
+                cfg.port.steering = dev::SteeringMode::Hardware;
+            else if (steering == "software")
+                cfg.port.steering = dev::SteeringMode::Software;
+            else
+                r.fail("steering", "must be \"auto\", \"hardware\" or \"software\", not \"" +
+                                       steering + "\"");
         }
         r.finish();
         if (!r.error().empty()) return Error{r.error()};

@@ -1,8 +1,11 @@
 #include "engine/stack.hpp"
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <rte_telemetry.h>
 
 #include <chrono>
@@ -98,9 +101,8 @@ int tel_conns(const char*, const char* params, rte_tel_data* d) {
         char line[RTE_TEL_MAX_STRING_LEN];
         std::snprintf(line, sizeof line, "%s %s:%u %s:%u %u %u %u %u",
                       std::string(tcp::state_name(r.state)).c_str(), r.local.to_string().c_str(),
-                      r.local_port,
-                      r.remote_port == 0 ? "*" : r.remote.to_string().c_str(), r.remote_port,
-                      r.send_queued, r.recv_queued, r.srtt_us, r.cwnd);
+                      r.local_port, r.remote_port == 0 ? "*" : r.remote.to_string().c_str(),
+                      r.remote_port, r.send_queued, r.recv_queued, r.srtt_us, r.cwnd);
         rte_tel_data_add_array_string(list, line);
     }
     rte_tel_data_add_dict_container(d, "rows", list, 0);
@@ -124,6 +126,7 @@ int tel_info(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(d, "mac", mac);
     rte_tel_data_add_dict_int(d, "workers", static_cast<int>(s->worker_count()));
     rte_tel_data_add_dict_int(d, "rss", p.caps.rss);
+    rte_tel_data_add_dict_string(d, "steering", dev::steering_name(p.steering));
     rte_tel_data_add_dict_int(d, "tx_csum_offload", p.caps.tx_ip_csum && p.caps.tx_tcp_csum);
     rte_tel_data_add_dict_int(d, "rx_csum_offload", p.caps.rx_ip_csum && p.caps.rx_l4_csum);
     return 0;
@@ -172,15 +175,60 @@ dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
             std::make_unique<Worker>(s->cfg_.net, s->port_, q, *s->counters_.back()));
         if (auto r = s->workers_.back()->enable_tcp(s->cfg_.tcp); !r) return r.error();
     }
+    if (auto r = s->connect_workers(); !r) return r.error();
     register_telemetry();
     g_stack.store(s.get(), std::memory_order_release);
     return s;
+}
+
+// One single-producer single-consumer ring per ordered pair of workers: a hand-off costs
+// the producer a store-release of the ring's tail and the consumer one of its head, and no
+// worker ever waits for another (a full ring is a counted drop, DropSteerRingFull).
+dev::Result<dev::Ok> Stack::connect_workers() {
+    const size_t n = workers_.size();
+    if (n < 2) return dev::Ok{};
+    rings_.assign(n * n, nullptr);
+    const int socket = int(rte_socket_id()) == SOCKET_ID_ANY ? 0 : int(rte_socket_id());
+    for (size_t from = 0; from < n; ++from) {
+        for (size_t to = 0; to < n; ++to) {
+            if (from == to) continue;
+            const std::string name =
+                "sluice_steer" + std::to_string(from) + "_" + std::to_string(to);
+            rte_ring* r = rte_ring_create(name.c_str(), kSteerRingSize, socket,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (r == nullptr) {
+                return dev::Error{"cannot create steering ring " + name + ": " +
+                                  rte_strerror(rte_errno)};
+            }
+            rings_[from * n + to] = r;
+        }
+    }
+    const bool forward = port_.steering == dev::Steering::Software;
+    for (size_t w = 0; w < n; ++w) {
+        std::vector<rte_ring*> out(n, nullptr), in;
+        for (size_t o = 0; o < n; ++o) {
+            if (o == w) continue;
+            out[o] = rings_[w * n + o];
+            in.push_back(rings_[o * n + w]);
+        }
+        workers_[w]->set_steering(std::move(out), std::move(in), forward);
+    }
+    return dev::Ok{};
 }
 
 Stack::~Stack() {
     Stack* self = this;
     g_stack.compare_exchange_strong(self, nullptr);
     workers_.clear();
+    for (rte_ring* r : rings_) {
+        if (r == nullptr) continue;
+        void* m = nullptr;
+        while (rte_ring_dequeue(r, &m) == 0) {
+            rte_pktmbuf_free(
+                reinterpret_cast<rte_mbuf*>(reinterpret_cast<uintptr_t>(m) & ~uintptr_t{1}));
+        }
+        rte_ring_free(r);
+    }
     if (port_open_) dev::close_port(port_);
 }
 

@@ -18,6 +18,8 @@
 #include "engine/config.hpp"
 #include "engine/worker.hpp"
 
+struct rte_ring;
+
 namespace sluice::engine {
 
 class Stack {
@@ -42,12 +44,18 @@ public:
 
 private:
     explicit Stack(const StackConfig& cfg) : cfg_(cfg) {}
+    // Rings between every pair of workers (worker.hpp set_steering).
+    dev::Result<dev::Ok> connect_workers();
+
+    // Entries per steering ring: a few bursts of slack for an owner that is busy.
+    static constexpr unsigned kSteerRingSize = 1024;
 
     StackConfig cfg_;
     dev::Port port_;
     bool port_open_ = false;
     std::vector<std::unique_ptr<Counters>> counters_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<rte_ring*> rings_;  // [from * workers + to], nullptr on the diagonal
 };
 
 }  // namespace sluice::engine

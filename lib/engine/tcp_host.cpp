@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -144,6 +145,7 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
       slots_(std::make_unique<Slot[]>(cfg.max_connections)),
       tw_pool_(std::max<uint32_t>(cfg.max_time_wait, 1)),
       next_port_(cfg.ephemeral_low),
+      ports_(cfg.ephemeral_low, cfg.ephemeral_high, worker.port_.rss, worker.queue()),
       next_publish_(now) {
     free_slots_.reserve(cfg_.max_connections);
     for (uint32_t i = 0; i < cfg_.max_connections; ++i) {
@@ -863,6 +865,8 @@ bool TcpHost::pick_local_end(wire::FlowKey& key, uint32_t& hash, time::Instant n
         } else {
             ++next_port_;
         }
+        // The reply must reach this worker's queue (port_alloc.hpp: RSS or software steering).
+        if (!ports_.comes_home(key)) continue;
         hash = flows_->hash(key);
         void* v = flows_->lookup(key, hash);
         if (v == nullptr) return true;
@@ -908,7 +912,9 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
     if (!pick_local_end(key, hash, now, reuse_after)) {
         free_slot(*s);
         worker_.counters_.add(Counter::PortsExhausted);
-        return dev::Error{"no free local port toward " + remote.to_string()};
+        return dev::Error{"no free local port toward " + remote.to_string() + ":" +
+                              std::to_string(port) + " (EADDRNOTAVAIL)",
+                          EADDRNOTAVAIL};
     }
     s->key = key;
     s->hash = hash;
@@ -1074,9 +1080,10 @@ dev::Result<dev::Ok> TcpHost::listen(uint16_t port, AppHandlers app, const ConnS
 }
 
 void*& TcpHost::user(ConnId id) noexcept {
-    static void* dead = nullptr;
     Slot* s = slot_of(id);
-    return s != nullptr ? s->user : dead;
+    if (s != nullptr) return s->user;
+    dead_user_ = nullptr;  // per host, not a static shared by every worker
+    return dead_user_;
 }
 
 void TcpHost::arm_app_timer(ConnId id, time::Instant at) noexcept {

@@ -32,6 +32,7 @@ struct rte_mempool;
 
 #include "dev/error.hpp"
 #include "engine/conn_snapshot.hpp"
+#include "engine/port_alloc.hpp"
 #include "engine/services.hpp"
 #include "flow/flow_table.hpp"
 #include "flow/pool.hpp"
@@ -148,7 +149,9 @@ public:
 
     // --- application calls (worker lcore only) ---------------------------------------------
     // Active open to remote:port. Errors: NeighUnresolved is not an error (the SYN is
-    // retransmitted once ARP answers); pool, flow table or port exhaustion are.
+    // retransmitted once ARP answers); pool, flow table or port exhaustion are (no local port
+    // whose replies come home to this worker is free: Error::code EADDRNOTAVAIL, counted as
+    // PortsExhausted).
     dev::Result<ConnId> connect(const wire::IpAddr& remote, uint16_t port, AppHandlers app,
                                 time::Instant now);
     // The same with a setup (buffer sizes already checked by the caller against the config).
@@ -313,6 +316,8 @@ private:
     tcp::Effects* active_fx_ = nullptr;
     uint16_t next_port_;
     uint32_t next_source_ = 0;  // index into the source addresses (NetConfig::extra_*)
+    PortAllocator ports_;  // active-open local ports that come home to this worker
+    void* dead_user_ = nullptr;  // what user() returns for a stale handle
     time::Instant next_publish_;
 };
 

@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include <cstring>
 
@@ -19,6 +20,9 @@ constexpr uint8_t kProtoTcp = 6;
 constexpr uint16_t kArpRequest = 1;  // RFC 826
 constexpr uint16_t kArpReply = 2;
 constexpr uint16_t kEthHeaderLen = 14;
+// A ring entry with this bit set is an ARP frame copied for learning only (mbufs are
+// cache-line aligned, so the bit is free).
+constexpr uintptr_t kLearnOnlyTag = 1;
 
 std::span<uint8_t> whole_buffer(rte_mbuf* m) {
     // The frame plus the tailroom behind it: replies may be longer than what came in.
@@ -110,30 +114,117 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
     flush();
 }
 
+void Worker::set_steering(std::vector<rte_ring*> out, std::vector<rte_ring*> in, bool forward) {
+    forward_ = forward;
+    steer_out_ = std::move(out);
+    steer_in_ = std::move(in);
+    steer_stage_.assign(steer_out_.size(), {});
+    steer_count_.assign(steer_out_.size(), 0);
+}
+
 // Inlined into both poll()s (same translation unit): the TSC path costs what it did.
 inline void Worker::poll_at(uint64_t start, time::Instant t) noexcept {
     rte_mbuf* rx[kBurst];
     now_ = t;
     started_ = true;
-    const uint16_t n = rte_eth_rx_burst(port_.id, queue_, rx, kBurst);
+    const uint16_t received = rte_eth_rx_burst(port_.id, queue_, rx, kBurst);
     counters_.add(Counter::LoopTurns);
-    if (n == 0) {
-        if (tcp_) tcp_->on_tick(t);
-        if (on_tick_ != nullptr) on_tick_(*this, t, on_tick_ctx_);
-        flush();
-        counters_.add(Counter::IdleCycles, rte_rdtsc() - start);
-        return;
-    }
-    counters_.add(Counter::RxBursts);
+    const uint16_t n = forward_ && received > 0 ? steer(rx, received) : received;
     for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
         handle(rx[i], t);
     }
-    now_ = t;
+    const uint16_t steered = steer_in_.empty() ? 0 : receive_steered(t);
     if (tcp_) tcp_->on_tick(t);
     if (on_tick_ != nullptr) on_tick_(*this, t, on_tick_ctx_);
     flush();
+    if (received == 0 && steered == 0) {
+        counters_.add(Counter::IdleCycles, rte_rdtsc() - start);
+        return;
+    }
+    if (received != 0) counters_.add(Counter::RxBursts);
     counters_.add(Counter::BusyCycles, rte_rdtsc() - start);
+}
+
+// The owner of a frame: the worker whose queue the RETA gives for the Toeplitz hash of its
+// TCP/IPv4 4-tuple (dev/rss.hpp), exactly what a NIC with our key and RETA would pick. Frames
+// that are not whole TCP/IPv4 segments (ARP, ICMP, fragments, runts) stay with the worker that
+// received them: nothing in them belongs to a connection, and the parser counts the bad ones.
+uint16_t Worker::owner_of(const rte_mbuf* m) const noexcept {
+    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint32_t len = m->data_len;
+    if (len < kEthHeaderLen + 20 || (p[12] << 8 | p[13]) != kEtherTypeIpv4) return queue_;
+    const uint8_t* ip = p + kEthHeaderLen;
+    const uint32_t ihl = (ip[0] & 0x0fu) * 4;
+    const bool fragment = ((ip[6] << 8 | ip[7]) & 0x3fff) != 0;  // MF or an offset
+    if (ip[9] != kProtoTcp || fragment || ihl < 20 || len < kEthHeaderLen + ihl + 4) return queue_;
+    const uint8_t* tcp = ip + ihl;
+    const auto be32 = [](const uint8_t* b) {
+        return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+    };
+    return port_.rss.queue_v4(be32(ip + 12), be32(ip + 16), uint16_t(tcp[0] << 8 | tcp[1]),
+                              uint16_t(tcp[2] << 8 | tcp[3]));
+}
+
+uint16_t Worker::steer(rte_mbuf** rx, uint16_t n) noexcept {
+    uint16_t ours = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = rx[i];
+        const uint16_t owner = owner_of(m);
+        if (owner == queue_) {
+            rx[ours++] = m;
+        } else {
+            steer_stage_[owner][steer_count_[owner]++] = m;
+        }
+    }
+    for (size_t q = 0; q < steer_out_.size(); ++q) {
+        const uint16_t k = steer_count_[q];
+        if (k == 0) continue;
+        steer_count_[q] = 0;
+        const unsigned sent = rte_ring_sp_enqueue_burst(
+            steer_out_[q], reinterpret_cast<void* const*>(steer_stage_[q].data()), k, nullptr);
+        counters_.add(Counter::SteerOut, sent);
+        if (sent < k) [[unlikely]] {
+            counters_.add(Counter::DropSteerRingFull, k - sent);
+            rte_pktmbuf_free_bulk(steer_stage_[q].data() + sent, k - sent);
+        }
+    }
+    return ours;
+}
+
+// Each worker keeps its own neighbour table, but the NIC (or the PMD) delivers an ARP frame
+// to one queue only; the others get a copy of each valid one to learn from (rare frames, so
+// a copy is cheap).
+void Worker::share_arp(rte_mbuf* m) noexcept {
+    for (rte_ring* r : steer_out_) {
+        if (r == nullptr) continue;
+        rte_mbuf* c = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX);
+        if (c == nullptr) [[unlikely]] {
+            counters_.add(Counter::DropMbufExhausted);
+            continue;
+        }
+        void* tagged = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(c) | kLearnOnlyTag);
+        if (rte_ring_sp_enqueue(r, tagged) != 0) [[unlikely]] {
+            counters_.add(Counter::DropSteerRingFull);
+            rte_pktmbuf_free(c);
+        }
+    }
+}
+
+uint16_t Worker::receive_steered(time::Instant now) noexcept {
+    uint16_t total = 0;
+    for (rte_ring* r : steer_in_) {
+        void* got[kBurst];
+        const unsigned k = rte_ring_sc_dequeue_burst(r, got, kBurst, nullptr);
+        counters_.add(Counter::SteerIn, k);
+        for (unsigned i = 0; i < k; ++i) {
+            const auto bits = reinterpret_cast<uintptr_t>(got[i]);
+            handle(reinterpret_cast<rte_mbuf*>(bits & ~kLearnOnlyTag), now,
+                   (bits & kLearnOnlyTag) != 0);
+        }
+        total = static_cast<uint16_t>(total + k);
+    }
+    return total;
 }
 
 void Worker::poll() noexcept {
@@ -145,7 +236,7 @@ void Worker::poll(time::Instant now) noexcept {
     poll_at(rte_rdtsc(), now);
 }
 
-void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {
+void Worker::handle(rte_mbuf* m, time::Instant now, bool learn_only) noexcept {
     now_ = now;
     // A chained frame (our own TX chains over an in-memory port, or scattered RX) is made
     // one segment when it fits the first mbuf's room.
@@ -172,7 +263,7 @@ void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {
         return;
     }
     if (f.ether_type == kEtherTypeArp) {
-        handle_arp(m, buf, f, now);
+        handle_arp(m, buf, f, now, learn_only);
         return;
     }
     counters_.add(Counter::IpInReceives);
@@ -196,7 +287,7 @@ void Worker::handle(rte_mbuf* m, time::Instant now) noexcept {
 
 // RFC 826: merge the sender into the table, answer requests for our address.
 void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
-                        time::Instant now) noexcept {
+                        time::Instant now, bool learn_only) noexcept {
     wire::ArpPacket arp;
     if (const wire::Drop d = wire::parse_arp(buf.first(m->data_len), f, arp);
         d != wire::Drop::None) {
@@ -210,6 +301,11 @@ void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
         const auto r = neighbors_.learn(arp.spa, arp.sha, now, for_us);
         if (r == NeighborTable::Update::Full) counters_.add(Counter::NeighTableFull);
     }
+    if (learn_only) {  // a copy from the worker that answers it (share_arp), counted there
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (sender_ok && !steer_out_.empty()) share_arp(m);
     if (!for_us || !sender_ok) {
         discard(m, Counter::ArpInOther);
         return;

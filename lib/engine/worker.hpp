@@ -7,11 +7,13 @@
 
 #include <sluice/counters.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "dev/port.hpp"
 #include "engine/config.hpp"
@@ -25,6 +27,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_ring;
 
 namespace sluice::engine {
 
@@ -44,6 +47,12 @@ public:
     dev::Result<dev::Ok> enable_tcp(const TcpHostConfig& cfg, time::Instant now);
     TcpHost* tcp() noexcept { return tcp_.get(); }
     const TcpHost* tcp() const noexcept { return tcp_.get(); }
+
+    // Set-up, with more than one worker: the rings to every other worker (`out[q]` feeds the
+    // worker on queue q; nullptr at our own index) and from them. With `forward` (software
+    // steering) a TCP/IPv4 frame this worker does not own goes to its owner; in any case ARP
+    // frames are copied to every other worker so that each neighbour table learns.
+    void set_steering(std::vector<rte_ring*> out, std::vector<rte_ring*> in, bool forward);
 
     // Runs once on the worker's lcore before the loop starts (an application opening
     // connections, say). Set-up only.
@@ -84,9 +93,16 @@ public:
 private:
     friend class TcpHost;
     void poll_at(uint64_t start, time::Instant t) noexcept;
-    void handle(rte_mbuf* m, time::Instant now) noexcept;
-    void handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
-                    time::Instant now) noexcept;
+    // Software steering: forwards the frames of `rx` that another worker owns, shares ARP,
+    // and compacts the rest (ours) to the front; returns how many are ours.
+    uint16_t steer(rte_mbuf** rx, uint16_t n) noexcept;
+    uint16_t owner_of(const rte_mbuf* m) const noexcept;
+    void share_arp(rte_mbuf* m) noexcept;
+    // Handles what other workers handed us; returns how many.
+    uint16_t receive_steered(time::Instant now) noexcept;
+    void handle(rte_mbuf* m, time::Instant now, bool learn_only = false) noexcept;
+    void handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f, time::Instant now,
+                    bool learn_only) noexcept;
     void handle_icmp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
                      wire::RxCsum hw) noexcept;
     void handle_tcp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
@@ -124,6 +140,12 @@ private:
     TickFn on_tick_ = nullptr;
     void* on_tick_ctx_ = nullptr;
     bool started_ = false;  // now_ holds a loop turn's time
+
+    // Steering (set_steering): rings by owner queue, staging per owner for one burst.
+    bool forward_ = false;
+    std::vector<rte_ring*> steer_out_, steer_in_;
+    std::vector<std::array<rte_mbuf*, kBurst>> steer_stage_;
+    std::vector<uint16_t> steer_count_;
 
     uint16_t tx_count_ = 0;
     rte_mbuf* tx_[kBurst * 2];  // replies of one burst plus ARP requests it caused

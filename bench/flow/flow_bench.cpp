@@ -1,0 +1,168 @@
+// bench/flow: the per-worker flow table (lib/flow/flow_table.hpp) at 1k, 100k and 1M flows.
+// ns per lookup for one key at a time (what the worker's RX path did per frame) and for a
+// burst of 32 through rte_hash's bulk lookup (signatures of the whole burst first, then full
+// keys, with prefetches), hits on keys drawn at random from the table, plus a burst of misses
+// (a SYN flood's shape). Needs the EAL: ordinary memory, no devices.
+//
+//   build/bench/flow/bench_flow [--benchmark_filter=...]
+
+#include <benchmark/benchmark.h>
+#include <rte_eal.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "flow/flow_table.hpp"
+#include "wire/addr.hpp"
+
+namespace sluice {
+namespace {
+
+constexpr unsigned kBurst = 32;  // as the worker's RX burst
+
+wire::FlowKey key_of(uint32_t i) {
+    wire::FlowKey k{};
+    k.local = wire::IpAddr::v4(0xC6120002);
+    k.remote = wire::IpAddr::v4(0xC6120000u + (i >> 14));  // 16k ports per address
+    k.local_port = 80;
+    k.remote_port = static_cast<uint16_t>(1024 + (i & 0x3fff));
+    return k;
+}
+
+// One table per size, filled once and kept for every benchmark of that size.
+struct Filled {
+    std::optional<flow::FlowTable> table;
+    std::vector<wire::FlowKey> keys;
+    std::vector<uint32_t> hashes;
+};
+
+Filled& table_of(uint32_t flows) {
+    static std::vector<std::pair<uint32_t, std::unique_ptr<Filled>>> cache;
+    for (auto& [n, f] : cache)
+        if (n == flows) return *f;
+    auto f = std::make_unique<Filled>();
+    auto t = flow::FlowTable::create("bench_flows_" + std::to_string(flows), flows, 0);
+    if (!t) {
+        std::fprintf(stderr, "%s\n", t.error().message.c_str());
+        std::abort();
+    }
+    f->table.emplace(std::move(*t));
+    for (uint32_t i = 0; i < flows; ++i) {
+        f->keys.push_back(key_of(i));
+        f->hashes.push_back(f->table->hash(f->keys.back()));
+        if (!f->table->insert(f->keys.back(), f->hashes.back(),
+                              reinterpret_cast<void*>(uintptr_t(i + 1) << 4))) {
+            std::fprintf(stderr, "insert %u of %u failed\n", i, flows);
+            std::abort();
+        }
+    }
+    cache.emplace_back(flows, std::move(f));
+    return *cache.back().second;
+}
+
+// Random probe order, fixed per size, so each burst touches unrelated buckets.
+std::vector<uint32_t> probe_order(uint32_t flows) {
+    std::vector<uint32_t> order(1u << 16);
+    std::mt19937 rng(flows);
+    for (auto& o : order) o = rng() % flows;
+    return order;
+}
+
+void BM_LookupOne(benchmark::State& state) {
+    const auto flows = static_cast<uint32_t>(state.range(0));
+    Filled& f = table_of(flows);
+    const auto order = probe_order(flows);
+    size_t at = 0;
+    uint64_t hits = 0;
+    for (auto _ : state) {
+        for (unsigned i = 0; i < kBurst; ++i) {
+            const uint32_t k = order[at++ & 0xffff];
+            // The hash as the worker has it: computed once per frame.
+            hits += f.table->lookup(f.keys[k], f.hashes[k]) != nullptr;
+        }
+    }
+    benchmark::DoNotOptimize(hits);
+    state.SetItemsProcessed(int64_t(state.iterations()) * kBurst);
+    state.counters["ns_per_lookup"] =
+        benchmark::Counter(double(state.iterations()) * kBurst,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_LookupBulk(benchmark::State& state) {
+    const auto flows = static_cast<uint32_t>(state.range(0));
+    Filled& f = table_of(flows);
+    const auto order = probe_order(flows);
+    size_t at = 0;
+    uint64_t hits = 0;
+    const wire::FlowKey* keys[kBurst];
+    uint32_t hashes[kBurst];
+    void* values[kBurst];
+    for (auto _ : state) {
+        for (unsigned i = 0; i < kBurst; ++i) {
+            const uint32_t k = order[at++ & 0xffff];
+            keys[i] = &f.keys[k];
+            hashes[i] = f.hashes[k];
+        }
+        hits += f.table->lookup_bulk(keys, hashes, kBurst, values);
+    }
+    benchmark::DoNotOptimize(hits);
+    state.SetItemsProcessed(int64_t(state.iterations()) * kBurst);
+    state.counters["ns_per_lookup"] =
+        benchmark::Counter(double(state.iterations()) * kBurst,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_LookupBulkMiss(benchmark::State& state) {
+    const auto flows = static_cast<uint32_t>(state.range(0));
+    Filled& f = table_of(flows);
+    std::vector<wire::FlowKey> misses;
+    std::vector<uint32_t> mh;
+    for (uint32_t i = 0; i < 4096; ++i) {
+        wire::FlowKey k = key_of(i);
+        k.local_port = 81;  // nobody listens there: never in the table
+        misses.push_back(k);
+        mh.push_back(f.table->hash(k));
+    }
+    size_t at = 0;
+    uint64_t hits = 0;
+    const wire::FlowKey* keys[kBurst];
+    uint32_t hashes[kBurst];
+    void* values[kBurst];
+    for (auto _ : state) {
+        for (unsigned i = 0; i < kBurst; ++i) {
+            keys[i] = &misses[at & 4095];
+            hashes[i] = mh[at++ & 4095];
+        }
+        hits += f.table->lookup_bulk(keys, hashes, kBurst, values);
+    }
+    benchmark::DoNotOptimize(hits);
+    state.counters["ns_per_lookup"] =
+        benchmark::Counter(double(state.iterations()) * kBurst,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+BENCHMARK(BM_LookupOne)->Arg(1000)->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_LookupBulk)->Arg(1000)->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_LookupBulkMiss)->Arg(1000)->Arg(100000)->Arg(1000000);
+
+}  // namespace
+}  // namespace sluice
+
+int main(int argc, char** argv) {
+    const char* eal_argv[] = {"bench_flow",     "--no-huge",          "-m",
+                              "1024",           "--no-shconf",        "--no-pci",
+                              "--no-telemetry", "--log-level=*:error"};
+    if (rte_eal_init(int(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
+        std::fprintf(stderr, "bench_flow: EAL init failed\n");
+        return 1;
+    }
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    rte_eal_cleanup();
+    return 0;
+}
