@@ -403,17 +403,16 @@ def render(d):
                 else:
                     rows.append((label, "–", "–", "–", "–", "–", "–"))
         cps = load_json(os.path.join(d, "wire", "cps-nginx.json"))
-        # sluice-cps (app/cps) beside wrk against the same nginx: wired in by wire.sh once
-        # it is merged; until then the row says so.
+        # sluice-cps (app/cps, its --json report) beside wrk against the same nginx. Its
+        # latencies are whole transactions (connect to the response's end), as wrk's are.
         if cps:
-            rows.append(("sluice-cps → nginx (kernel)",
-                         num(cps.get("connections_per_second") or cps.get("cps")),
-                         num(cps.get("connect_p50_ms") or cps.get("p50_ms"), "{:.2f}"),
-                         num(cps.get("connect_p99_ms") or cps.get("p99_ms"), "{:.2f}"),
-                         num(cps.get("connections") or cps.get("completed")),
-                         num(cps.get("errors") or cps.get("failed")), "–"))
+            tr = (cps.get("latency_us") or {}).get("transaction") or {}
+            ms = lambda v: None if v is None else v / 1000.0
+            rows.append(("sluice-cps → nginx (kernel)", num(cps.get("cps")),
+                         num(ms(tr.get("p50")), "{:.2f}"), num(ms(tr.get("p99")), "{:.2f}"),
+                         num(cps.get("completed")), num(cps.get("errors_total")), "–"))
         else:
-            rows.append(("sluice-cps → nginx (kernel)", "not run yet", "", "", "", "", ""))
+            rows.append(("sluice-cps → nginx (kernel)", "not run", "", "", "", "", ""))
         md.append(table(["client → server", "connections/s", "p50 ms", "p99 ms", "requests",
                          "errors", "ab connect median ms"], rows))
         c_sl, c_ng = costs.get("sluice_connections"), costs.get("nginx_connections")

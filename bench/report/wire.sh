@@ -110,19 +110,19 @@ opens1=$(ip netns exec "$ns_s" nstat -az TcpPassiveOpens | awk '$1 == "TcpPassiv
     echo "nginx_version=$(nginx -v 2>&1 | sed 's/.*nginx\///')"
 } >>"$out/costs.txt"
 
-# --- sluice-cps against the same nginx: THE COORDINATOR WIRES THIS IN -----------------------
-# sluice-cps (app/cps, issue 7; another branch) is the DPDK client beside wrk. It takes the
-# client's veth end through net_af_packet with an address the client kernel does not own
-# (198.18.0.3: that kernel ignores the SYN-ACKs instead of resetting them), on core 0, and
-# writes its JSON to cps-nginx.json, which render.py puts beside wrk's row. Until then this
-# block is skipped.
+# --- sluice-cps against the same nginx ------------------------------------------------------
+# The DPDK client beside wrk: sluice-cps takes the client's veth end through net_af_packet with
+# an address the client kernel does not own (198.18.0.3: that kernel drops the SYN-ACKs as not
+# its own instead of resetting them), on core 0, server-first close as wrk's `Connection:
+# close`, and writes its JSON report to cps-nginx.json.
 if [[ -x $build/app/sluice-cps && ${SLUICE_REPORT_CPS:-1} == 1 ]]; then
-    echo "wire.sh: sluice-cps found, but its invocation is not wired in yet (see wire.sh)" >&2
-    # timeout $((seconds + 30)) ip netns exec "$ns_c" "$build/app/sluice-cps" \
-    #     --file-prefix=sluice-r-cps -l 0 --no-huge \
-    #     --vdev=net_af_packet0,iface=sluice-r-cli -- --config CPS_TOML \
-    #     --address 198.18.0.3/24 --concurrency "$conc" --duration "$seconds" --json \
-    #     >"$out/cps-nginx.json"
+    timeout $((seconds + 60)) ip netns exec "$ns_c" "$build/app/sluice-cps" \
+        --file-prefix=sluice-r-cps -- --config "$src/config/cps.toml" --iface "sluice-${tag}cli" \
+        --lcores 0 --address 198.18.0.3/24 --gateway none --target "$addr:80" \
+        --concurrency "$conc" --duration "$seconds" --close server --progress off --json \
+        >"$out/cps-nginx.json" 2>"$out/cps-nginx.log" ||
+        echo "wire.sh: sluice-cps failed (see cps-nginx.log)" >&2
+    rm -rf /var/run/dpdk/sluice-r-cps
 fi
 
 kill "$nginx_pid" 2>/dev/null || true
