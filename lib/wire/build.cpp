@@ -90,21 +90,32 @@ size_t tcp_frame_size(const TcpOptions& o, size_t payload_len, Family family) no
 size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
                  std::span<const uint8_t> payload, CsumMode mode) noexcept {
     if (l3.src.family != l3.dst.family) return 0;
+    const size_t hdr_len = tcp_frame_size(tcp.options, 0, l3.src.family);
+    if (hdr_len + payload.size() > out.size()) return 0;
+    // Payload first: it may live in `out` where the headers are about to go.
+    uint8_t* data = out.data() + hdr_len;
+    if (!payload.empty()) std::memmove(data, payload.data(), payload.size());
+    const uint32_t sum =
+        mode == CsumMode::Software ? checksum_partial(std::span(data, payload.size())) : 0;
+    const size_t n = build_tcp_headers(out, l3, tcp, payload.size(), sum, mode);
+    return n == 0 ? 0 : n + payload.size();
+}
+
+size_t build_tcp_headers(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
+                         size_t payload_len, uint32_t payload_sum, CsumMode mode) noexcept {
+    if (l3.src.family != l3.dst.family) return 0;
     const bool v4 = l3.src.is_v4();
     const size_t ip_hdr_len = l3_header_len(l3.src.family);
     const size_t opt_len = tcp_options_size(tcp.options);
     const size_t tcp_hdr_len = kTcpMinHdrLen + opt_len;
-    const size_t l4_len = tcp_hdr_len + payload.size();
-    const size_t frame_len = kEthHdrLen + ip_hdr_len + l4_len;
+    const size_t l4_len = tcp_hdr_len + payload_len;
+    const size_t hdr_len = kEthHdrLen + ip_hdr_len + tcp_hdr_len;
     if ((v4 ? ip_hdr_len + l4_len > kMaxIpv4Total : l4_len > kIpv6MaxPayload) ||
-        frame_len > out.size())
+        hdr_len > out.size())
         return 0;
 
     uint8_t* ip = out.data() + kEthHdrLen;
     uint8_t* th = ip + ip_hdr_len;
-    // Payload first: it may live in `out` where the headers are about to go.
-    if (!payload.empty()) std::memmove(th + tcp_hdr_len, payload.data(), payload.size());
-
     if (v4) {
         write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv4);
         write_ipv4(ip, l3, kIpProtoTcp, ip_hdr_len + l4_len);
@@ -130,42 +141,6 @@ size_t build_tcp(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec
     } else {
         // IPv6 has no header checksum (RFC 8200 3).
         if (v4) store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
-        store_be16(th + kTcpCsumOff, checksum_fold(checksum_partial(std::span(th, l4_len), phdr)));
-    }
-    return frame_len;
-}
-
-size_t build_tcp_headers(std::span<uint8_t> out, const L3Header& l3, const TcpHeaderSpec& tcp,
-                         size_t payload_len, uint32_t payload_sum, CsumMode mode) noexcept {
-    if (!l3.src.is_v4() || !l3.dst.is_v4()) return 0;
-    const size_t opt_len = tcp_options_size(tcp.options);
-    const size_t tcp_hdr_len = kTcpMinHdrLen + opt_len;
-    const size_t l4_len = tcp_hdr_len + payload_len;
-    const size_t ip_total = kIpv4MinHdrLen + l4_len;
-    const size_t hdr_len = kEthHdrLen + kIpv4MinHdrLen + tcp_hdr_len;
-    if (ip_total > kMaxIpv4Total || hdr_len > out.size()) return 0;
-
-    uint8_t* ip = out.data() + kEthHdrLen;
-    uint8_t* th = ip + kIpv4MinHdrLen;
-    write_eth(out.data(), l3.dst_mac, l3.src_mac, kEtherTypeIpv4);
-    write_ipv4(ip, l3, kIpProtoTcp, ip_total);
-    store_be16(th + kTcpSrcPortOff, tcp.src_port);
-    store_be16(th + kTcpDstPortOff, tcp.dst_port);
-    store_be32(th + kTcpSeqOff, tcp.seq.raw());
-    store_be32(th + kTcpAckOff, tcp.ack.raw());
-    th[kTcpDataOffOff] = static_cast<uint8_t>((tcp_hdr_len / 4) << 4);
-    th[kTcpFlagsOff] = tcp.flags;
-    store_be16(th + kTcpWindowOff, tcp.window);
-    store_be16(th + kTcpCsumOff, 0);
-    store_be16(th + kTcpUrgentOff, 0);
-    if (opt_len != 0) write_tcp_options(std::span(th + kTcpMinHdrLen, opt_len), tcp.options);
-
-    const uint32_t phdr =
-        pseudo_header_sum(l3.src, l3.dst, kIpProtoTcp, static_cast<uint32_t>(l4_len));
-    if (mode == CsumMode::Offload) {
-        store_be16(th + kTcpCsumOff, checksum_reduce(phdr));
-    } else {
-        store_be16(ip + kIpv4CsumOff, ipv4_header_checksum(std::span(ip, kIpv4MinHdrLen)));
         // The TCP header is a multiple of 4 bytes: the payload's words line up with it.
         const uint32_t sum = checksum_partial(std::span(th, tcp_hdr_len), phdr) +
                              checksum_reduce(payload_sum);
