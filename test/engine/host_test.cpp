@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -710,6 +711,124 @@ TEST_F(CookieHost, AutoMode_RstForACachedHalfOpenRemovesIt) {
     inject(42004, 8, 901, 0, F::Rst);  // RFC 5961: exactly RCV.NXT
     EXPECT_TRUE(poll().empty());
     EXPECT_EQ(gauge(Counter::SynCacheEntries), 0u);
+}
+
+
+// A peer's ARP request for `target`: teaches the worker the peer's MAC as a side effect.
+void inject_arp_request(rte_mempool* pool, rte_ring* rx, const wire::IpAddr& target) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    ASSERT_NE(m, nullptr);
+    std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
+                           static_cast<size_t>(rte_pktmbuf_tailroom(m))};
+    const size_t len = wire::build_arp(buf, 1, wire::MacAddr::broadcast(), kPeerMac, kPeer,
+                                       wire::MacAddr{}, target);
+    ASSERT_GT(len, 0u);
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = static_cast<uint32_t>(len);
+    ASSERT_EQ(rte_ring_enqueue(rx, m), 0);
+}
+
+// ip.source_addresses: three more addresses of ours, two local ports.
+class SourceAddresses : public HostOnRing {
+protected:
+    void SetUp() override {
+        net_.extra_first = 0xC612000A;  // 198.18.0.10 .. .12
+        net_.extra_count = 3;
+        TcpHostConfig c;
+        c.max_connections = 16;
+        c.ephemeral_low = 50000;
+        c.ephemeral_high = 50001;
+        start(c);
+    }
+};
+
+TEST_F(SourceAddresses, ArpIsAnsweredForEachAndActiveOpensTakeThemInTurn) {
+    inject_arp_request(port_.pools[0], rx_, wire::IpAddr::v4(0xC612000B));
+    inject_arp_request(port_.pools[0], rx_, wire::IpAddr::v4(0xC612000D));  // .13: not ours
+    poll();
+    EXPECT_EQ(counter(Counter::ArpOutReplies), 1u);
+    EXPECT_EQ(counter(Counter::ArpInOther), 1u);
+
+    TcpHost& h = *worker_->tcp();
+    const time::Instant now = worker_->now();
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(h.connect(kPeer, 9000, {}, now)) << i;
+    EXPECT_FALSE(h.connect(kPeer, 9000, {}, now)) << "3 addresses x 2 ports = 6 tuples";
+    std::map<uint32_t, int> per_source;
+    for (const Sent& s : poll()) {
+        EXPECT_EQ(s.tcp.flags, F::Syn);
+        ++per_source[s.frame.src.v4_host()];
+    }
+    EXPECT_EQ(per_source, (std::map<uint32_t, int>{{0xC612000A, 2}, {0xC612000B, 2}, {0xC612000C, 2}}));
+    EXPECT_EQ(counter(Counter::PortsExhausted), 1u);
+}
+
+// One address, one port: a second connection to the same server port needs the TIME-WAIT
+// 4-tuple of the first.
+class OnePort : public HostOnRing {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 4;
+        c.ephemeral_low = c.ephemeral_high = 50000;
+        start(c);
+    }
+
+    // Opens, completes the handshake (the peer's timestamps if `ts`), closes first and takes
+    // the peer's FIN: our 4-tuple is in TIME-WAIT. Returns our snd_nxt there.
+    uint32_t connect_and_close_first(bool ts) {
+        TcpHost& h = *worker_->tcp();
+        auto id = h.connect(kPeer, 9000, {}, worker_->now());
+        EXPECT_TRUE(id);
+        auto out = poll();
+        EXPECT_EQ(out.size(), 1u);
+        if (out.empty() || !id) return 0;
+        const uint32_t iss = out[0].tcp.seq.raw();
+        wire::TcpOptions o;
+        o.has_timestamps = ts;
+        o.ts_val = 5000;
+        o.ts_ecr = out[0].tcp.options.ts_val;
+        inject(9000, 50000, 700000, iss + 1, F::Syn | F::Ack, {}, o);
+        poll();
+        EXPECT_EQ(h.close(*id, worker_->now()), tcp::Error::None);
+        out = poll();
+        EXPECT_EQ(out.size(), 1u);
+        EXPECT_TRUE(!out.empty() && (out[0].tcp.flags & F::Fin));
+        o.ts_val = 5001;
+        inject(9000, 50000, 700001, iss + 2, F::Ack | F::Fin, {}, o);
+        poll();
+        EXPECT_EQ(h.time_wait_entries(), 1u);
+        return iss + 2;
+    }
+};
+
+TEST_F(OnePort, Rfc6191_TimeWaitWithTimestampsIsReusedAfterASecondWithAHigherIss) {
+    inject_arp_request(port_.pools[0], rx_, kUs);
+    poll();
+    const uint32_t old_snd_nxt = connect_and_close_first(true);
+    TcpHost& h = *worker_->tcp();
+    const time::Instant now = worker_->now();
+    // Too soon: our next TSval might not be above the last one sent there.
+    EXPECT_FALSE(h.connect(kPeer, 9000, {}, now));
+    EXPECT_EQ(counter(Counter::TWRecycled), 0u);
+    ASSERT_TRUE(h.connect(kPeer, 9000, {}, now + std::chrono::milliseconds(1100)));
+    EXPECT_EQ(counter(Counter::TWRecycled), 1u);
+    EXPECT_EQ(h.time_wait_entries(), 0u);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn);
+    EXPECT_EQ(out[0].tcp.src_port, 50000);
+    EXPECT_TRUE(out[0].tcp.seq > wire::SeqNum(old_snd_nxt))
+        << "RFC 1122 4.2.2.13: the new ISS lies above the old connection's sequence space";
+}
+
+TEST_F(OnePort, TimeWaitWithoutTimestampsIsNotReused) {
+    inject_arp_request(port_.pools[0], rx_, kUs);
+    poll();
+    connect_and_close_first(false);
+    TcpHost& h = *worker_->tcp();
+    EXPECT_FALSE(h.connect(kPeer, 9000, {}, worker_->now() + std::chrono::seconds(5)));
+    EXPECT_EQ(counter(Counter::TWRecycled), 0u);
+    EXPECT_EQ(h.time_wait_entries(), 1u);
 }
 
 }  // namespace
