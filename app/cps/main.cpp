@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "cps_config.hpp"
 #include "dev/eal.hpp"
 #include "driver.hpp"
@@ -232,24 +233,13 @@ int main(int argc, char** argv) {
     cli.add_option("--flood-rate", c.flood_rate, "SYNs per second (0: as fast as possible)");
     cli.add_option("--flood-count", c.flood_count, "SYNs in all (0: until --flood-duration)");
     cli.add_option("--flood-duration", c.flood_duration_s, "flood for at most this many seconds");
-    cli.add_option("--address", ov.address, "our IPv4 address, optionally with /prefix");
-    cli.add_option("--gateway", ov.gateway, "next hop outside the prefix, or 'none'");
-    cli.add_option("--device", ov.device, "ethdev name: PCI address or vdev (net_af_packet0)");
-    cli.add_option("--vdev-args", ov.vdev_args, "virtual device arguments (iface=...,qpairs=...)");
-    cli.add_option("--iface", ov.iface, "kernel interface for the virtual device (sets iface=)");
-    cli.add_option("--lcores", ov.lcores, "EAL lcore list for the workers, e.g. 1 or 0-1");
+    app::add_port_options(cli, ov);
     cli.add_flag("--json", json, "print the report as one JSON object");
     cli.add_option("--progress", progress_mode, "a line every second: auto (on a terminal), on, off")
         ->check(CLI::IsMember({"auto", "on", "off"}))
         ->capture_default_str();
     cli.set_version_flag("--version", kVersionString);
-    std::vector<const char*> app_argv;
-    for (const auto& a : split.app) app_argv.push_back(a.c_str());
-    try {
-        cli.parse(static_cast<int>(app_argv.size()), app_argv.data());
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    if (const int code = app::parse_app_args(cli, split.app); code >= 0) return code;
 
     CpsConfig cfg;
     auto sc = load_cps_config(config_path, cfg);

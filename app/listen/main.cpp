@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "common/cli.hpp"
 #include "dev/eal.hpp"
 #include "engine/config.hpp"
 #include "engine/stack.hpp"
@@ -88,25 +89,14 @@ int main(int argc, char** argv) {
     bool print_stats = true;
     std::string status = "auto";
     cli.add_option("-c,--config", config_path, "TOML config file")->capture_default_str();
-    cli.add_option("--address", ov.address, "our IPv4 address, optionally with /prefix");
+    app::add_port_options(cli, ov);
     cli.add_option("--prefix", ov.prefix, "prefix length of the on-link network (0-32)");
-    cli.add_option("--gateway", ov.gateway, "next hop outside the prefix, or 'none'");
-    cli.add_option("--device", ov.device, "ethdev name: PCI address or vdev (net_af_packet0)");
-    cli.add_option("--vdev-args", ov.vdev_args, "virtual device arguments (iface=...,qpairs=...)");
-    cli.add_option("--iface", ov.iface, "kernel interface for the virtual device (sets iface=)");
-    cli.add_option("--lcores", ov.lcores, "EAL lcore list for the workers, e.g. 1 or 0-1");
     cli.add_flag("!--no-stats", print_stats, "do not print the counters on exit");
     cli.add_option("--status", status, "a status line every second: auto (on a terminal), on, off")
         ->check(CLI::IsMember({"auto", "on", "off"}))
         ->capture_default_str();
     cli.set_version_flag("--version", kVersionString);
-    std::vector<const char*> app_argv;
-    for (const auto& a : split.app) app_argv.push_back(a.c_str());
-    try {
-        cli.parse(static_cast<int>(app_argv.size()), app_argv.data());
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
+    if (const int code = app::parse_app_args(cli, split.app); code >= 0) return code;
 
     auto cfg = engine::load_config(config_path);
     if (!cfg) {
