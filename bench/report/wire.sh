@@ -20,7 +20,6 @@ ns_s=sluice-${tag}server
 if_s=sluice-${tag}srv
 prefix=sluice-r
 addr=198.18.0.2
-telemetry=/var/run/dpdk/$prefix/dpdk_telemetry.v2
 ngx_dir=$(mktemp -d /tmp/sluice-r-nginx.XXXXXX)
 listen_pid= nginx_pid=
 
@@ -32,16 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-counters() {
-    /usr/bin/python3 - "$telemetry" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1]); s.recv(1024)
-s.send(b"/sluice/stats")
-for k, v in json.loads(s.recv(1 << 20).decode())["/sluice/stats"].items():
-    print(k, v)
-EOF
-}
+counters() { "$build/app/sluice-stat" --prefix "$prefix" -a; }  # "Name value  # what" per line
 counter() { counters | awk -v k="$1" '$1 == k { print $2 }'; }
 # utime + stime of a process and its reaped children, in clock ticks.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

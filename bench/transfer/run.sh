@@ -35,7 +35,6 @@ impair=$build/test/e2e/impair
 impair_args=${IMPAIR:-}
 impair_pid=
 listen=$build/app/sluice-listen
-telemetry=/var/run/dpdk/$prefix/dpdk_telemetry.v2
 log=$(mktemp /tmp/sluice-bench-transfer.XXXXXX)
 listen_pid=
 
@@ -43,8 +42,8 @@ if [[ $(id -u) -ne 0 ]]; then
     echo "run.sh: needs root (network namespaces, DPDK)" >&2
     exit 1
 fi
-for f in "$kstream" "$listen"; do
-    [[ -x $f ]] || { echo "run.sh: $f missing (ninja -C $build app/sluice-listen test/e2e/kstream)" >&2; exit 1; }
+for f in "$kstream" "$listen" "$build/app/sluice-stat"; do
+    [[ -x $f ]] || { echo "run.sh: $f missing (ninja -C $build app/sluice-listen app/sluice-stat test/e2e/kstream)" >&2; exit 1; }
 done
 
 cleanup() {
@@ -62,16 +61,7 @@ cleanup() {
 trap cleanup EXIT
 
 # sluice's counters, "Name value" per line.
-counters() {
-    /usr/bin/python3 - "$telemetry" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1]); s.recv(1024)
-s.send(b"/sluice/stats")
-for k, v in json.loads(s.recv(1 << 20).decode())["/sluice/stats"].items():
-    print(k, v)
-EOF
-}
+counters() { "$build/app/sluice-stat" --prefix "$prefix" -a; }  # "Name value  # what" per line
 counter() { counters | awk -v k="$1" '$1 == k { print $2 }'; }
 field() { grep -o "$1=[^ ]*" | head -1 | cut -d= -f2; }
 
