@@ -13,6 +13,7 @@ namespace sluice::app {
 
 inline void add_port_options(CLI::App& cli, engine::Overrides& ov) {
     cli.add_option("--address", ov.address, "our IPv4 address, optionally with /prefix");
+    cli.add_option("--address6", ov.address6, "our IPv6 address with /prefix, or 'none'");
     cli.add_option("--gateway", ov.gateway, "next hop outside the prefix, or 'none'");
     cli.add_option("--device", ov.device, "ethdev name: PCI address or vdev (net_af_packet0)");
     cli.add_option("--vdev-args", ov.vdev_args, "virtual device arguments (iface=...,qpairs=...)");

@@ -108,10 +108,15 @@ std::optional<std::string> apply_cli(const Cli& c, CpsConfig& cfg, engine::Stack
     return std::nullopt;
 }
 
+// "198.18.0.1:80" or "[2001:2::1]:80" (RFC 3986 3.2.2 brackets around an IPv6 literal).
 std::optional<std::pair<wire::IpAddr, uint16_t>> parse_target(const std::string& t) {
     const size_t colon = t.rfind(':');
     if (colon == std::string::npos) return std::nullopt;
-    auto a = wire::IpAddr::parse(std::string_view(t).substr(0, colon));
+    std::string_view host = std::string_view(t).substr(0, colon);
+    const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+    if (bracketed) host = host.substr(1, host.size() - 2);
+    auto a = wire::IpAddr::parse(host);
+    if (a && a->is_v4() == bracketed) return std::nullopt;  // brackets for IPv6 only
     unsigned port = 0;
     try {
         size_t used = 0;
@@ -120,7 +125,7 @@ std::optional<std::pair<wire::IpAddr, uint16_t>> parse_target(const std::string&
     } catch (...) {
         return std::nullopt;
     }
-    if (!a || !a->is_v4() || port == 0 || port > 65535) return std::nullopt;
+    if (!a || port == 0 || port > 65535) return std::nullopt;
     return std::pair{*a, static_cast<uint16_t>(port)};
 }
 
@@ -250,7 +255,14 @@ int main(int argc, char** argv) {
     if (auto r = engine::apply_overrides(*sc, ov); !r) return fail(r.error().message);
     if (auto e = apply_cli(c, cfg, *sc)) return fail(*e);
     const auto target = parse_target(cfg.target);
-    if (!target) return fail("target must be IPv4-address:port, not \"" + cfg.target + "\"");
+    if (!target)
+        return fail("target must be IPv4-address:port or [IPv6-address]:port, not \"" +
+                    cfg.target + "\"");
+    if (!target->first.is_v4() && !sc->net.address6)
+        return fail("target " + cfg.target + " is IPv6: give sluice an IPv6 address "
+                    "(ip.address6 or --address6)");
+    if (cfg.syn_flood && !target->first.is_v4())
+        return fail("--syn-flood sends IPv4 SYNs only; give an IPv4 target");
     if (cfg.syn_flood) {
         // Refused before anything starts: no EAL, no port.
         if (auto why = check_flood_prefix(cfg.flood_prefix, cfg.test_range, cfg.allow_any_prefix);
@@ -276,13 +288,16 @@ int main(int argc, char** argv) {
         info.cfg = &cfg;
         info.target = cfg.target;
         info.workers = s.worker_count();
-        info.source_addresses = std::max<uint32_t>(sc->net.extra_count, 1);
+        info.source_addresses = target->first.is_v4() ? std::max<uint32_t>(sc->net.extra_count, 1) : 1;
         info.ports_per_address = uint32_t(sc->tcp.ephemeral_high) - sc->tcp.ephemeral_low + 1;
         std::fprintf(stderr,
-                     "sluice-cps %s: ready on %s/%u via %s (%s), %zu worker(s), %u source "
+                     "sluice-cps %s: ready on %s via %s (%s), %zu worker(s), %u source "
                      "address(es) x %u ports, target %s\n",
-                     kVersionString, sc->net.address.addr.to_string().c_str(),
-                     sc->net.address.len, p.name.c_str(), p.driver.c_str(), s.worker_count(),
+                     kVersionString,
+                     (sc->net.address.to_string() +
+                      (sc->net.address6 ? " and " + sc->net.address6->to_string() : ""))
+                         .c_str(),
+                     p.name.c_str(), p.driver.c_str(), s.worker_count(),
                      info.source_addresses, info.ports_per_address, cfg.target.c_str());
         const bool show_progress =
             progress_mode == "on" || (progress_mode == "auto" && ::isatty(STDOUT_FILENO) && !json);
@@ -311,7 +326,10 @@ int main(int argc, char** argv) {
                 plan.server = target->first;
                 plan.port = target->second;
                 plan.mode = cfg.mode;
-                plan.request = build_request(cfg, target->first.to_string());
+                const std::string host = target->first.is_v4()
+                                             ? target->first.to_string()
+                                             : "[" + target->first.to_string() + "]";
+                plan.request = build_request(cfg, host);
                 plan.response_bytes = cfg.response_bytes;
                 plan.close = cfg.close;
                 // Worker w's share; worker 0 takes the remainders.

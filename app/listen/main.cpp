@@ -122,9 +122,12 @@ int main(int argc, char** argv) {
 
         const auto& p = s.port();
         std::printf(
-            "sluice-listen %s: ready on %s/%u via %s (%s, mac "
+            "sluice-listen %s: ready on %s via %s (%s, mac "
             "%02x:%02x:%02x:%02x:%02x:%02x), %zu worker(s), steering %s (%s), tx checksum %s\n",
-            kVersionString, cfg->net.address.addr.to_string().c_str(), cfg->net.address.len,
+            kVersionString,
+            (cfg->net.address.to_string() +
+             (cfg->net.address6 ? " and " + cfg->net.address6->to_string() : ""))
+                .c_str(),
             p.name.c_str(), p.driver.c_str(), p.mac[0], p.mac[1], p.mac[2], p.mac[3], p.mac[4],
             p.mac[5], s.worker_count(), dev::steering_name(p.steering), p.steering_why.c_str(),
             p.caps.tx_ip_csum && p.caps.tx_tcp_csum ? "offloaded" : "in software");

@@ -29,6 +29,20 @@ namespace sluice {
     X(IcmpInCsumErrors, "ICMP messages with a bad checksum")                                   \
     X(IcmpInEchos, "ICMP echo requests received")                                              \
     X(IcmpOutEchoReps, "ICMP echo replies sent")                                               \
+    X(Ip6InReceives, "IPv6 packets received")                                                  \
+    X(Ip6InHdrErrors, "IPv6 packets dropped for a header error")                               \
+    X(Ip6InAddrErrors, "IPv6 packets dropped: destination or source not acceptable")           \
+    X(Ip6InDelivers, "IPv6 packets delivered to ICMPv6 or TCP")                                \
+    X(Ip6OutRequests, "IPv6 packets sent")                                                     \
+    X(Icmp6InMsgs, "ICMPv6 messages received")                                                 \
+    X(Icmp6InErrors, "ICMPv6 messages dropped (malformed or unsupported)")                     \
+    X(Icmp6InEchos, "ICMPv6 echo requests received")                                           \
+    X(Icmp6OutEchoReplies, "ICMPv6 echo replies sent")                                         \
+    X(Icmp6InNeighborSolicits, "Neighbor Solicitations for an address of ours")                \
+    X(Icmp6InNeighborAdvertisements, "Neighbor Advertisements received")                       \
+    X(Icmp6OutNeighborSolicits, "Neighbor Solicitations sent")                                 \
+    X(Icmp6OutNeighborAdvertisements, "Neighbor Advertisements sent")                          \
+    X(NdpInOther, "Neighbor Discovery messages for another target, or with nothing to learn")  \
     X(TcpInSegs, "TCP segments received")                                                      \
     X(TcpInErrs, "TCP segments dropped as malformed")                                          \
     X(TcpInCsumErrors, "TCP segments with a bad checksum")                                     \
@@ -78,7 +92,8 @@ namespace sluice {
     X(DropEthTruncated, "frames shorter than an Ethernet header")                              \
     X(DropEthBadSource, "frames from a group (multicast or broadcast) source MAC")             \
     X(DropEthUnsupportedType, "frames of an EtherType sluice does not serve")                  \
-    X(DropIpv6Unsupported, "valid IPv6 packets (not served yet)")                              \
+    X(DropIpv6Unsupported, "IPv6 packets while no ip.address6 is configured")                 \
+    X(DropIpv6NotForUs, "IPv6 to an address that is not ours")                                 \
     X(DropIpv6Truncated, "IPv6 headers cut short")                                             \
     X(DropIpv6BadVersion, "IP version field not 6 in an IPv6 frame")                           \
     X(DropIpv6BadPayloadLength, "IPv6 payload length past the frame")                          \

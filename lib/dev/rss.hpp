@@ -67,6 +67,10 @@ public:
     uint16_t queue_v4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) const noexcept {
         return queue_of_hash(hash_v4(src, dst, sport, dport));
     }
+    uint16_t queue_v6(const uint8_t* src, const uint8_t* dst, uint16_t sport,
+                      uint16_t dport) const noexcept {
+        return queue_of_hash(hash_v6(src, dst, sport, dport));
+    }
 
     uint16_t queues() const noexcept { return queues_; }
     std::span<const uint16_t> reta() const noexcept { return reta_; }

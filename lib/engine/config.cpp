@@ -9,6 +9,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
+
+#include "wire/ipv6.hpp"
 
 namespace sluice::engine {
 
@@ -53,6 +56,26 @@ public:
         if (n == nullptr) return false;
         if (!n->is_string()) return fail(key, "must be a string");
         out = n->as_string()->get();
+        return true;
+    }
+
+    // A string or an array of strings.
+    bool get(const char* key, std::vector<std::string>& out) {
+        seen_.insert(key);
+        if (t_ == nullptr || !error_.empty()) return false;
+        const toml::node* n = t_->get(key);
+        if (n == nullptr) return false;
+        out.clear();
+        if (n->is_string()) {
+            out.push_back(n->as_string()->get());
+            return true;
+        }
+        const toml::array* a = n->as_array();
+        if (a == nullptr) return fail(key, "must be a string or an array of strings");
+        for (const toml::node& e : *a) {
+            if (!e.is_string()) return fail(key, "must be a string or an array of strings");
+            out.push_back(e.as_string()->get());
+        }
         return true;
     }
 
@@ -256,6 +279,22 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
             else
                 cfg.net.gateway = *g;
         }
+        std::string address6, gateway6;
+        if (r.get("address6", address6)) {
+            auto p = address6.find('/') == std::string::npos ? std::nullopt
+                                                             : wire::Ipv6Prefix::parse(address6);
+            if (!p)
+                r.fail("address6", "must be an IPv6 address with a prefix, like 2001:2::2/64");
+            else
+                cfg.net.address6 = *p;
+        }
+        if (r.get("gateway6", gateway6)) {
+            auto g = wire::IpAddr::parse(gateway6);
+            if (!g || g->is_v4())
+                r.fail("gateway6", "must be an IPv6 address, not \"" + gateway6 + "\"");
+            else
+                cfg.net.gateway6 = *g;
+        }
         r.get<uint8_t>("ttl", cfg.net.ttl, 1, 255);
         std::string sources;
         if (r.get("source_addresses", sources)) {
@@ -379,12 +418,25 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
             }
             r.get<uint32_t>("syn_rate_limit", l.syn.rate_limit, 1, 100'000'000);
             r.get<bool>("rst_on_bad_cookie", l.syn.rst_on_bad_cookie, false, true);
+            std::vector<std::string> bind;
+            if (r.get("bind", bind)) {
+                for (const std::string& b : bind) {
+                    auto a = wire::IpAddr::parse(b);
+                    if (!a) {
+                        r.fail("bind", "must list IPv4 or IPv6 addresses (\"0.0.0.0\" and "
+                                       "\"::\" for all of a family), not \"" + b + "\"");
+                        break;
+                    }
+                    l.bind.push_back(*a);
+                }
+                if (bind.empty()) r.fail("bind", "must not be empty (leave it out for all)");
+            }
             r.finish();
             if (!r.error().empty()) return Error{r.error()};
             for (const auto& other : cfg.tcp.listeners) {
-                if (other.port == l.port) {
+                if (other.overlaps(l)) {
                     return Error{origin + ": " + where + "port " + std::to_string(l.port) +
-                                 " is already a listener"};
+                                 " is already a listener on one of these addresses"};
                 }
             }
             cfg.tcp.listeners.push_back(l);
@@ -463,6 +515,15 @@ Result<Ok> apply_overrides(StackConfig& cfg, const Overrides& o) {
         cfg.net.extra_first = range->first;
         cfg.net.extra_count = range->second;
     }
+    if (o.address6 == "none") {
+        cfg.net.address6.reset();
+        cfg.net.gateway6.reset();
+    } else if (!o.address6.empty()) {
+        auto p = wire::Ipv6Prefix::parse(o.address6);
+        if (!p || o.address6.find('/') == std::string::npos)
+            return Error{"--address6: not an IPv6 address/prefix: " + o.address6};
+        cfg.net.address6 = *p;
+    }
     if (!o.lcores.empty()) {
         if (count_lcores(o.lcores) == 0) return Error{"--lcores: not an lcore list: " + o.lcores};
         cfg.lcores = o.lcores;
@@ -497,6 +558,38 @@ Result<Ok> validate(const StackConfig& cfg) {
             return Error{"ip.source_addresses: " + first.to_string() + "-" + last.to_string() +
                          " must lie inside " + a.to_string() +
                          " without its network, broadcast or gateway address"};
+        }
+    }
+    if (const auto& a6 = cfg.net.address6) {
+        const wire::IpAddr& x = a6->addr;
+        if (a6->len == 0) return Error{"ip.address6: prefix length must be 1..128"};
+        if (wire::is_v6_multicast(x) || wire::is_v6_unspecified(x) || wire::is_v6_loopback(x) ||
+            wire::is_v6_v4_mapped(x) || wire::is_v6_link_local(x)) {
+            return Error{"ip.address6: " + x.to_string() +
+                         " is not a global unicast address (the link-local one is derived "
+                         "from the MAC)"};
+        }
+    }
+    if (cfg.net.gateway6) {
+        const wire::IpAddr& g = *cfg.net.gateway6;
+        if (!cfg.net.address6) return Error{"ip.gateway6: needs ip.address6"};
+        if (!cfg.net.address6->contains(g) && !wire::is_v6_link_local(g))
+            return Error{"ip.gateway6: " + g.to_string() + " is neither inside " +
+                         cfg.net.address6->to_string() + " nor link-local (it must be on-link)"};
+        if (g == cfg.net.address6->addr) return Error{"ip.gateway6: must not be our own address"};
+    }
+    for (const ListenerConfig& l : cfg.tcp.listeners) {
+        for (const wire::IpAddr& b : l.bind) {
+            if (b == wire::IpAddr{b.family, {}}) {
+                if (!b.is_v4() && !cfg.net.address6)
+                    return Error{"listener on port " + std::to_string(l.port) +
+                                 ": bind \"::\" needs ip.address6"};
+                continue;
+            }
+            if (!cfg.net.is_local(b))
+                return Error{"listener on port " + std::to_string(l.port) + ": bind " +
+                             b.to_string() + " is not an address of ours (ip.address, "
+                             "ip.address6 or ip.source_addresses)"};
         }
     }
     return Ok{};

@@ -29,9 +29,18 @@ struct NetConfig {
     uint32_t extra_first = 0;  // host order
     uint32_t extra_count = 0;
 
+    // IPv6 (ip.address6, ip.gateway6): optional; without an address6 the host has no IPv6
+    // at all (frames counted and dropped). The link-local address comes from the port's MAC
+    // (Worker::link_local()).
+    std::optional<wire::Ipv6Prefix> address6;
+    std::optional<wire::IpAddr> gateway6;
+
+    // Our configured addresses of either family (not the link-local one: the worker adds it).
     bool is_local(const wire::IpAddr& a) const noexcept {
-        return a == address.addr || (a.is_v4() && a.v4_host() - extra_first < extra_count);
+        if (!a.is_v4()) return address6 && a == address6->addr;
+        return a == address.addr || a.v4_host() - extra_first < extra_count;
     }
+    bool has_ipv6() const noexcept { return address6.has_value(); }
 };
 
 struct StackConfig {
@@ -61,6 +70,7 @@ struct Overrides {
     std::string iface;  // replaces iface= in vdev_args
     std::string lcores;
     std::string source_addresses;  // "198.18.0.10-198.18.0.40", or "none"
+    std::string address6;          // "2001:2::2/64", or "none"
 };
 dev::Result<dev::Ok> apply_overrides(StackConfig& cfg, const Overrides& o);
 

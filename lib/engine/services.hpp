@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tcp/syn_policy.hpp"
 #include "time/instant.hpp"
+#include "wire/addr.hpp"
 
 namespace sluice::engine {
 
@@ -29,6 +31,31 @@ struct ListenerConfig {
     // SYN handling (tcp/syn_policy.hpp): always cookies, auto (SYN cache, cookies under a
     // flood), or off (a SYN-RECEIVED connection per SYN, bounded by the backlog).
     tcp::SynPolicyConfig syn;
+    // The local addresses it accepts connections on: ours, or the unspecified address of a
+    // family for every address of ours in it ("0.0.0.0", "::"). Empty: all of ours, both
+    // families (a dual-stack listener).
+    std::vector<wire::IpAddr> bind;
+
+    bool accepts(const wire::IpAddr& local) const noexcept {
+        if (bind.empty()) return true;
+        for (const wire::IpAddr& b : bind) {
+            if (b == local) return true;
+            if (b.family == local.family && b == wire::IpAddr{b.family, {}}) return true;
+        }
+        return false;
+    }
+    // Whether both listeners could take the same connection (same port, overlapping binds).
+    bool overlaps(const ListenerConfig& o) const noexcept {
+        if (port != o.port) return false;
+        if (bind.empty() || o.bind.empty()) return true;
+        for (const wire::IpAddr& b : bind) {
+            if (o.accepts(b)) return true;
+            if (b != wire::IpAddr{b.family, {}}) continue;  // a wildcard takes o's of its family
+            for (const wire::IpAddr& x : o.bind)
+                if (x.family == b.family) return true;
+        }
+        return false;
+    }
 };
 
 // Per-connection state of a built-in service: small, inside the connection slot.

@@ -120,6 +120,7 @@ int tel_info(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(
         d, "address",
         (net.address.addr.to_string() + "/" + std::to_string(net.address.len)).c_str());
+    if (net.address6) rte_tel_data_add_dict_string(d, "address6", net.address6->to_string().c_str());
     char mac[32];
     std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1], p.mac[2],
                   p.mac[3], p.mac[4], p.mac[5]);

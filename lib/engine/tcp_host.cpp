@@ -17,6 +17,7 @@
 #include "engine/worker.hpp"
 #include "wire/build.hpp"
 #include "wire/checksum.hpp"
+#include "wire/ipv6.hpp"
 
 namespace sluice::engine {
 
@@ -275,9 +276,9 @@ TcpHost::Slot* TcpHost::slot_of(ConnId id) const noexcept {
     return s.live && s.generation == id.generation ? &s : nullptr;
 }
 
-TcpHost::Listener* TcpHost::listener_for(uint16_t port) noexcept {
+TcpHost::Listener* TcpHost::listener_for(uint16_t port, const wire::IpAddr& local) noexcept {
     for (auto& l : listeners_) {
-        if (l->cfg.port == port) return l.get();
+        if (l->cfg.port == port && l->cfg.accepts(local)) return l.get();
     }
     return nullptr;
 }
@@ -328,7 +329,7 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
         return true;
     }
 
-    Listener* l = listener_for(v.dst_port);
+    Listener* l = listener_for(v.dst_port, f.dst);
     if (l == nullptr) return false;
     // RFC 9293 3.10.7.2 (LISTEN), with half-open connections kept statelessly (issue 6): a
     // non-SYN segment may complete (or reset) a SYN-cache entry or carry a cookie; a RST
@@ -519,7 +520,7 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
             const wire::FlowKey key = tw.key;
             const uint32_t hash = tw.hash;
             free_time_wait(tw);
-            Listener* l = listener_for(key.local_port);
+            Listener* l = listener_for(key.local_port, key.local);
             if (l == nullptr) return;
             const wire::SeqNum iss = tcp::reopen_iss(isn_.isn(tuple_of(key), now), r.iss_after);
             worker_.counters_.add(Counter::TimeWaitReopens);
@@ -775,8 +776,17 @@ void TcpHost::on_tick(time::Instant now) noexcept {
 
 void TcpHost::fill_snapshot() noexcept {
     snapshot_.begin();
-    for (const auto& l : listeners_)
-        snapshot_.add({.local = local_, .local_port = l->cfg.port, .state = tcp::State::Listen});
+    for (const auto& l : listeners_) {
+        const auto row = [&](const wire::IpAddr& a) {
+            snapshot_.add({.local = a, .local_port = l->cfg.port, .state = tcp::State::Listen});
+        };
+        if (!l->cfg.bind.empty()) {
+            for (const wire::IpAddr& a : l->cfg.bind) row(a);
+            continue;
+        }
+        row(local_);
+        if (const auto& a6 = worker_.net_.address6) row(a6->addr);
+    }
     flows_->for_each([&](const wire::FlowKey& k, void* v) {
         ConnRow r{.local = k.local,
                   .remote = k.remote,
@@ -853,11 +863,20 @@ bool TcpHost::pick_local_end(wire::FlowKey& key, uint32_t& hash, time::Instant n
                              std::optional<wire::SeqNum>& reuse_after) noexcept {
     constexpr uint64_t kMaxProbes = 16384;
     const NetConfig& net = worker_.net_;
-    const uint32_t sources = std::max<uint32_t>(net.extra_count, 1);
+    // IPv6: our one address (the link-local one toward a link-local peer); the source range
+    // is IPv4 only.
+    const bool v6 = !key.remote.is_v4();
+    if (v6 && !net.address6) return false;
+    const wire::IpAddr local6 = !v6                                  ? wire::IpAddr{}
+                                : wire::is_v6_link_local(key.remote) ? worker_.link_local()
+                                                                     : net.address6->addr;
+    const uint32_t sources = v6 ? 1 : std::max<uint32_t>(net.extra_count, 1);
     const uint64_t tuples = (uint64_t(cfg_.ephemeral_high) - cfg_.ephemeral_low + 1) * sources;
     for (uint64_t i = 0; i < std::min(tuples, kMaxProbes); ++i) {
         if (next_source_ >= sources) next_source_ = 0;
-        key.local = net.extra_count > 0 ? wire::IpAddr::v4(net.extra_first + next_source_) : local_;
+        key.local = v6                  ? local6
+                    : net.extra_count > 0 ? wire::IpAddr::v4(net.extra_first + next_source_)
+                                          : local_;
         key.local_port = next_port_;
         if (next_port_ >= cfg_.ephemeral_high || next_port_ < cfg_.ephemeral_low) {
             next_port_ = cfg_.ephemeral_low;
@@ -903,6 +922,12 @@ dev::Result<ConnId> TcpHost::connect(const wire::IpAddr& remote, uint16_t port, 
     if (s == nullptr) {
         worker_.counters_.add(Counter::TcpConnPoolExhausted);
         return dev::Error{"connection pool exhausted"};
+    }
+    if (!remote.is_v4() && !worker_.net_.address6) {
+        free_slot(*s);
+        return dev::Error{"cannot connect to " + remote.to_string() +
+                              ": no IPv6 address of ours (ip.address6)",
+                          EAFNOSUPPORT};
     }
     wire::FlowKey key{};
     key.remote = remote;
@@ -1063,8 +1088,10 @@ dev::Result<dev::Ok> TcpHost::listen(uint16_t port, AppHandlers app, const ConnS
                                      time::Instant now) {
     (void)now;
     if (port == 0) return dev::Error{"cannot listen on port 0"};
-    if (listener_for(port) != nullptr)
-        return dev::Error{"port " + std::to_string(port) + " is already a listener"};
+    for (const auto& other : listeners_) {
+        if (other->cfg.port == port)
+            return dev::Error{"port " + std::to_string(port) + " is already a listener"};
+    }
     auto l = std::make_unique<Listener>();
     l->cfg.port = port;
     l->app_listener = true;

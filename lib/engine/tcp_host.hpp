@@ -229,7 +229,8 @@ private:
     Slot* alloc_slot(const ConnSetup& setup = {}) noexcept;
     void free_slot(Slot& s) noexcept;
     Slot* slot_of(ConnId id) const noexcept;
-    Listener* listener_for(uint16_t port) noexcept;
+    // The listener taking connections to local:port.
+    Listener* listener_for(uint16_t port, const wire::IpAddr& local) noexcept;
 
     // The stateless paths (issue 6): a SYN answered from the cache or with a cookie, and
     // the ACK that completes one. Returns false when the segment should be answered as in

@@ -8,6 +8,9 @@
 
 #include <cstring>
 
+#include "wire/ipv6.hpp"
+#include "wire/layout.hpp"
+
 namespace sluice::engine {
 
 namespace {
@@ -17,6 +20,7 @@ constexpr uint16_t kEtherTypeArp = 0x0806;
 constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoIcmp6 = 58;
 constexpr uint16_t kArpRequest = 1;  // RFC 826
 constexpr uint16_t kArpReply = 2;
 constexpr uint16_t kEthHeaderLen = 14;
@@ -39,14 +43,13 @@ DropCounters counters_for(wire::Drop d) noexcept {
         case D::None: break;
         case D::EthTruncated: return {C::DropEthTruncated, C::DropEthTruncated};
         case D::EthBadSource: return {C::DropEthBadSource, C::DropEthBadSource};
-        case D::Ipv6Truncated: return {C::DropIpv6Truncated, C::DropIpv6Truncated};
-        case D::Ipv6BadVersion: return {C::DropIpv6BadVersion, C::DropIpv6BadVersion};
-        case D::Ipv6BadPayloadLength:
-            return {C::DropIpv6BadPayloadLength, C::DropIpv6BadPayloadLength};
-        case D::Ipv6BadSource: return {C::DropIpv6BadSource, C::DropIpv6BadSource};
-        case D::Ipv6BadDestination: return {C::DropIpv6BadDestination, C::DropIpv6BadDestination};
-        case D::Ipv6BadExtHeader: return {C::DropIpv6BadExtHeader, C::DropIpv6BadExtHeader};
-        case D::Ipv6Fragment: return {C::DropIpv6Fragment, C::DropIpv6Fragment};
+        case D::Ipv6Truncated: return {C::DropIpv6Truncated, C::Ip6InHdrErrors};
+        case D::Ipv6BadVersion: return {C::DropIpv6BadVersion, C::Ip6InHdrErrors};
+        case D::Ipv6BadPayloadLength: return {C::DropIpv6BadPayloadLength, C::Ip6InHdrErrors};
+        case D::Ipv6BadSource: return {C::DropIpv6BadSource, C::Ip6InAddrErrors};
+        case D::Ipv6BadDestination: return {C::DropIpv6BadDestination, C::Ip6InAddrErrors};
+        case D::Ipv6BadExtHeader: return {C::DropIpv6BadExtHeader, C::Ip6InHdrErrors};
+        case D::Ipv6Fragment: return {C::DropIpv6Fragment, C::Ip6InHdrErrors};
         case D::NdpMalformed: return {C::DropNdpMalformed, C::DropNdpMalformed};
         case D::EthUnsupportedType: return {C::DropEthUnsupportedType, C::DropEthUnsupportedType};
         case D::Ipv6Unsupported: return {C::DropIpv6Unsupported, C::DropIpv6Unsupported};
@@ -86,6 +89,7 @@ Worker::Worker(const NetConfig& net, const dev::Port& port, uint16_t queue, Coun
       neighbors_(net.neighbors),
       clock_(rte_get_tsc_hz()) {
     std::memcpy(mac_.b.data(), port.mac, mac_.b.size());
+    link_local_ = wire::link_local_of(mac_);
 }
 
 Worker::~Worker() = default;
@@ -108,6 +112,7 @@ time::Instant Worker::now() const noexcept {
 void Worker::run(const std::atomic<bool>& stop) noexcept {
     // Learn the gateway's MAC up front, so the first packet that needs it doesn't wait.
     if (net_.gateway) solicit(*net_.gateway, now());
+    if (net_.gateway6) solicit(*net_.gateway6, now());
     if (on_start_) on_start_(*this);
     flush();
     while (!stop.load(std::memory_order_relaxed)) poll();
@@ -153,7 +158,18 @@ inline void Worker::poll_at(uint64_t start, time::Instant t) noexcept {
 uint16_t Worker::owner_of(const rte_mbuf* m) const noexcept {
     const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
     const uint32_t len = m->data_len;
-    if (len < kEthHeaderLen + 20 || (p[12] << 8 | p[13]) != kEtherTypeIpv4) return queue_;
+    if (len < kEthHeaderLen + 20) return queue_;
+    const uint16_t type = uint16_t(p[12] << 8 | p[13]);
+    if (type == kEtherTypeIpv6) {
+        // TCP right behind the fixed header, as a NIC hashes RTE_ETH_RSS_NONFRAG_IPV6_TCP;
+        // with extension headers the frame stays here (the parser counts or serves it).
+        const uint8_t* ip = p + kEthHeaderLen;
+        if (ip[6] != kProtoTcp || len < kEthHeaderLen + 40 + 4) return queue_;
+        const uint8_t* tcp = ip + 40;
+        return port_.rss.queue_v6(ip + 8, ip + 24, uint16_t(tcp[0] << 8 | tcp[1]),
+                                  uint16_t(tcp[2] << 8 | tcp[3]));
+    }
+    if (type != kEtherTypeIpv4) return queue_;
     const uint8_t* ip = p + kEthHeaderLen;
     const uint32_t ihl = (ip[0] & 0x0fu) * 4;
     const bool fragment = ((ip[6] << 8 | ip[7]) & 0x3fff) != 0;  // MF or an offset
@@ -192,10 +208,10 @@ uint16_t Worker::steer(rte_mbuf** rx, uint16_t n) noexcept {
     return ours;
 }
 
-// Each worker keeps its own neighbour table, but the NIC (or the PMD) delivers an ARP frame
-// to one queue only; the others get a copy of each valid one to learn from (rare frames, so
-// a copy is cheap).
-void Worker::share_arp(rte_mbuf* m) noexcept {
+// Each worker keeps its own neighbour table, but the NIC (or the PMD) delivers an ARP or NDP
+// frame to one queue only; the others get a copy of each valid one to learn from (rare
+// frames, so a copy is cheap).
+void Worker::share_neighbor_frame(rte_mbuf* m) noexcept {
     for (rte_ring* r : steer_out_) {
         if (r == nullptr) continue;
         rte_mbuf* c = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX);
@@ -251,11 +267,12 @@ void Worker::handle(rte_mbuf* m, time::Instant now, bool learn_only) noexcept {
     wire::Frame f;
     if (const wire::Drop d = wire::parse_frame(frame, hw, f); d != wire::Drop::None) {
         if (f.ether_type == kEtherTypeIpv4) counters_.add(Counter::IpInReceives);
+        if (f.ether_type == kEtherTypeIpv6) counters_.add(Counter::Ip6InReceives);
         drop(m, d);
         return;
     }
-    if (f.ether_type == kEtherTypeIpv6) [[unlikely]] {
-        drop(m, wire::Drop::Ipv6Unsupported);  // parsed and valid; the engine's part is to come
+    if (f.ether_type == kEtherTypeIpv6) {
+        handle_ipv6(m, buf, f, hw, now, learn_only);
         return;
     }
     if (f.dst_mac != mac_ && !f.dst_mac.is_broadcast()) {
@@ -285,6 +302,135 @@ void Worker::handle(rte_mbuf* m, time::Instant now, bool learn_only) noexcept {
     }
 }
 
+bool Worker::is_local(const wire::IpAddr& a) const noexcept {
+    return net_.is_local(a) || (net_.address6 && a == link_local_);
+}
+
+bool Worker::on_link(const wire::IpAddr& a) const noexcept {
+    if (a.is_v4()) return net_.address.contains(a);
+    return net_.address6 && (net_.address6->contains(a) || wire::is_v6_link_local(a));
+}
+
+// RFC 8200 and RFC 4861 7.2.1: unicast to one of our addresses, or ICMPv6 to a group we are
+// in (all-nodes and the solicited-node groups of our addresses); the parser already refused
+// TCP to a multicast destination.
+void Worker::handle_ipv6(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
+                         wire::RxCsum hw, time::Instant now, bool learn_only) noexcept {
+    counters_.add(Counter::Ip6InReceives);
+    if (!net_.address6) {
+        drop(m, wire::Drop::Ipv6Unsupported);
+        return;
+    }
+    if (wire::is_v6_multicast(f.dst)) {
+        const bool member = f.dst == wire::all_nodes() ||
+                            f.dst == wire::solicited_node(net_.address6->addr) ||
+                            f.dst == wire::solicited_node(link_local_);
+        if (!member) {
+            discard(m, Counter::DropIpv6NotForUs);  // MLD reports, router solicitations
+            return;
+        }
+        if (f.dst_mac != wire::multicast_mac(f.dst)) {
+            discard(m, Counter::EthInNotForUs);
+            return;
+        }
+    } else {
+        if (f.dst_mac != mac_) {
+            discard(m, Counter::EthInNotForUs);
+            return;
+        }
+        if (!is_local(f.dst)) {
+            discard(m, Counter::DropIpv6NotForUs);
+            counters_.add(Counter::Ip6InAddrErrors);
+            return;
+        }
+    }
+    // Our own address as the source: a LAND packet, or our own NS looped back.
+    if (is_local(f.src)) {
+        drop(m, wire::Drop::Ipv6BadSource);
+        return;
+    }
+    switch (f.ip_proto) {
+        case kProtoTcp: handle_tcp(m, buf, f, hw); return;
+        case kProtoIcmp6: handle_icmp6(m, buf, f, hw, now, learn_only); return;
+        default: drop(m, wire::Drop::IpUnsupportedProto); return;
+    }
+}
+
+void Worker::handle_icmp6(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
+                          wire::RxCsum hw, time::Instant now, bool learn_only) noexcept {
+    if (!learn_only) counters_.add(Counter::Icmp6InMsgs);
+    wire::Icmp6Message msg;
+    if (const wire::Drop d = wire::parse_icmp6(buf.first(m->data_len), f, hw, msg);
+        d != wire::Drop::None) {
+        counters_.add(counters_for(d).drop);  // the ICMPv4 totals are not ours to count
+        counters_.add(Counter::Icmp6InErrors);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (!learn_only) counters_.add(Counter::Ip6InDelivers);
+    switch (msg.type) {
+        case wire::kIcmp6EchoRequest: {
+            counters_.add(Counter::Icmp6InEchos);
+            // RFC 4443 4.2: a reply to a group request comes from a unicast address of ours.
+            const wire::IpAddr& from = wire::is_v6_multicast(f.dst) ? net_.address6->addr : f.dst;
+            const size_t len =
+                wire::make_echo6_reply_in_place(buf.first(m->data_len), f, mac_, from);
+            counters_.add(Counter::Icmp6OutEchoReplies);
+            transmit(m, len, false);
+            return;
+        }
+        case wire::kIcmp6NeighborSolicit: {
+            if (!is_local(msg.target)) {
+                if (!learn_only) counters_.add(Counter::NdpInOther);
+                rte_pktmbuf_free(m);
+                return;
+            }
+            // RFC 4861 7.2.3: the solicitor's link-layer address goes into the cache.
+            const bool from_host = !wire::is_v6_unspecified(f.src);
+            if (from_host && msg.has_lladdr) {
+                if (neighbors_.learn(f.src, msg.lladdr, now, true) == NeighborTable::Update::Full)
+                    counters_.add(Counter::NeighTableFull);
+                if (!learn_only && !steer_out_.empty()) share_neighbor_frame(m);
+            }
+            if (learn_only) {
+                rte_pktmbuf_free(m);
+                return;
+            }
+            counters_.add(Counter::Icmp6InNeighborSolicits);
+            // RFC 4861 7.2.4: solicited and to the solicitor; to all-nodes for a DAD probe.
+            const wire::NeighborAdvert na{
+                .src_mac = mac_,
+                .dst_mac = from_host ? f.src_mac : wire::multicast_mac(wire::all_nodes()),
+                .src = msg.target,
+                .dst = from_host ? f.src : wire::all_nodes(),
+                .target = msg.target,
+                .router = false,
+                .solicited = from_host,
+                .override_flag = true,
+            };
+            const size_t len = wire::build_neighbor_advert(buf, na);
+            counters_.add(Counter::Icmp6OutNeighborAdvertisements);
+            transmit(m, len, false);
+            return;
+        }
+        case wire::kIcmp6NeighborAdvert: {
+            if (!learn_only) counters_.add(Counter::Icmp6InNeighborAdvertisements);
+            // RFC 4861 7.2.5: update an entry we have (or asked for); without a target
+            // link-layer address there is nothing to learn on Ethernet.
+            if (msg.has_lladdr && !is_local(msg.target)) {
+                const auto r = neighbors_.learn(msg.target, msg.lladdr, now, msg.solicited);
+                if (r == NeighborTable::Update::Full) counters_.add(Counter::NeighTableFull);
+                if (!learn_only && !steer_out_.empty()) share_neighbor_frame(m);
+            } else if (!learn_only) {
+                counters_.add(Counter::NdpInOther);
+            }
+            rte_pktmbuf_free(m);
+            return;
+        }
+        default: rte_pktmbuf_free(m); return;  // parse_icmp6 refuses every other type
+    }
+}
+
 // RFC 826: merge the sender into the table, answer requests for our address.
 void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
                         time::Instant now, bool learn_only) noexcept {
@@ -305,7 +451,7 @@ void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
         rte_pktmbuf_free(m);
         return;
     }
-    if (sender_ok && !steer_out_.empty()) share_arp(m);
+    if (sender_ok && !steer_out_.empty()) share_neighbor_frame(m);
     if (!for_us || !sender_ok) {
         discard(m, Counter::ArpInOther);
         return;
@@ -349,7 +495,7 @@ void Worker::handle_tcp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
         drop(m, d);
         return;
     }
-    counters_.add(Counter::IpInDelivers);
+    counters_.add(f.src.is_v4() ? Counter::IpInDelivers : Counter::Ip6InDelivers);
     counters_.add(Counter::TcpInSegs);
     // The host may keep a reference to m for the payload (and link it into its buffers
     // through m->next): drop only our own reference, the one segment.
@@ -384,15 +530,21 @@ void Worker::transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained
     m->data_len = static_cast<uint16_t>(len);
     m->pkt_len = static_cast<uint32_t>(len) + chained;
     m->ol_flags = 0;
-    const bool is_ip =
-        len > kEthHeaderLen + 1 && (rte_pktmbuf_mtod(m, uint8_t*)[12] << 8 |
-                                    rte_pktmbuf_mtod(m, uint8_t*)[13]) == kEtherTypeIpv4;
-    if (is_ip) {
+    const uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+    const uint16_t type = len > kEthHeaderLen + 1 ? uint16_t(p[12] << 8 | p[13]) : 0;
+    if (type == kEtherTypeIpv4) {
         counters_.add(Counter::IpOutRequests);
         if (l4_offload) {
             m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
             m->l2_len = kEthHeaderLen;
-            m->l3_len = static_cast<uint16_t>((rte_pktmbuf_mtod(m, uint8_t*)[14] & 0x0f) * 4);
+            m->l3_len = static_cast<uint16_t>((p[14] & 0x0f) * 4);
+        }
+    } else if (type == kEtherTypeIpv6) {
+        counters_.add(Counter::Ip6OutRequests);
+        if (l4_offload) {  // our frames have no extension headers
+            m->ol_flags = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+            m->l2_len = kEthHeaderLen;
+            m->l3_len = 40;
         }
     }
     tx_[tx_count_++] = m;
@@ -423,13 +575,14 @@ void Worker::discard(rte_mbuf* m, Counter why) noexcept {
 
 bool Worker::resolve(const wire::IpAddr& dst, time::Instant now, wire::MacAddr& mac) noexcept {
     wire::IpAddr hop = dst;
-    if (!net_.address.contains(dst)) {
-        if (!net_.gateway) return false;
-        hop = *net_.gateway;
+    if (!on_link(dst)) {
+        const auto& gw = dst.is_v4() ? net_.gateway : net_.gateway6;
+        if (!gw) return false;
+        hop = *gw;
     }
     switch (neighbors_.resolve(hop, now, mac)) {
         case NeighborTable::Lookup::Hit: return true;
-        case NeighborTable::Lookup::SendRequest: send_arp_request(hop); return false;
+        case NeighborTable::Lookup::SendRequest: send_request(hop); return false;
         case NeighborTable::Lookup::Pending: return false;
         case NeighborTable::Lookup::Full: counters_.add(Counter::NeighTableFull); return false;
     }
@@ -442,11 +595,14 @@ void Worker::solicit(const wire::IpAddr& target, time::Instant now) noexcept {
         case NeighborTable::Lookup::Hit:
         case NeighborTable::Lookup::Pending: return;
         case NeighborTable::Lookup::Full: counters_.add(Counter::NeighTableFull); return;
-        case NeighborTable::Lookup::SendRequest: send_arp_request(target); return;
+        case NeighborTable::Lookup::SendRequest: send_request(target); return;
     }
 }
 
-void Worker::send_arp_request(const wire::IpAddr& target) noexcept {
+// An ARP request (RFC 826) or a Neighbor Solicitation to the solicited-node group
+// (RFC 4861 7.2.2), from the address of ours that the target can answer on-link.
+void Worker::send_request(const wire::IpAddr& target) noexcept {
+    if (!target.is_v4() && !net_.address6) return;
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     if (m == nullptr) [[unlikely]] {
         counters_.add(Counter::DropMbufExhausted);
@@ -454,9 +610,17 @@ void Worker::send_arp_request(const wire::IpAddr& target) noexcept {
     }
     std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
                            static_cast<size_t>(rte_pktmbuf_tailroom(m))};
-    const size_t len = wire::build_arp(buf, kArpRequest, wire::MacAddr::broadcast(), mac_,
-                                       net_.address.addr, wire::MacAddr{}, target);
-    counters_.add(Counter::ArpOutRequests);
+    size_t len = 0;
+    if (target.is_v4()) {
+        len = wire::build_arp(buf, kArpRequest, wire::MacAddr::broadcast(), mac_,
+                              net_.address.addr, wire::MacAddr{}, target);
+        counters_.add(Counter::ArpOutRequests);
+    } else {
+        const wire::IpAddr& src =
+            wire::is_v6_link_local(target) ? link_local_ : net_.address6->addr;
+        len = wire::build_neighbor_solicit(buf, mac_, src, target);
+        counters_.add(Counter::Icmp6OutNeighborSolicits);
+    }
     transmit(m, len, false);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // One worker: owns RX/TX queue `queue` of the port, its neighbour table and its counters, and
-// runs the poll loop on one lcore: rx burst, classify, answer, tx burst.
+// runs the poll loop on one lcore: rx burst, classify, answer, tx burst. Both families: ARP
+// and IPv4, Neighbor Discovery and IPv6 (when the config gives an address6), TCP over each.
 //
 // Threads: every member function runs on the worker's own lcore, except that other threads
 // may read counters() at any time (see sluice/counters.hpp).
@@ -50,8 +51,9 @@ public:
 
     // Set-up, with more than one worker: the rings to every other worker (`out[q]` feeds the
     // worker on queue q; nullptr at our own index) and from them. With `forward` (software
-    // steering) a TCP/IPv4 frame this worker does not own goes to its owner; in any case ARP
-    // frames are copied to every other worker so that each neighbour table learns.
+    // steering) a TCP frame (IPv4, or IPv6 without extension headers) this worker does not own
+    // goes to its owner; in any case ARP and Neighbor Discovery frames are copied to every
+    // other worker so that each neighbour table learns.
     void set_steering(std::vector<rte_ring*> out, std::vector<rte_ring*> in, bool forward);
 
     // Runs once on the worker's lcore before the loop starts (an application opening
@@ -88,6 +90,12 @@ public:
         return resolve(dst, now, mac);
     }
     const Counters& counters() const { return counters_; }
+    // fe80::/64 from our MAC (RFC 4291 2.5.1): ours when the stack has IPv6.
+    const wire::IpAddr& link_local() const noexcept { return link_local_; }
+    // One of our addresses (configured, source range, or the link-local one with IPv6).
+    bool is_local(const wire::IpAddr& a) const noexcept;
+    // Reachable without a router: inside our v4 prefix, our v6 prefix, or link-local.
+    bool on_link(const wire::IpAddr& a) const noexcept;
     time::Instant now() const noexcept;
 
 private:
@@ -97,7 +105,7 @@ private:
     // and compacts the rest (ours) to the front; returns how many are ours.
     uint16_t steer(rte_mbuf** rx, uint16_t n) noexcept;
     uint16_t owner_of(const rte_mbuf* m) const noexcept;
-    void share_arp(rte_mbuf* m) noexcept;
+    void share_neighbor_frame(rte_mbuf* m) noexcept;
     // Handles what other workers handed us; returns how many.
     uint16_t receive_steered(time::Instant now) noexcept;
     void handle(rte_mbuf* m, time::Instant now, bool learn_only = false) noexcept;
@@ -105,6 +113,11 @@ private:
                     bool learn_only) noexcept;
     void handle_icmp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
                      wire::RxCsum hw) noexcept;
+    void handle_ipv6(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f, wire::RxCsum hw,
+                     time::Instant now, bool learn_only) noexcept;
+    // Echo requests and Neighbor Discovery (RFC 4443, RFC 4861).
+    void handle_icmp6(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f, wire::RxCsum hw,
+                      time::Instant now, bool learn_only) noexcept;
     void handle_tcp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& f,
                     wire::RxCsum hw) noexcept;
 
@@ -120,7 +133,7 @@ private:
 
     // Asks for `target`'s MAC if the table says to. Allocates one mbuf from our pool.
     void solicit(const wire::IpAddr& target, time::Instant now) noexcept;
-    void send_arp_request(const wire::IpAddr& target) noexcept;
+    void send_request(const wire::IpAddr& target) noexcept;
     // The MAC to send to `dst` (itself if on-link, else via the gateway); false (and an ARP
     // request on its way) if not known yet.
     bool resolve(const wire::IpAddr& dst, time::Instant now, wire::MacAddr& mac) noexcept;
@@ -131,6 +144,7 @@ private:
     rte_mempool* pool_;
     Counters& counters_;
     wire::MacAddr mac_;
+    wire::IpAddr link_local_;
     wire::CsumMode tx_csum_;
     NeighborTable neighbors_;
     time::TscClock clock_;

@@ -90,6 +90,23 @@ std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view s) {
     return Ipv4Prefix{*a, static_cast<uint8_t>(len)};
 }
 
+std::string Ipv6Prefix::to_string() const {
+    return addr.to_string() + "/" + std::to_string(len);
+}
+
+std::optional<Ipv6Prefix> Ipv6Prefix::parse(std::string_view s) {
+    const size_t slash = s.find('/');
+    const auto a = IpAddr::parse(s.substr(0, slash));
+    if (!a || a->family != Family::V6) return std::nullopt;
+    if (slash == std::string_view::npos) return Ipv6Prefix{*a, 128};
+    const std::string_view n = s.substr(slash + 1);
+    unsigned len = 0;
+    const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), len);
+    if (n.empty() || ec != std::errc{} || end != n.data() + n.size() || len > 128)
+        return std::nullopt;
+    return Ipv6Prefix{*a, static_cast<uint8_t>(len)};
+}
+
 // rte_hash_crc reads the key 8 bytes at a time through a uint64_t pointer; a FlowKey has
 // alignment 1 (38 bytes, no padding), so hash an aligned copy (UBSan: misaligned load).
 uint32_t flow_key_hash(const FlowKey& k, uint32_t seed) noexcept {

@@ -94,6 +94,26 @@ struct Ipv4Prefix {
     static std::optional<Ipv4Prefix> parse(std::string_view s);
 };
 
+// A v6 interface address with its prefix length ("2001:2::2/64"), as Ipv4Prefix.
+struct Ipv6Prefix {
+    IpAddr addr{Family::V6, {}};
+    uint8_t len = 128;
+
+    bool contains(const IpAddr& a) const noexcept {
+        if (a.family != Family::V6 || addr.family != Family::V6) return false;
+        const unsigned full = len / 8, rest = len % 8;
+        for (unsigned i = 0; i < full; ++i)
+            if (a.bytes[i] != addr.bytes[i]) return false;
+        if (rest == 0) return true;
+        const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+        return ((a.bytes[full] ^ addr.bytes[full]) & mask) == 0;
+    }
+
+    std::string to_string() const;
+    // "x::y/n" with n in 0..128, or "x::y" meaning /128; nullopt otherwise.
+    static std::optional<Ipv6Prefix> parse(std::string_view s);
+};
+
 // A connection's 4-tuple seen from this host (local = us). It is hashed and compared as raw
 // bytes (rte_hash memcmp's keys), so it has no padding: every byte belongs to a field, and a
 // default-constructed key is all zero except the families.

@@ -11,7 +11,7 @@ enum class Drop : uint8_t {
     None = 0,
     EthTruncated,        // shorter than the 14-byte Ethernet header
     EthUnsupportedType,  // not IPv4, ARP or IPv6 (VLAN tags included)
-    Ipv6Unsupported,     // a valid IPv6 packet the engine does not serve (yet)
+    Ipv6Unsupported,     // a valid IPv6 packet, but the host has no IPv6 address
     ArpMalformed,        // truncated, or hlen/plen inconsistent with Ethernet/IPv4, or group sender
     ArpUnsupported,      // another hardware or protocol type, or an opcode other than request/reply
     Ipv4Truncated,       // fewer than 20 bytes after the Ethernet header

@@ -14,11 +14,6 @@ namespace {
 // A solicitation or advertisement with its Ethernet and IPv6 headers: 14 + 40 + 24 + 8.
 constexpr size_t kNdpFrameLen = kEthHdrLen + kIpv6HdrLen + kNdpNsNaLen + kNdpOptLlaLen;
 
-bool is_solicited_node(const IpAddr& a) noexcept {
-    const IpAddr prefix = solicited_node(IpAddr{});
-    return a.family == Family::V6 && std::memcmp(a.bytes.data(), prefix.bytes.data(), 13) == 0;
-}
-
 // The options after a solicitation's or advertisement's fixed part (RFC 4861 4.6): every
 // length non-zero and inside the message. Takes the first link-layer address option of
 // `want` (6 bytes for Ethernet, RFC 4861 4.6.1 with RFC 2464 8); a group MAC is refused,
@@ -98,6 +93,29 @@ size_t build_ndp(std::span<uint8_t> out, const MacAddr& src_mac, const MacAddr& 
 IpAddr solicited_node(const IpAddr& a) noexcept {
     uint8_t b[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0, 0, 0};
     if (a.family == Family::V6) std::memcpy(b + 13, a.bytes.data() + 13, 3);
+    return IpAddr::v6(b);
+}
+
+bool is_solicited_node(const IpAddr& a) noexcept {
+    const IpAddr prefix = solicited_node(IpAddr{});
+    return a.family == Family::V6 && std::memcmp(a.bytes.data(), prefix.bytes.data(), 13) == 0;
+}
+
+IpAddr all_nodes() noexcept {
+    const uint8_t b[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+    return IpAddr::v6(b);
+}
+
+IpAddr link_local_of(const MacAddr& mac) noexcept {
+    uint8_t b[16] = {0xfe, 0x80};
+    b[8] = mac.b[0] ^ 0x02;  // the universal/local bit inverted
+    b[9] = mac.b[1];
+    b[10] = mac.b[2];
+    b[11] = 0xff;
+    b[12] = 0xfe;
+    b[13] = mac.b[3];
+    b[14] = mac.b[4];
+    b[15] = mac.b[5];
     return IpAddr::v6(b);
 }
 

@@ -50,6 +50,13 @@ constexpr bool is_v6_link_local(const IpAddr& a) noexcept {
 // The solicited-node multicast address of `a`: ff02::1:ff00:0/104 with a's low 24 bits
 // (RFC 4291 2.7.1). Neighbor Solicitations for `a` go there.
 IpAddr solicited_node(const IpAddr& a) noexcept;
+// ff02::1, every node on the link (RFC 4291 2.7.1).
+IpAddr all_nodes() noexcept;
+// Whether `a` is a solicited-node group (ff02::1:ff00:0/104).
+bool is_solicited_node(const IpAddr& a) noexcept;
+// The link-local address fe80::/64 with the modified EUI-64 interface identifier of `mac`
+// (RFC 4291 2.5.1 and appendix A, RFC 2464 4): the address a host on Ethernet has.
+IpAddr link_local_of(const MacAddr& mac) noexcept;
 // The Ethernet group address of an IPv6 multicast address: 33:33 and its low 32 bits
 // (RFC 2464 7).
 MacAddr multicast_mac(const IpAddr& group) noexcept;

@@ -58,6 +58,27 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"[ip]\naddress = \"198.18.0.2/24\"\nadress = 1\n", "ip.adress is not a known key"},
         BadCase{"[ipp]\naddress = \"198.18.0.2/24\"\n", "[ipp] is not a known section"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\naddress6 = \"2001:2::2\"\n",
+                "ip.address6 must be an IPv6 address with a prefix"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\naddress6 = \"198.18.0.3/24\"\n",
+                "ip.address6 must be an IPv6 address"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\naddress6 = \"fe80::2/64\"\n",
+                "not a global unicast address"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\naddress6 = \"2001:2::2/64\"\n"
+                "gateway6 = \"2001:3::1\"\n",
+                "ip.gateway6: 2001:3::1 is neither inside"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\ngateway6 = \"fe80::1\"\n",
+                "ip.gateway6: needs ip.address6"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\n[[listener]]\nport = 7\nbind = \"::\"\n",
+                "needs ip.address6"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\n[[listener]]\nport = 7\n"
+                "bind = [\"198.18.0.9\"]\n",
+                "bind 198.18.0.9 is not an address of ours"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\n[[listener]]\nport = 7\nbind = [\"x\"]\n",
+                "listener[0].bind must list IPv4 or IPv6 addresses"},
+        BadCase{"[ip]\naddress = \"198.18.0.2/24\"\naddress6 = \"2001:2::2/64\"\n"
+                "[[listener]]\nport = 7\n[[listener]]\nport = 7\nbind = \"2001:2::2\"\n",
+                "listener[1].port 7 is already a listener"},
         BadCase{"[ip]\naddress = \"198.18.0.2\"\n",
                 "ip.address must be an IPv4 address with a prefix"},
         BadCase{"[port]\nmtu = 100\n[ip]\naddress = \"198.18.0.2/24\"\n",
@@ -133,6 +154,66 @@ TEST(Config, OverrideThatBreaksTheGatewayRuleIsRejected) {
     auto r = apply_overrides(*cfg, Overrides{.address = "198.18.5.2/24"});
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("ip.gateway"), std::string::npos) << r.error().message;
+}
+
+TEST(Config, DualStackAddressesAndPerFamilyListeners) {
+    auto cfg = parse_config(std::string(kMinimal) + R"(address6 = "2001:2::2/64"
+gateway6 = "fe80::1"
+[[listener]]
+port = 7
+[[listener]]
+port = 80
+bind = ["198.18.0.2"]
+[[listener]]
+port = 80
+bind = "::"
+)",
+                            "t.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    ASSERT_TRUE(cfg->net.address6);
+    EXPECT_EQ(cfg->net.address6->to_string(), "2001:2::2/64");
+    EXPECT_EQ(cfg->net.gateway6->to_string(), "fe80::1");
+    const auto v6 = *wire::IpAddr::parse("2001:2::2");
+    const auto v4 = *wire::IpAddr::parse("198.18.0.2");
+    EXPECT_TRUE(cfg->net.is_local(v6));
+    EXPECT_FALSE(cfg->net.is_local(*wire::IpAddr::parse("2001:2::3")));
+    const auto& l = cfg->tcp.listeners;
+    ASSERT_EQ(l.size(), 3u);
+    EXPECT_TRUE(l[0].accepts(v4) && l[0].accepts(v6)) << "no bind: both families";
+    EXPECT_TRUE(l[1].accepts(v4));
+    EXPECT_FALSE(l[1].accepts(v6));
+    EXPECT_FALSE(l[2].accepts(v4));
+    EXPECT_TRUE(l[2].accepts(v6));
+    EXPECT_FALSE(l[1].overlaps(l[2]));
+    const ListenerConfig only_v6{.port = 80, .bind = {v6}};
+    EXPECT_TRUE(l[2].overlaps(only_v6));
+    EXPECT_TRUE(only_v6.overlaps(l[2]));
+}
+
+TEST(Config, Address6OverrideSetsAndNoneRemovesIpv6) {
+    auto cfg = parse_config(kMinimal, "t.toml");
+    ASSERT_TRUE(cfg);
+    EXPECT_FALSE(cfg->net.has_ipv6());
+    ASSERT_TRUE(apply_overrides(*cfg, Overrides{.address6 = "2001:2::5/64"}));
+    ASSERT_TRUE(cfg->net.address6);
+    EXPECT_EQ(cfg->net.address6->len, 64);
+    auto bad = apply_overrides(*cfg, Overrides{.address6 = "2001:2::5"});
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("--address6"), std::string::npos);
+    ASSERT_TRUE(apply_overrides(*cfg, Overrides{.address6 = "none"}));
+    EXPECT_FALSE(cfg->net.has_ipv6());
+}
+
+TEST(Config, Ipv6PrefixContainsExactlyItsAddresses) {
+    const auto p = *wire::Ipv6Prefix::parse("2001:2::2/64");
+    EXPECT_TRUE(p.contains(*wire::IpAddr::parse("2001:2::ffff:1")));
+    EXPECT_FALSE(p.contains(*wire::IpAddr::parse("2001:2:0:1::1")));
+    EXPECT_FALSE(p.contains(*wire::IpAddr::parse("198.18.0.2")));
+    const auto odd = *wire::Ipv6Prefix::parse("2001:2::/31");
+    EXPECT_TRUE(odd.contains(*wire::IpAddr::parse("2001:3::1")));
+    EXPECT_FALSE(odd.contains(*wire::IpAddr::parse("2001:4::1")));
+    EXPECT_FALSE(wire::Ipv6Prefix::parse("2001:2::/129"));
+    EXPECT_FALSE(wire::Ipv6Prefix::parse("198.18.0.0/15"));
 }
 
 TEST(Config, CountsLcoreLists) {

@@ -9,6 +9,7 @@
 #include <rte_ring.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -19,6 +20,8 @@
 #include "engine/worker.hpp"
 #include "wire/build.hpp"
 #include "wire/checksum.hpp"
+#include "wire/headers.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/parse.hpp"
 
 namespace sluice::engine {
@@ -27,6 +30,9 @@ namespace {
 const wire::IpAddr kUs = wire::IpAddr::v4(0xC6120002);    // 198.18.0.2
 const wire::IpAddr kPeer = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1
 const wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+// IPv6 (RFC 5180 benchmarking prefix): every host here is dual-stack.
+const wire::IpAddr kUs6 = *wire::IpAddr::parse("2001:2::2");
+const wire::IpAddr kPeer6 = *wire::IpAddr::parse("2001:2::1");
 namespace F = wire::tcp_flags;
 
 struct Sent {
@@ -58,6 +64,7 @@ protected:
         port_ = std::move(*p);
         std::memcpy(us_mac_.b.data(), port_.mac, 6);
         net_.address = wire::Ipv4Prefix{kUs, 24};
+        if (!no_v6_) net_.address6 = wire::Ipv6Prefix{kUs6, 64};
         counters_ = std::make_unique<Counters>();
         worker_ = std::make_unique<Worker>(net_, port_, 0, *counters_);
         tcp.tcp.msl = std::chrono::seconds(30);
@@ -75,14 +82,24 @@ protected:
         // The rings are freed with the port by the ring PMD's close.
     }
 
-    // Sends a TCP segment from the peer to us.
+    // Sends a frame (Ethernet on) from the peer.
+    void inject_frame(std::span<const uint8_t> frame) {
+        rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+        ASSERT_NE(m, nullptr);
+        std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), frame.data(), frame.size());
+        m->data_len = static_cast<uint16_t>(frame.size());
+        m->pkt_len = static_cast<uint32_t>(frame.size());
+        ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+    }
+
+    // Sends a TCP segment from the peer to us (over IPv6 once use_ipv6() was called).
     void inject(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
                 std::string_view payload = {}, wire::TcpOptions opts = {}) {
         rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
         ASSERT_NE(m, nullptr);
         std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
                                static_cast<size_t>(rte_pktmbuf_tailroom(m))};
-        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = peer_, .dst = us_};
         const wire::TcpHeaderSpec spec{.src_port = sport,
                                        .dst_port = dport,
                                        .seq = wire::SeqNum(seq),
@@ -99,17 +116,33 @@ protected:
         ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
     }
 
-    // Runs the worker until the RX ring is drained, then returns what it sent.
-    std::vector<Sent> poll() {
+    void use_ipv6() {
+        us_ = kUs6;
+        peer_ = kPeer6;
+    }
+
+    // Runs the worker until the RX ring is drained, then returns every frame it sent.
+    std::vector<std::vector<uint8_t>> poll_frames() {
         while (rte_ring_count(rx_) > 0) worker_->poll();
         for (int i = 0; i < 4; ++i) worker_->poll();
-        std::vector<Sent> out;
+        std::vector<std::vector<uint8_t>> out;
         void* obj = nullptr;
         while (rte_ring_dequeue(tx_, &obj) == 0) {
             auto* m = static_cast<rte_mbuf*>(obj);
             // Data segments are chains (headers, then the payload by reference).
             EXPECT_EQ(rte_pktmbuf_linearize(m), 0);
-            const std::span<const uint8_t> f{rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
+            const uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
+            out.emplace_back(d, d + m->data_len);
+            rte_pktmbuf_free(m);
+        }
+        return out;
+    }
+
+    // The same, keeping the TCP segments.
+    std::vector<Sent> poll() {
+        std::vector<Sent> out;
+        for (const auto& bytes : poll_frames()) {
+            const std::span<const uint8_t> f(bytes);
             Sent s;
             if (wire::parse_frame(f, {}, s.frame) == wire::Drop::None && s.frame.ip_proto == 6 &&
                 wire::parse_tcp(f, s.frame, {}, s.tcp) == wire::Drop::None) {
@@ -117,7 +150,6 @@ protected:
                                  s.tcp.payload_len);
                 out.push_back(s);
             }
-            rte_pktmbuf_free(m);
         }
         return out;
     }
@@ -143,6 +175,8 @@ protected:
     rte_ring* tx_ = nullptr;
     dev::Port port_;
     wire::MacAddr us_mac_;
+    wire::IpAddr us_ = kUs, peer_ = kPeer;
+    bool no_v6_ = false;
     NetConfig net_;
     std::unique_ptr<Counters> counters_;
     std::unique_ptr<Worker> worker_;
@@ -829,6 +863,276 @@ TEST_F(OnePort, TimeWaitWithoutTimestampsIsNotReused) {
     EXPECT_FALSE(h.connect(kPeer, 9000, {}, worker_->now() + std::chrono::seconds(5)));
     EXPECT_EQ(counter(Counter::TWRecycled), 0u);
     EXPECT_EQ(h.time_wait_entries(), 1u);
+}
+
+
+// --- IPv6 (issue 11) ----------------------------------------------------------------------------
+
+// An ICMPv6 echo request from the peer (RFC 4443 4.1), checksum over the pseudo-header.
+std::vector<uint8_t> echo6_request(const wire::MacAddr& dst_mac, const wire::IpAddr& src,
+                                   const wire::IpAddr& dst, std::string_view data) {
+    std::vector<uint8_t> f(14 + 40 + 8 + data.size());
+    uint8_t* ip = wire::detail::write_eth(f.data(), dst_mac, kPeerMac, 0x86dd);
+    wire::detail::write_ipv6(ip, src, dst, 58, 64, 8 + data.size());
+    uint8_t* m = ip + 40;
+    m[0] = 128;  // echo request
+    wire::store_be16(m + 4, 0x1234);
+    wire::store_be16(m + 6, 7);
+    std::memcpy(m + 8, data.data(), data.size());
+    const uint32_t ph = wire::pseudo_header_sum(src, dst, 58, uint32_t(8 + data.size()));
+    wire::store_be16(m + 2, wire::checksum_fold(wire::checksum_partial({m, 8 + data.size()}, ph)));
+    return f;
+}
+
+std::vector<uint8_t> neighbor_solicit(const wire::IpAddr& src, const wire::IpAddr& target) {
+    std::vector<uint8_t> f(128);
+    f.resize(wire::build_neighbor_solicit(f, kPeerMac, src, target));
+    return f;
+}
+
+struct Parsed6 {
+    wire::Frame frame;
+    wire::Icmp6Message msg;
+};
+
+// The ICMPv6 messages among `frames`.
+std::vector<Parsed6> icmp6_of(const std::vector<std::vector<uint8_t>>& frames) {
+    std::vector<Parsed6> out;
+    for (const auto& b : frames) {
+        Parsed6 p;
+        if (wire::parse_frame(b, {}, p.frame) != wire::Drop::None || p.frame.ip_proto != 58)
+            continue;
+        if (p.frame.ttl != 255) {  // echo replies: parse_icmp6 takes requests and NDP only
+            p.msg.type = b[p.frame.l4_off];
+            out.push_back(p);
+            continue;
+        }
+        EXPECT_EQ(wire::parse_icmp6(b, p.frame, {}, p.msg), wire::Drop::None);
+        out.push_back(p);
+    }
+    return out;
+}
+
+TEST_F(HostOnRing, Ipv6_NeighborSolicitationForOurAddressGetsASolicitedAdvertisement) {
+    inject_frame(neighbor_solicit(kPeer6, kUs6));
+    const auto out = icmp6_of(poll_frames());
+    ASSERT_EQ(out.size(), 1u);
+    const Parsed6& na = out[0];
+    EXPECT_EQ(na.msg.type, wire::kIcmp6NeighborAdvert);
+    EXPECT_EQ(na.msg.target, kUs6);
+    EXPECT_TRUE(na.msg.solicited);
+    EXPECT_TRUE(na.msg.override_flag);
+    EXPECT_FALSE(na.msg.router);
+    ASSERT_TRUE(na.msg.has_lladdr);
+    EXPECT_EQ(na.msg.lladdr, us_mac_);
+    EXPECT_EQ(na.frame.dst, kPeer6);
+    EXPECT_EQ(na.frame.dst_mac, kPeerMac);
+    EXPECT_EQ(na.frame.src, kUs6);
+    EXPECT_EQ(counter(Counter::Icmp6InNeighborSolicits), 1u);
+    EXPECT_EQ(counter(Counter::Icmp6OutNeighborAdvertisements), 1u);
+    // The solicitor's address went into the cache (RFC 4861 7.2.3): no NS needed to reach it.
+    wire::MacAddr mac;
+    EXPECT_TRUE(worker_->neighbor_mac(kPeer6, worker_->now(), mac));
+    EXPECT_EQ(mac, kPeerMac);
+    EXPECT_EQ(counter(Counter::Icmp6OutNeighborSolicits), 0u);
+}
+
+TEST_F(HostOnRing, Ipv6_LinkLocalAddressFromTheMacIsAnsweredToo) {
+    const wire::IpAddr ll = worker_->link_local();
+    EXPECT_TRUE(wire::is_v6_link_local(ll));
+    EXPECT_EQ(ll.bytes[8], us_mac_.b[0] ^ 0x02);
+    EXPECT_EQ(ll.bytes[15], us_mac_.b[5]);
+    inject_frame(neighbor_solicit(*wire::IpAddr::parse("fe80::1"), ll));
+    auto out = icmp6_of(poll_frames());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].msg.type, wire::kIcmp6NeighborAdvert);
+    EXPECT_EQ(out[0].msg.target, ll);
+    inject_frame(echo6_request(us_mac_, *wire::IpAddr::parse("fe80::1"), ll, "ll"));
+    out = icmp6_of(poll_frames());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].msg.type, wire::kIcmp6EchoReply);
+    EXPECT_EQ(out[0].frame.src, ll);
+}
+
+TEST_F(HostOnRing, Ipv6_SolicitationsForOtherTargetsAndForeignGroupsAreCountedAndIgnored) {
+    inject_frame(neighbor_solicit(kPeer6, *wire::IpAddr::parse("2001:2::99")));
+    EXPECT_TRUE(poll_frames().empty());
+    EXPECT_EQ(counter(Counter::DropIpv6NotForUs), 1u) << "not a group we are in";
+    // Addressed to our solicited-node group (same low 24 bits) but for another target.
+    const wire::IpAddr twin = *wire::IpAddr::parse("2001:2::1:0:2");
+    ASSERT_EQ(wire::solicited_node(twin), wire::solicited_node(kUs6));
+    inject_frame(neighbor_solicit(kPeer6, twin));
+    EXPECT_TRUE(poll_frames().empty());
+    EXPECT_EQ(counter(Counter::NdpInOther), 1u);
+    EXPECT_EQ(counter(Counter::Icmp6OutNeighborAdvertisements), 0u);
+}
+
+TEST_F(HostOnRing, Ipv6_EchoRequestGetsTheSameDataBack) {
+    inject_frame(echo6_request(us_mac_, kPeer6, kUs6, "ping over ipv6"));
+    const auto frames = poll_frames();
+    ASSERT_EQ(frames.size(), 1u);
+    wire::Frame f;
+    ASSERT_EQ(wire::parse_frame(frames[0], {}, f), wire::Drop::None);
+    EXPECT_EQ(f.src, kUs6);
+    EXPECT_EQ(f.dst, kPeer6);
+    EXPECT_EQ(f.dst_mac, kPeerMac);
+    ASSERT_EQ(f.l4_len, 8u + 14);
+    const uint8_t* m = frames[0].data() + f.l4_off;
+    EXPECT_EQ(m[0], wire::kIcmp6EchoReply);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(m + 8), 14), "ping over ipv6");
+    const uint32_t ph = wire::pseudo_header_sum(f.src, f.dst, 58, f.l4_len);
+    EXPECT_EQ(wire::checksum_fold(wire::checksum_partial({m, f.l4_len}, ph)), 0) << "checksum";
+    EXPECT_EQ(counter(Counter::Icmp6InEchos), 1u);
+    EXPECT_EQ(counter(Counter::Icmp6OutEchoReplies), 1u);
+    EXPECT_EQ(counter(Counter::Ip6OutRequests), 1u);
+}
+
+TEST_F(HostOnRing, Ipv6_UnicastToAnotherAddressOrAnotherMacIsDroppedAndCounted) {
+    inject_frame(echo6_request(us_mac_, kPeer6, *wire::IpAddr::parse("2001:2::3"), "x"));
+    inject_frame(echo6_request(kPeerMac, kPeer6, kUs6, "x"));
+    EXPECT_TRUE(poll_frames().empty());
+    EXPECT_EQ(counter(Counter::DropIpv6NotForUs), 1u);
+    EXPECT_EQ(counter(Counter::EthInNotForUs), 1u);
+    EXPECT_EQ(counter(Counter::Ip6InReceives), 2u);
+}
+
+TEST_F(HostOnRing, Ipv6_HandshakeEchoAndCloseOnADualStackListener) {
+    use_ipv6();
+    const uint32_t iss = handshake(41000, 7, 100);
+    EXPECT_EQ(in_state(tcp::State::Established), 1u);
+    inject(41000, 7, 101, iss + 1, F::Ack | F::Psh, "hello over v6");
+    auto out = poll();
+    ASSERT_FALSE(out.empty());
+    std::string echoed;
+    for (const auto& s : out) {
+        EXPECT_EQ(s.frame.src, kUs6);
+        EXPECT_EQ(s.frame.dst, kPeer6);
+        echoed += s.payload;
+    }
+    EXPECT_EQ(echoed, "hello over v6");
+    inject(41000, 7, 101 + 13, iss + 1 + 13, F::Fin | F::Ack);
+    out = poll();
+    ASSERT_FALSE(out.empty());
+    EXPECT_TRUE(out.back().tcp.flags & F::Fin) << "echo closes after the peer's FIN";
+    inject(41000, 7, 101 + 14, iss + 1 + 13 + 1, F::Ack);
+    poll();
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+    EXPECT_EQ(counter(Counter::Ip6InDelivers), 5u);  // SYN, ACK, data, FIN, ACK
+    EXPECT_GE(counter(Counter::Ip6OutRequests), 3u);
+    EXPECT_EQ(counter(Counter::IpInReceives), 0u) << "nothing counted as IPv4";
+}
+
+TEST_F(HostOnRing, Ipv6_ClosedPortGetsARstFromTheDestinationAddress) {
+    use_ipv6();
+    inject(41002, 81, 100, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Rst | F::Ack);
+    EXPECT_EQ(out[0].frame.src, kUs6);
+    EXPECT_EQ(out[0].frame.dst, kPeer6);
+}
+
+TEST_F(HostOnRing, Ipv6_ActiveOpenSolicitsTheNeighbourThenConnects) {
+    TcpHost& h = *worker_->tcp();
+    auto id = h.connect(kPeer6, 9000, {}, worker_->now());
+    ASSERT_TRUE(id) << id.error().message;
+    auto frames = poll_frames();
+    auto ns = icmp6_of(frames);
+    ASSERT_EQ(ns.size(), 1u) << "the SYN waits for the neighbour";
+    EXPECT_EQ(ns[0].msg.type, wire::kIcmp6NeighborSolicit);
+    EXPECT_EQ(ns[0].msg.target, kPeer6);
+    EXPECT_EQ(ns[0].frame.dst, wire::solicited_node(kPeer6));
+    EXPECT_EQ(ns[0].frame.dst_mac, wire::multicast_mac(wire::solicited_node(kPeer6)));
+    EXPECT_EQ(ns[0].frame.src, kUs6);
+    EXPECT_EQ(counter(Counter::Icmp6OutNeighborSolicits), 1u);
+    EXPECT_EQ(counter(Counter::NeighUnresolved), 1u);
+    // The solicited advertisement resolves it; the next open goes straight out.
+    std::vector<uint8_t> na(128);
+    na.resize(wire::build_neighbor_advert(na, {.src_mac = kPeerMac,
+                                               .dst_mac = us_mac_,
+                                               .src = kPeer6,
+                                               .dst = kUs6,
+                                               .target = kPeer6}));
+    inject_frame(na);
+    poll_frames();
+    EXPECT_EQ(counter(Counter::Icmp6InNeighborAdvertisements), 1u);
+    auto id2 = h.connect(kPeer6, 9001, {}, worker_->now());
+    ASSERT_TRUE(id2);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn);
+    EXPECT_EQ(out[0].frame.src, kUs6);
+    EXPECT_EQ(out[0].frame.dst, kPeer6);
+    EXPECT_EQ(out[0].frame.dst_mac, kPeerMac);
+}
+
+TEST_F(HostOnRing, Ipv6_UnsolicitedAdvertisementForAStrangerIsNotCached) {
+    std::vector<uint8_t> na(128);
+    const wire::IpAddr stranger = *wire::IpAddr::parse("2001:2::77");
+    na.resize(wire::build_neighbor_advert(na, {.src_mac = kPeerMac,
+                                               .dst_mac = us_mac_,
+                                               .src = stranger,
+                                               .dst = kUs6,
+                                               .target = stranger,
+                                               .solicited = false}));
+    inject_frame(na);
+    poll_frames();
+    wire::MacAddr mac;
+    EXPECT_FALSE(worker_->neighbor_mac(stranger, worker_->now(), mac)) << "RFC 4861 7.2.5";
+}
+
+// Listeners bound per family: port 7 on IPv4 only, port 8 on IPv6 only.
+class BoundListeners : public HostOnRing {
+protected:
+    void SetUp() override {
+        TcpHostConfig c;
+        c.max_connections = 8;
+        c.listeners.push_back(
+            ListenerConfig{.port = 7, .service = Service::Echo, .bind = {kUs}});
+        c.listeners.push_back(ListenerConfig{
+            .port = 8, .service = Service::Echo, .bind = {*wire::IpAddr::parse("::")}});
+        start(c);
+    }
+};
+
+TEST_F(BoundListeners, EachFamilyReachesOnlyItsListener) {
+    inject(42000, 7, 100, 0, F::Syn);
+    inject(42001, 8, 100, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn | F::Ack) << "v4 to the v4 listener";
+    EXPECT_EQ(out[1].tcp.flags, F::Rst | F::Ack) << "v4 to the v6 listener";
+    use_ipv6();
+    inject(42002, 7, 100, 0, F::Syn);
+    inject(42003, 8, 100, 0, F::Syn);
+    out = poll();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].tcp.flags, F::Rst | F::Ack) << "v6 to the v4 listener";
+    EXPECT_EQ(out[1].tcp.flags, F::Syn | F::Ack) << "v6 to the v6 listener";
+}
+
+// A host without ip.address6: IPv6 is counted and dropped, and v6 opens are refused.
+class V4Only : public HostOnRing {
+protected:
+    void SetUp() override {
+        no_v6_ = true;
+        TcpHostConfig c;
+        c.max_connections = 8;
+        c.listeners.push_back(ListenerConfig{.port = 7, .service = Service::Echo});
+        start(c);
+    }
+};
+
+TEST_F(V4Only, Ipv6IsCountedAndDroppedAndV6OpensAreRefused) {
+    inject_frame(neighbor_solicit(kPeer6, kUs6));
+    use_ipv6();
+    inject(42010, 7, 100, 0, F::Syn);
+    EXPECT_TRUE(poll_frames().empty());
+    EXPECT_EQ(counter(Counter::DropIpv6Unsupported), 2u);
+    auto id = worker_->tcp()->connect(kPeer6, 9000, {}, worker_->now());
+    ASSERT_FALSE(id);
+    EXPECT_EQ(id.error().code, EAFNOSUPPORT);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
 }
 
 }  // namespace

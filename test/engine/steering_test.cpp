@@ -25,6 +25,7 @@
 #include "engine/worker.hpp"
 #include "flow/flow_table.hpp"
 #include "wire/build.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/parse.hpp"
 
 namespace sluice::engine {
@@ -33,6 +34,8 @@ namespace {
 const wire::IpAddr kUs = wire::IpAddr::v4(0xC6120002);    // 198.18.0.2
 const wire::IpAddr kPeer = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1
 const wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+const wire::IpAddr kUs6 = *wire::IpAddr::parse("2001:2::2");
+const wire::IpAddr kPeer6 = *wire::IpAddr::parse("2001:2::1");
 namespace F = wire::tcp_flags;
 
 // rte_softrss over the key as it is given to the NIC (no conversion): the reference.
@@ -221,6 +224,7 @@ protected:
         ASSERT_EQ(port_.steering, dev::Steering::Software) << port_.steering_why;
         std::memcpy(us_mac_.b.data(), port_.mac, 6);
         net_.address = wire::Ipv4Prefix{kUs, 16};
+        net_.address6 = wire::Ipv6Prefix{kUs6, 64};
         TcpHostConfig tc;
         tc.max_connections = 256;
         tc.max_time_wait = 256;
@@ -254,11 +258,15 @@ protected:
 
     rte_mbuf* tcp_frame(const wire::IpAddr& src, uint16_t sport, uint16_t dport, uint32_t seq,
                         uint32_t ack, uint8_t flags) {
+        return tcp_frame(src, src.is_v4() ? kUs : kUs6, sport, dport, seq, ack, flags);
+    }
+    rte_mbuf* tcp_frame(const wire::IpAddr& src, const wire::IpAddr& dst, uint16_t sport,
+                        uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags) {
         rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
         EXPECT_NE(m, nullptr);
         std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
                                static_cast<size_t>(rte_pktmbuf_tailroom(m))};
-        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = src, .dst = kUs};
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = src, .dst = dst};
         const wire::TcpHeaderSpec spec{.src_port = sport,
                                        .dst_port = dport,
                                        .seq = wire::SeqNum(seq),
@@ -277,6 +285,16 @@ protected:
                                static_cast<size_t>(rte_pktmbuf_tailroom(m))};
         const size_t len = wire::build_arp(buf, 1, wire::MacAddr::broadcast(), kPeerMac, kPeer,
                                            wire::MacAddr{}, kUs);
+        m->data_len = static_cast<uint16_t>(len);
+        m->pkt_len = static_cast<uint32_t>(len);
+        return m;
+    }
+
+    rte_mbuf* neighbor_solicit_from_peer() {
+        rte_mbuf* m = rte_pktmbuf_alloc(port_.pools[0]);
+        std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
+                               static_cast<size_t>(rte_pktmbuf_tailroom(m))};
+        const size_t len = wire::build_neighbor_solicit(buf, kPeerMac, kPeer6, kUs6);
         m->data_len = static_cast<uint16_t>(len);
         m->pkt_len = static_cast<uint32_t>(len);
         return m;
@@ -379,6 +397,50 @@ TEST_F(TwoWorkers, ActiveOpenFromTheSecondWorkerComesHome) {
     EXPECT_EQ(h.status(*id)->state, tcp::State::Established);
     EXPECT_EQ(counter(0, Counter::SteerOut), 1u);
     EXPECT_EQ(counter(0, Counter::TcpInSegs), 0u);
+}
+
+// The same over IPv6: the owner is the RETA entry of the Toeplitz hash over the v6 tuple,
+// and the peer's Neighbor Solicitation teaches both workers its MAC.
+TEST_F(TwoWorkers, Ipv6_SynsGoToTheirOwnersAndActiveOpensComeHome) {
+    constexpr int kFlows = 200;
+    std::array<int, 2> owned{}, answered{};
+    for (int i = 0; i < kFlows; ++i) {
+        wire::IpAddr src = kPeer6;
+        src.bytes[14] = uint8_t(i);
+        const uint16_t sport = uint16_t(30000 + i);
+        ++owned[port_.rss.queue_v6(src.bytes.data(), kUs6.bytes.data(), sport, 80)];
+        inject(0, tcp_frame(src, sport, 80, 1000, 0, F::Syn));
+    }
+    const auto out = run();
+    for (int q = 0; q < 2; ++q) {
+        for (const Sent& s : out[q]) {
+            EXPECT_EQ(s.tcp.flags, F::Syn | F::Ack);
+            EXPECT_EQ(port_.rss.queue_v6(s.frame.dst.bytes.data(), kUs6.bytes.data(),
+                                         s.tcp.dst_port, 80),
+                      q);
+            ++answered[q];
+        }
+    }
+    EXPECT_EQ(answered, owned);
+    EXPECT_GT(owned[0], kFlows / 4);
+    EXPECT_GT(owned[1], kFlows / 4);
+
+    inject(0, neighbor_solicit_from_peer());
+    run();
+    EXPECT_EQ(counter(0, Counter::Icmp6InNeighborSolicits), 1u);
+    TcpHost& h = *workers_[1]->tcp();
+    auto id = h.connect(kPeer6, 8080, {}, workers_[1]->now());
+    ASSERT_TRUE(id) << id.error().message;
+    auto syn_out = run();
+    ASSERT_EQ(syn_out[1].size(), 1u) << "worker 1 learnt the peer's MAC from the NS copy";
+    const Sent syn = syn_out[1][0];
+    EXPECT_EQ(syn.frame.src, kUs6);
+    inject(0, tcp_frame(kPeer6, 8080, syn.tcp.src_port, 5000, syn.tcp.seq.raw() + 1,
+                        F::Syn | F::Ack));
+    syn_out = run();
+    ASSERT_EQ(syn_out[1].size(), 1u);
+    EXPECT_EQ(syn_out[1][0].tcp.flags, F::Ack);
+    EXPECT_EQ(h.status(*id)->state, tcp::State::Established);
 }
 
 TEST_F(TwoWorkers, ActiveOpensFailWithEaddrnotavailWhenNoPortComesHome) {
