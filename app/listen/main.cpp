@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
             std::printf("sluice-listen: stopped. Counters:\n");
             for (size_t i = 0; i < kCounterCount; ++i) {
                 if (totals[i] != 0) {
-                    std::printf("  %-28s %llu\n", std::string(kCounterNames[i]).c_str(),
+                    std::printf("  %-32s %llu\n", std::string(kCounterNames[i]).c_str(),
                                 static_cast<unsigned long long>(totals[i]));
                 }
             }

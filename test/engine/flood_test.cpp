@@ -38,6 +38,9 @@ const wire::IpAddr kUs = wire::IpAddr::v4(0xC6120002);    // 198.18.0.2
 const wire::IpAddr kPeer = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1: the legitimate client
 const wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
 const wire::MacAddr kFloodMac{{0x02, 0x00, 0x00, 0x00, 0xf1, 0x00}};
+// IPv6: the RFC 5180 benchmarking prefix 2001:2::/48.
+const wire::IpAddr kUs6 = *wire::IpAddr::parse("2001:2::2");
+const wire::IpAddr kPeer6 = *wire::IpAddr::parse("2001:2::1");
 namespace F = wire::tcp_flags;
 
 constexpr uint32_t kBatch = 512;  // SYNs per RX ring fill (ring: 1024)
@@ -78,6 +81,7 @@ protected:
         port_ = std::move(*p);
         std::memcpy(us_mac_.b.data(), port_.mac, 6);
         net_.address = wire::Ipv4Prefix{kUs, 24};
+        net_.address6 = wire::Ipv6Prefix{kUs6, 64};
         counters_ = std::make_unique<Counters>();
         worker_ = std::make_unique<Worker>(net_, port_, 0, *counters_);
         TcpHostConfig c;
@@ -120,17 +124,34 @@ protected:
         ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
     }
 
-    // `n` SYNs to `port` from random spoofed sources in 198.18.0.0/15 (never our address,
-    // the legitimate client's or the /24 broadcast), in bursts. Returns the frames sent back.
+    const wire::IpAddr& us() const { return v6_ ? kUs6 : kUs; }
+    const wire::IpAddr& peer() const { return v6_ ? kPeer6 : kPeer; }
+
+    // A spoofed source: in 198.18.0.0/15 (never our address, the legitimate client's or the
+    // /24 broadcast), or with IPv6 in 2001:2::/48 (random low 80 bits).
+    wire::IpAddr spoofed() {
+        if (v6_) {
+            wire::IpAddr a = kUs6;
+            for (size_t k = 6; k < 16; k += 2) {
+                const uint32_t r = next();
+                a.bytes[k] = uint8_t(r);
+                a.bytes[k + 1] = uint8_t(r >> 8);
+            }
+            return a == kUs6 || a == kPeer6 ? spoofed() : a;
+        }
+        uint32_t src;
+        do {
+            src = 0xC6120000u | (next() & 0x1FFFFu);
+        } while (src == kUs.v4_host() || src == kPeer.v4_host() || src == 0xC61200FFu);
+        return wire::IpAddr::v4(src);
+    }
+
+    // `n` SYNs to `port` from random spoofed sources, in bursts. Returns the frames sent back.
     uint64_t flood(uint16_t port, uint32_t n) {
         uint64_t out = 0;
         for (uint32_t i = 0; i < n; ++i) {
-            uint32_t src;
-            do {
-                src = 0xC6120000u | (next() & 0x1FFFFu);
-            } while (src == kUs.v4_host() || src == kPeer.v4_host() || src == 0xC61200FFu);
             const wire::L3Header l3{
-                .src_mac = kFloodMac, .dst_mac = us_mac_, .src = wire::IpAddr::v4(src), .dst = kUs};
+                .src_mac = kFloodMac, .dst_mac = us_mac_, .src = spoofed(), .dst = us()};
             const uint32_t r = next();
             const wire::TcpHeaderSpec spec{.src_port = static_cast<uint16_t>(1024 + r % 64000),
                                            .dst_port = port,
@@ -172,7 +193,7 @@ protected:
             wire::Frame fr;
             wire::TcpSegmentView v;
             if (wire::parse_frame(f, {}, fr) == wire::Drop::None && fr.ip_proto == 6 &&
-                wire::parse_tcp(f, fr, {}, v) == wire::Drop::None && fr.dst == kPeer &&
+                wire::parse_tcp(f, fr, {}, v) == wire::Drop::None && fr.dst == peer() &&
                 v.dst_port == sport) {
                 out.push_back(v);
             }
@@ -183,7 +204,8 @@ protected:
 
     // A full handshake and one echoed byte from the legitimate client.
     void legit_client(uint16_t sport, uint16_t port) {
-        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+        const wire::L3Header l3{
+            .src_mac = kPeerMac, .dst_mac = us_mac_, .src = peer(), .dst = us()};
         enqueue(l3, {.src_port = sport,
                      .dst_port = port,
                      .seq = wire::SeqNum(1000),
@@ -223,6 +245,7 @@ protected:
     std::unique_ptr<Counters> counters_;
     std::unique_ptr<Worker> worker_;
     uint32_t rng_ = 0x9E3779B9u;
+    bool v6_ = false;
 };
 
 TEST_F(FloodHost, AlwaysMode_MillionSpoofedSynsLeavePoolFlowsTimersAndMbufsAsTheyWere) {
@@ -240,6 +263,24 @@ TEST_F(FloodHost, AlwaysMode_MillionSpoofedSynsLeavePoolFlowsTimersAndMbufsAsThe
     EXPECT_EQ(counters_->get(Counter::DropTxFull), 0u);
     legit_client(50000, 7);
     EXPECT_EQ(worker_->tcp()->connections_in_use(), 1u);
+}
+
+// Issue 11: the same over IPv6, cookies keyed over the 128-bit addresses.
+TEST_F(FloodHost, Ipv6_AlwaysMode_MillionSpoofedSynsLeaveEverythingAsItWas) {
+    v6_ = true;
+    const uint32_t n = flood_count();
+    const Footprint before = footprint();
+    const uint64_t sent_before = counters_->get(Counter::SyncookiesSent);
+    const uint64_t out = flood(7, n);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(footprint(), before);
+    EXPECT_EQ(counters_->get(Counter::SyncookiesSent) - sent_before, n) << "one cookie per SYN";
+    EXPECT_EQ(out, n);
+    EXPECT_EQ(counters_->get(Counter::Ip6InReceives), uint64_t(n));
+    EXPECT_EQ(counters_->get(Counter::DropMbufExhausted), 0u);
+    legit_client(50002, 7);
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 1u);
+    EXPECT_EQ(counters_->get(Counter::SyncookiesRecv), 1u);
 }
 
 TEST_F(FloodHost, AutoMode_OnceTheCacheIsFullMillionSpoofedSynsChangeNothing) {
