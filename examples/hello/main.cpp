@@ -2,7 +2,7 @@
 // (pkg-config sluice), not the source tree. See docs/library.md.
 //
 //   sluice-hello [EAL options] -- --config FILE [--iface IF] [--port P]
-//                                 [--connect A.B.C.D:PORT --message TEXT]
+//                                 [--connect ADDR:PORT --message TEXT]
 //
 // It answers every connection on --port with the bytes it receives in upper case, and closes
 // when the peer has closed. With --connect, worker 0 also opens a connection at start-up,
@@ -61,7 +61,7 @@ const sluice::Handlers kUpper{
 // --- the client side: one request at start-up -------------------------------------------------
 
 struct Client {
-    sluice::Ipv4 addr;
+    sluice::IpAddress addr;
     uint16_t port = 0;
     std::string message;
     std::string reply;
@@ -100,7 +100,7 @@ const sluice::Handlers kClient{
 int usage() {
     std::fprintf(stderr,
                  "usage: sluice-hello [EAL options] -- --config FILE [--iface IF] [--port P] "
-                 "[--connect A.B.C.D:PORT --message TEXT]\n");
+                 "[--connect ADDR:PORT --message TEXT]\n");
     return 2;
 }
 
@@ -125,10 +125,15 @@ int main(int argc, char** argv) {
         } else if (a == "--port") {
             port = static_cast<uint16_t>(std::atoi(v));
         } else if (a == "--connect") {
+            // "198.18.0.1:7" or "[2001:2::1]:7"
             const std::string s = v;
-            const auto colon = s.find(':');
-            const auto addr = sluice::Ipv4::parse(s.substr(0, colon));
-            if (colon == std::string::npos || !addr) return usage();
+            const auto colon = s.rfind(':');
+            if (colon == std::string::npos) return usage();
+            std::string host = s.substr(0, colon);
+            if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+                host = host.substr(1, host.size() - 2);
+            const auto addr = sluice::IpAddress::parse(host);
+            if (!addr) return usage();
             client.addr = *addr;
             client.port = static_cast<uint16_t>(std::atoi(s.c_str() + colon + 1));
         } else if (a == "--message") {

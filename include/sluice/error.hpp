@@ -30,6 +30,7 @@ enum class Errc : uint8_t {
     NoPorts,          // no free local port toward that peer
     TooManyHandlers,  // too many distinct Handlers or keepalive settings on one worker
     AddressInUse,     // listen(): the port is already a listener
+    AddressFamily,    // connect() to an IPv6 address without an IPv6 address of ours
     Internal,
 };
 
@@ -53,6 +54,7 @@ constexpr std::string_view to_string(Errc e) noexcept {
         case Errc::NoPorts: return "no free local port";
         case Errc::TooManyHandlers: return "too many handler sets or option profiles";
         case Errc::AddressInUse: return "port already listening";
+        case Errc::AddressFamily: return "no address of ours in that family (ip.address6)";
         case Errc::Internal: return "internal error";
     }
     return "?";

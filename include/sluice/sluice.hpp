@@ -32,6 +32,7 @@
 #include <sluice/error.hpp>
 #include <sluice/version.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -64,10 +65,33 @@ struct Ipv4 {
     friend bool operator==(Ipv4, Ipv4) = default;
 };
 
+// An IPv4 or IPv6 address, bytes in network order (IPv4 in bytes[0..3], the rest zero).
+struct IpAddress {
+    enum class Family : uint8_t { V4 = 4, V6 = 6 };
+    Family family = Family::V4;
+    std::array<uint8_t, 16> bytes{};
+
+    constexpr IpAddress() = default;
+    constexpr IpAddress(Ipv4 a) noexcept  // NOLINT: implicit, an IPv4 address is one
+        : bytes{uint8_t(a.value >> 24), uint8_t(a.value >> 16), uint8_t(a.value >> 8),
+                uint8_t(a.value)} {}
+    // "198.18.0.1" or "2001:2::1" (RFC 4291 2.2 text); nullopt if malformed.
+    static std::optional<IpAddress> parse(std::string_view text) noexcept;
+    std::string to_string() const;  // RFC 5952 for IPv6
+    constexpr bool is_v4() const noexcept { return family == Family::V4; }
+    // The IPv4 address; nullopt for IPv6.
+    constexpr std::optional<Ipv4> v4() const noexcept {
+        if (!is_v4()) return std::nullopt;
+        return Ipv4{uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 |
+                    uint32_t(bytes[2]) << 8 | bytes[3]};
+    }
+    friend bool operator==(const IpAddress&, const IpAddress&) = default;
+};
+
 struct Endpoint {
-    Ipv4 addr;
+    IpAddress addr;
     uint16_t port = 0;
-    friend bool operator==(Endpoint, Endpoint) = default;
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
 // RFC 9293 3.3.2 connection states; to_string gives the RFC spelling ("SYN-RECEIVED").
@@ -229,8 +253,9 @@ public:
     // Active open to addr:port, on this worker's lcore (from its hooks or callbacks). `out`
     // gets the handle; events go to `h` (copied; at most 32 distinct Handlers per worker).
     // Errors: WrongLcore, InvalidArgument (port 0), BufferTooLarge, NoMemory, NoPorts,
-    // TooManyHandlers. An unresolved next hop is not an error: the SYN waits for ARP.
-    Errc connect(Ipv4 addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
+    // TooManyHandlers; AddressFamily (an IPv6 address, and the stack has no ip.address6). An
+    // unresolved next hop is not an error: the SYN waits for ARP or Neighbor Discovery.
+    Errc connect(IpAddress addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
                  Conn* out) noexcept;
     // The time of the loop turn being run, on the worker's clock (monotonic).
     std::chrono::nanoseconds now() const noexcept;
@@ -257,6 +282,7 @@ struct Config {
     std::string file;
     std::string address;    // ours with the on-link prefix, "198.18.0.2/24"
     std::string gateway;    // next hop outside the prefix, or empty
+    std::string address6;   // IPv6, ours with the prefix ("2001:2::2/64"), or empty for none
     std::string device;     // ethdev: PCI address or a vdev name ("net_af_packet0")
     std::string vdev_args;  // for a vdev: "iface=...,qpairs=1"
     std::string iface;      // shortcut: sets iface= in vdev_args

@@ -2,6 +2,7 @@
 // TcpHost whose application callbacks are translated into Handlers calls.
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "api/internal.hpp"
@@ -42,9 +43,19 @@ static_assert(static_cast<uint8_t>(tcp::State::TimeWait) == static_cast<uint8_t>
 static_assert(static_cast<uint8_t>(tcp::State::SynReceived) ==
               static_cast<uint8_t>(State::SynReceived));
 
-Ipv4 ipv4_of(const tcp::Address& a) noexcept {
-    return {uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 |
-            a.bytes[3]};
+IpAddress address_of(const tcp::Address& a) noexcept {
+    IpAddress r;
+    r.family = a.family == tcp::Family::Ipv6 ? IpAddress::Family::V6 : IpAddress::Family::V4;
+    r.bytes = a.bytes;
+    return r;
+}
+
+wire::IpAddr to_wire(const IpAddress& a) noexcept {
+    wire::IpAddr r;
+    r.family = a.is_v4() ? wire::Family::V4 : wire::Family::V6;
+    r.bytes = a.bytes;
+    if (a.is_v4()) std::fill(r.bytes.begin() + 4, r.bytes.end(), uint8_t{0});
+    return r;
 }
 
 // The checks every Conn call makes first: a handle, the owning lcore, a connection the
@@ -79,6 +90,19 @@ std::optional<Ipv4> Ipv4::parse(std::string_view text) noexcept {
 
 std::string Ipv4::to_string() const {
     return wire::IpAddr::v4(value).to_string();
+}
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) noexcept {
+    const auto a = wire::IpAddr::parse(text);
+    if (!a) return std::nullopt;
+    IpAddress r;
+    r.family = a->is_v4() ? Family::V4 : Family::V6;
+    r.bytes = a->bytes;
+    return r;
+}
+
+std::string IpAddress::to_string() const {
+    return to_wire(*this).to_string();
 }
 
 std::string_view to_string(State s) noexcept {
@@ -269,8 +293,8 @@ Errc Conn::status(ConnStatus& out) const noexcept {
     using us = std::chrono::microseconds;
     out = ConnStatus{
         .state = from_tcp(st->state),
-        .local = {ipv4_of(st->tuple.local.addr), st->tuple.local.port},
-        .remote = {ipv4_of(st->tuple.remote.addr), st->tuple.remote.port},
+        .local = {address_of(st->tuple.local.addr), st->tuple.local.port},
+        .remote = {address_of(st->tuple.remote.addr), st->tuple.remote.port},
         .srtt = duration_cast<us>(st->srtt),
         .rttvar = duration_cast<us>(st->rttvar),
         .rto = duration_cast<us>(st->rto),
@@ -332,7 +356,7 @@ Stack& Worker::stack() noexcept {
     return *ctx_->stack->owner;
 }
 
-Errc Worker::connect(Ipv4 addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
+Errc Worker::connect(IpAddress addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
                      Conn* out) noexcept {
     WorkerCtx& w = *ctx_;
     if (out != nullptr) *out = Conn{};
@@ -345,7 +369,8 @@ Errc Worker::connect(Ipv4 addr, uint16_t port, const Handlers& h, const ConnOpti
     // Which resource ran out shows in the worker's counters (not in the message's wording).
     const Counters& ctr = w.worker->counters();
     const uint64_t ports = ctr.get(Counter::PortsExhausted);
-    auto r = w.host->connect(wire::IpAddr::v4(addr.value), port, app,
+    if (!addr.is_v4() && !w.worker->has_ipv6()) return Errc::AddressFamily;
+    auto r = w.host->connect(to_wire(addr), port, app,
                              {.send_buffer = opts.send_buffer, .recv_buffer = opts.recv_buffer},
                              w.now());
     if (!r) return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
@@ -398,7 +423,8 @@ std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
                          .device = c.device,
                          .vdev_args = c.vdev_args,
                          .iface = c.iface,
-                         .lcores = c.lcores};
+                         .lcores = c.lcores,
+                         .address6 = c.address6};
     if (auto r = engine::apply_overrides(*cfg, ov); !r) {
         error = r.error().message;
         return nullptr;
@@ -513,7 +539,8 @@ uint64_t Stack::counter(Counter c) const noexcept {
 std::string Stack::describe() const {
     const auto& cfg = impl_->engine->config();
     const auto& p = impl_->engine->port();
-    return cfg.net.address.addr.to_string() + "/" + std::to_string(cfg.net.address.len) + " on " +
+    return cfg.net.address.to_string() +
+           (cfg.net.address6 ? " and " + cfg.net.address6->to_string() : "") + " on " +
            p.name + " (" + p.driver + "), " + std::to_string(impl_->workers.size()) + " worker(s)";
 }
 

@@ -92,6 +92,7 @@ public:
     const Counters& counters() const { return counters_; }
     // fe80::/64 from our MAC (RFC 4291 2.5.1): ours when the stack has IPv6.
     const wire::IpAddr& link_local() const noexcept { return link_local_; }
+    bool has_ipv6() const noexcept { return net_.has_ipv6(); }
     // One of our addresses (configured, source range, or the link-local one with IPv6).
     bool is_local(const wire::IpAddr& a) const noexcept;
     // Reachable without a router: inside our v4 prefix, our v6 prefix, or link-local.

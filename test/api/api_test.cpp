@@ -19,6 +19,7 @@
 
 #include "api/internal.hpp"
 #include "wire/build.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/parse.hpp"
 
 namespace sluice {
@@ -30,6 +31,9 @@ namespace F = wire::tcp_flags;
 const wire::IpAddr kUs = wire::IpAddr::v4(0xC6120002);    // 198.18.0.2
 const wire::IpAddr kPeer = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1
 const wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+// The stack is dual-stack: IPv6 from the RFC 5180 benchmarking prefix.
+const wire::IpAddr kUs6 = *wire::IpAddr::parse("2001:2::2");
+const wire::IpAddr kPeer6 = *wire::IpAddr::parse("2001:2::1");
 constexpr uint32_t kSlotBuffer = 16384;  // the configured per-connection size
 
 struct Sent {
@@ -104,6 +108,7 @@ protected:
         ASSERT_TRUE(rx_ && tx_);
         ASSERT_GE(rte_eth_from_rings(("a" + id).c_str(), &rx_, 1, &tx_, 1, 0), 0);
         Config cfg{.address = "198.18.0.2/24",
+                   .address6 = "2001:2::2/64",
                    .device = "net_ring_a" + id,
                    .max_connections = 4,
                    .send_buffer = kSlotBuffer,
@@ -143,7 +148,7 @@ protected:
     void inject(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
                 std::string_view payload = {}, uint16_t window = 65535) {
         uint8_t buf[2048];
-        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer, .dst = kUs};
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = peer_, .dst = us_};
         const wire::TcpHeaderSpec spec{.src_port = sport,
                                        .dst_port = dport,
                                        .seq = wire::SeqNum(seq),
@@ -171,6 +176,7 @@ protected:
             const std::span<const uint8_t> f{rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
             wire::Frame frame;
             Sent s;
+            if (wire::parse_frame(f, {}, frame) == wire::Drop::None) last_dst_ = frame.dst;
             if (wire::parse_frame(f, {}, frame) == wire::Drop::None && frame.ip_proto == 6 &&
                 wire::parse_tcp(f, frame, {}, s.tcp) == wire::Drop::None) {
                 s.payload.assign(reinterpret_cast<const char*>(f.data()) + s.tcp.payload_off,
@@ -213,6 +219,8 @@ protected:
     rte_ring* tx_ = nullptr;
     rte_mempool* pool_ = nullptr;
     wire::MacAddr us_mac_;
+    wire::IpAddr us_ = kUs, peer_ = kPeer;
+    wire::IpAddr last_dst_;  // of the last frame sent, any kind
     std::unique_ptr<Stack> stack_;
     time::Instant now_;
 };
@@ -412,6 +420,41 @@ TEST_F(Api, ThreadCheckHappensBeforeAnythingElseOnEmptyOrValidHandles) {
     EXPECT_EQ(Ipv4::parse("198.18.0.1")->value, 0xC6120001u);
     EXPECT_FALSE(Ipv4::parse("198.18.0"));
     EXPECT_EQ(Ipv4{0xC6120001}.to_string(), "198.18.0.1");
+    const auto v6 = IpAddress::parse("2001:2:0:0::1");
+    ASSERT_TRUE(v6);
+    EXPECT_FALSE(v6->is_v4());
+    EXPECT_EQ(v6->to_string(), "2001:2::1");
+    EXPECT_FALSE(v6->v4());
+    EXPECT_EQ(IpAddress(Ipv4{0xC6120001}), *IpAddress::parse("198.18.0.1"));
+    EXPECT_EQ(IpAddress::parse("198.18.0.1")->v4()->value, 0xC6120001u);
+    EXPECT_FALSE(IpAddress::parse("2001:2::1::1"));
+}
+
+TEST_F(Api, Ipv6ActiveOpenThroughTheLibrary) {
+    // The peer's Neighbor Solicitation teaches the worker its MAC (RFC 4861 7.2.3).
+    uint8_t ns[128];
+    inject_frame({ns, wire::build_neighbor_solicit(ns, kPeerMac, kPeer6, kUs6)});
+    poll();
+    Log log;
+    Conn c;
+    ASSERT_EQ(w0().connect(*IpAddress::parse("2001:2::1"), 9000, recording_handlers(log), {}, &c),
+              Errc::Ok);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Syn);
+    EXPECT_EQ(last_dst_, kPeer6);
+    us_ = kUs6;
+    peer_ = kPeer6;
+    inject(9000, out[0].tcp.src_port, 7000, out[0].tcp.seq.raw() + 1, F::Syn | F::Ack);
+    out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Ack);
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.state, State::Established);
+    EXPECT_EQ(st.remote, (Endpoint{*IpAddress::parse("2001:2::1"), 9000}));
+    EXPECT_EQ(st.local.addr.to_string(), "2001:2::2");
+    EXPECT_FALSE(st.local.addr.v4());
 }
 
 // --- options take effect
