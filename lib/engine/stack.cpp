@@ -2,6 +2,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -11,6 +12,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+
+#include "wire/ipv6.hpp"
 
 namespace sluice::engine {
 
@@ -120,7 +124,10 @@ int tel_info(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(
         d, "address",
         (net.address.addr.to_string() + "/" + std::to_string(net.address.len)).c_str());
-    if (net.address6) rte_tel_data_add_dict_string(d, "address6", net.address6->to_string().c_str());
+    if (net.address6) {
+        rte_tel_data_add_dict_string(d, "address6", net.address6->to_string().c_str());
+        rte_tel_data_add_dict_string(d, "ipv6_multicast", s->ipv6_multicast().c_str());
+    }
     char mac[32];
     std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1], p.mac[2],
                   p.mac[3], p.mac[4], p.mac[5]);
@@ -170,6 +177,7 @@ dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
     if (!port) return port.error();
     s->port_ = std::move(*port);
     s->port_open_ = true;
+    if (s->cfg_.net.address6) s->join_ipv6_groups();
     for (uint16_t q = 0; q < lcores; ++q) {
         s->counters_.push_back(std::make_unique<Counters>());
         s->workers_.push_back(
@@ -180,6 +188,30 @@ dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
     register_telemetry();
     g_stack.store(s.get(), std::memory_order_release);
     return s;
+}
+
+// A NIC filters multicast: Neighbor Solicitations reach us only if it passes the groups we
+// are in (RFC 4861 7.2.1: all-nodes and our solicited-node groups; RFC 2464 7 maps them to
+// 33:33:xx). Exact filters where the PMD has them, else all multicast; a virtual device that
+// has neither (net_af_packet) passes everything anyway, and the worker checks the group.
+void Stack::join_ipv6_groups() {
+    wire::MacAddr mac;
+    std::memcpy(mac.b.data(), port_.mac, 6);
+    const wire::MacAddr groups[] = {
+        wire::multicast_mac(wire::all_nodes()),
+        wire::multicast_mac(wire::solicited_node(cfg_.net.address6->addr)),
+        wire::multicast_mac(wire::solicited_node(wire::link_local_of(mac))),
+    };
+    rte_ether_addr list[std::size(groups)];
+    for (size_t i = 0; i < std::size(groups); ++i)
+        std::memcpy(list[i].addr_bytes, groups[i].b.data(), 6);
+    if (rte_eth_dev_set_mc_addr_list(port_.id, list, uint32_t(std::size(list))) == 0) {
+        multicast_ = "filtered";
+    } else if (rte_eth_allmulticast_enable(port_.id) == 0) {
+        multicast_ = "all";
+    } else {
+        multicast_ = "as the device passes it";
+    }
 }
 
 // One single-producer single-consumer ring per ordered pair of workers: a hand-off costs

@@ -36,6 +36,9 @@ public:
 
     const dev::Port& port() const { return port_; }
     const StackConfig& config() const { return cfg_; }
+    // How IPv6 multicast (Neighbor Discovery) reaches the workers: "filtered" (the NIC's
+    // multicast list), "all" (all-multicast mode), "as the device passes it", "not needed".
+    const std::string& ipv6_multicast() const { return multicast_; }
     size_t worker_count() const { return workers_.size(); }
     const Counters& counters(size_t worker) const { return *counters_[worker]; }
     Worker& worker(size_t i) { return *workers_[i]; }
@@ -46,6 +49,7 @@ private:
     explicit Stack(const StackConfig& cfg) : cfg_(cfg) {}
     // Rings between every pair of workers (worker.hpp set_steering).
     dev::Result<dev::Ok> connect_workers();
+    void join_ipv6_groups();
 
     // Entries per steering ring: a few bursts of slack for an owner that is busy.
     static constexpr unsigned kSteerRingSize = 1024;
@@ -53,6 +57,7 @@ private:
     StackConfig cfg_;
     dev::Port port_;
     bool port_open_ = false;
+    std::string multicast_ = "not needed";  // how IPv6 groups reach us (join_ipv6_groups)
     std::vector<std::unique_ptr<Counters>> counters_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<rte_ring*> rings_;  // [from * workers + to], nullptr on the diagonal
