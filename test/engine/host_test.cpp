@@ -116,6 +116,8 @@ protected:
         ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
     }
 
+    void http_close_to_time_wait_and_reopen();
+
     void use_ipv6() {
         us_ = kUs6;
         peer_ = kPeer6;
@@ -234,6 +236,16 @@ TEST_F(HostOnRing, HttpResponseCarriesTheAckOfTheRequestInOneSegment) {
 }
 
 TEST_F(HostOnRing, HttpCloseLeavesCompactTimeWaitThatReopensForNewerSyn) {
+    http_close_to_time_wait_and_reopen();
+}
+
+// The same over IPv6: TIME-WAIT entries and their reuse keyed by the v6 4-tuple.
+TEST_F(HostOnRing, Ipv6_HttpCloseLeavesCompactTimeWaitThatReopensForNewerSyn) {
+    use_ipv6();
+    http_close_to_time_wait_and_reopen();
+}
+
+void HostOnRing::http_close_to_time_wait_and_reopen() {
     const uint32_t iss = handshake(40004, 80, 9000);
     inject(40004, 80, 9001, iss + 1, F::Ack | F::Psh, kCloseRequest);
     auto out = poll();
