@@ -66,6 +66,29 @@ TEST(Lossy, ThousandConnectionsEachWayAcrossFivePercentLoss) {
     EXPECT_GT(r.sack_recoveries, 0u);
 }
 
+// Issue 11: the same over IPv6 (fewer connections: the point is the family, not the load).
+TEST(Lossy, Ipv6_ConnectionsEachWayAcrossFivePercentLoss) {
+    BedConfig c;
+    c.ipv6 = true;
+    c.connections = 200;
+    c.bytes = 256 * 1024;
+    c.concurrent = 32;
+    c.link.loss = 0.05;
+    c.link.reorder = 0.05;
+    c.link.duplicate = 0.02;
+    c.link.seed = 11;
+    const BedResult r = run_bed(c);
+    std::printf("%s\n", describe(r).c_str());
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.corrupt, 0u);
+    EXPECT_EQ(r.failed, 0u);
+    EXPECT_EQ(r.completed, c.connections);
+    EXPECT_EQ(r.bytes_verified, uint64_t(c.connections) * c.bytes);
+    EXPECT_TRUE(r.all_closed) << "TCBs or TIME-WAIT entries left";
+    EXPECT_GT(r.lost, 0u);
+    EXPECT_GT(r.sack_recoveries, 0u);
+}
+
 // The same without SACK on either side: NewReno and the RTO alone repair the losses.
 TEST(Lossy, WithoutSackEveryByteStillArrives) {
     BedConfig c;

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "wire/build.hpp"
+#include "wire/ipv6.hpp"
 
 namespace sluice::lossy {
 
@@ -21,6 +22,8 @@ namespace {
 
 const wire::IpAddr kIpA = wire::IpAddr::v4(0xC6120001);  // 198.18.0.1
 const wire::IpAddr kIpB = wire::IpAddr::v4(0xC6120002);  // 198.18.0.2
+const wire::IpAddr kIp6A = *wire::IpAddr::parse("2001:2::1");  // RFC 5180 benchmarking prefix
+const wire::IpAddr kIp6B = *wire::IpAddr::parse("2001:2::2");
 constexpr uint16_t kEchoPort = 7;
 constexpr unsigned kRingSize = 16384;
 constexpr Duration kTick = std::chrono::milliseconds(1);  // the TCP host's wheel tick
@@ -65,9 +68,12 @@ void drain_ring(rte_ring* r) {
     while (rte_ring_dequeue(r, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
 }
 
-bool is_ipv4(const rte_mbuf* m) {
+// IPv4, or TCP over IPv6: what the impairments apply to (not ARP or Neighbor Discovery).
+bool is_subject(const rte_mbuf* m) {
     const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
-    return m->data_len > 14 && p[12] == 0x08 && p[13] == 0x00;
+    if (m->data_len <= 14) return false;
+    if (p[12] == 0x08 && p[13] == 0x00) return true;
+    return p[12] == 0x86 && p[13] == 0xdd && m->data_len > 20 && p[14 + 6] == 6;
 }
 
 }  // namespace
@@ -108,7 +114,7 @@ void Link::take(rte_ring* from, Instant now) {
             busy_until_ =
                 start + Duration(int64_t(uint64_t(m->pkt_len) * 8 * 1'000'000'000 / cfg_.rate_bps));
             Instant due = busy_until_ + cfg_.delay;
-            if (!is_ipv4(m)) {  // ARP is not the subject
+            if (!is_subject(m)) {  // ARP and NDP are not the subject
                 push(m, due);
                 continue;
             }
@@ -242,7 +248,7 @@ struct Stack {
     std::unique_ptr<Counters> counters = std::make_unique<Counters>();
     std::unique_ptr<engine::Worker> worker;
 
-    std::string open(const std::string& name, wire::IpAddr ip, uint32_t mbufs) {
+    std::string open(const std::string& name, wire::IpAddr ip, wire::IpAddr ip6, uint32_t mbufs) {
         rx = rte_ring_create((name + "rx").c_str(), kRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
         tx = rte_ring_create((name + "tx").c_str(), kRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (!rx || !tx) return "ring create failed";
@@ -252,6 +258,7 @@ struct Stack {
         if (!p) return p.error().message;
         port = std::move(*p);
         net.address = wire::Ipv4Prefix{ip, 24};
+        net.address6 = wire::Ipv6Prefix{ip6, 64};
         worker = std::make_unique<engine::Worker>(net, port, 0, *counters);
         return {};
     }
@@ -263,14 +270,17 @@ struct Stack {
     // An ARP request from `other` for our address, straight into our RX ring: we learn the
     // other's MAC and answer over the link, so the other learns ours. Without it the first
     // SYNs wait for ARP and go again after the 1 s initial RTO, which would dominate the grid.
-    bool prime_arp(const Stack& other) {
+    // With `ipv6`, a Neighbor Solicitation does the same (RFC 4861 7.2.3, 7.2.5).
+    bool prime_arp(const Stack& other, bool ipv6) {
         rte_mbuf* m = rte_pktmbuf_alloc(port.pools[0]);
         if (m == nullptr) return false;
         const std::span<uint8_t> buf{rte_pktmbuf_mtod(m, uint8_t*),
                                      size_t(rte_pktmbuf_tailroom(m))};
         const size_t len =
-            wire::build_arp(buf, 1, wire::MacAddr::broadcast(), other.mac(), other.net.address.addr,
-                            wire::MacAddr{}, net.address.addr);
+            ipv6 ? wire::build_neighbor_solicit(buf, other.mac(), other.net.address6->addr,
+                                                net.address6->addr)
+                 : wire::build_arp(buf, 1, wire::MacAddr::broadcast(), other.mac(),
+                                   other.net.address.addr, wire::MacAddr{}, net.address.addr);
         m->data_len = uint16_t(len);
         m->pkt_len = uint32_t(len);
         return len > 0 && rte_ring_enqueue(rx, m) == 0;
@@ -304,12 +314,12 @@ BedResult run_bed(const BedConfig& cfg) {
         b.close();
         if (dup_pool) rte_mempool_free(dup_pool);
     };
-    if (std::string e = a.open(id + "a", kIpA, cfg.mbufs); !e.empty()) {
+    if (std::string e = a.open(id + "a", kIpA, kIp6A, cfg.mbufs); !e.empty()) {
         res.error = e;
         teardown();
         return res;
     }
-    if (std::string e = b.open(id + "b", kIpB, cfg.mbufs); !e.empty()) {
+    if (std::string e = b.open(id + "b", kIpB, kIp6B, cfg.mbufs); !e.empty()) {
         res.error = e;
         teardown();
         return res;
@@ -355,7 +365,7 @@ BedResult run_bed(const BedConfig& cfg) {
     Instant now = start;
     app.last_byte = start;
     // ARP first (a->b request, b's reply over the link), then the clock the results use.
-    if (!a.prime_arp(b)) res.error = "ARP priming";
+    if (!a.prime_arp(b, cfg.ipv6)) res.error = "ARP priming";
     for (int i = 0; i < 20 && res.error.empty(); ++i) {
         ab->deliver(b.rx, now);
         ba->deliver(a.rx, now);
@@ -378,7 +388,7 @@ BedResult run_bed(const BedConfig& cfg) {
         while (app.open < cfg.concurrent && next < cfg.connections) {
             Conn& c = app.conns[next];
             c.index = next++;
-            auto r = ha.connect(kIpB, kEchoPort, handlers, now);
+            auto r = ha.connect(cfg.ipv6 ? kIp6B : kIpB, kEchoPort, handlers, now);
             if (!r) {
                 c.closed = true;
                 c.reason = tcp::CloseReason::Aborted;

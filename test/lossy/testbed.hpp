@@ -92,6 +92,7 @@ struct BedConfig {
     uint64_t pattern_seed = 42;
     bool sack = true;                         // SACK-permitted offered by both stacks
     bool echo = true;                         // false: B discards (one-way bulk, for the benchmark)
+    bool ipv6 = false;                        // connections over IPv6 (2001:2::1 -> 2001:2::2)
     Duration msl = std::chrono::seconds(30);  // TIME-WAIT lasts 2 x msl (virtual)
     uint32_t mbufs = 16383;                   // per port
     Duration max_virtual = std::chrono::hours(1);  // a stuck run fails, it does not hang
