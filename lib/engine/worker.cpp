@@ -161,11 +161,19 @@ uint16_t Worker::owner_of(const rte_mbuf* m) const noexcept {
     if (len < kEthHeaderLen + 20) return queue_;
     const uint16_t type = uint16_t(p[12] << 8 | p[13]);
     if (type == kEtherTypeIpv6) {
-        // TCP right behind the fixed header, as a NIC hashes RTE_ETH_RSS_NONFRAG_IPV6_TCP;
-        // with extension headers the frame stays here (the parser counts or serves it).
+        // The hash over the addresses and ports, as a NIC computes RTE_ETH_RSS_IPV6_TCP. TCP
+        // behind extension headers (rare) takes the full parser to find the ports; what is
+        // not TCP stays here (the parser counts or serves it).
         const uint8_t* ip = p + kEthHeaderLen;
-        if (ip[6] != kProtoTcp || len < kEthHeaderLen + 40 + 4) return queue_;
-        const uint8_t* tcp = ip + 40;
+        uint32_t l4 = kEthHeaderLen + 40;
+        if (ip[6] != kProtoTcp) [[unlikely]] {
+            wire::Frame f;
+            if (wire::parse_frame({p, len}, {}, f) != wire::Drop::None || f.ip_proto != kProtoTcp)
+                return queue_;
+            l4 = f.l4_off;
+        }
+        if (len < l4 + 4) return queue_;
+        const uint8_t* tcp = p + l4;
         return port_.rss.queue_v6(ip + 8, ip + 24, uint16_t(tcp[0] << 8 | tcp[1]),
                                   uint16_t(tcp[2] << 8 | tcp[3]));
     }

@@ -443,6 +443,41 @@ TEST_F(TwoWorkers, Ipv6_SynsGoToTheirOwnersAndActiveOpensComeHome) {
     EXPECT_EQ(h.status(*id)->state, tcp::State::Established);
 }
 
+// TCP behind a Destination Options header still reaches the flow's owner.
+TEST_F(TwoWorkers, Ipv6_TcpBehindAnExtensionHeaderGoesToItsOwner) {
+    std::array<int, 2> owned{}, answered{};
+    for (int i = 0; i < 64; ++i) {
+        wire::IpAddr src = kPeer6;
+        src.bytes[13] = uint8_t(i);
+        const uint16_t sport = uint16_t(31000 + i);
+        ++owned[port_.rss.queue_v6(src.bytes.data(), kUs6.bytes.data(), sport, 80)];
+        rte_mbuf* m = tcp_frame(src, sport, 80, 1000, 0, F::Syn);
+        // Insert 8 bytes after the IPv6 header: next header TCP, a PadN option of 4.
+        uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+        const size_t tcp_len = m->data_len - 54;
+        std::memmove(p + 62, p + 54, tcp_len);
+        const uint8_t opts[8] = {6, 0, 1, 4, 0, 0, 0, 0};
+        std::memcpy(p + 54, opts, 8);
+        p[14 + 6] = 60;  // Destination Options
+        const uint16_t plen = uint16_t(tcp_len + 8);
+        p[14 + 4] = uint8_t(plen >> 8);
+        p[14 + 5] = uint8_t(plen);
+        m->data_len = uint16_t(m->data_len + 8);
+        m->pkt_len = m->data_len;
+        inject(i % 2, m);
+    }
+    const auto out = run();
+    for (int q = 0; q < 2; ++q) {
+        for (const Sent& s : out[q]) {
+            EXPECT_EQ(s.tcp.flags, F::Syn | F::Ack);
+            ++answered[q];
+        }
+    }
+    EXPECT_EQ(answered, owned) << "no SYN answered by a worker that does not own it";
+    EXPECT_GT(owned[0], 0);
+    EXPECT_GT(owned[1], 0);
+}
+
 TEST_F(TwoWorkers, ActiveOpensFailWithEaddrnotavailWhenNoPortComesHome) {
     TcpHostConfig tc;
     tc.max_connections = 64;
