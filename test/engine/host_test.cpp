@@ -1093,6 +1093,62 @@ TEST_F(HostOnRing, Ipv6_UnsolicitedAdvertisementForAStrangerIsNotCached) {
     EXPECT_FALSE(worker_->neighbor_mac(stranger, worker_->now(), mac)) << "RFC 4861 7.2.5";
 }
 
+// Hostile IPv6 input: each is counted under its reason and answered with nothing.
+TEST_F(HostOnRing, Ipv6_BadInputIsCountedAndDroppedWithoutAnAnswer) {
+    use_ipv6();
+    // A TCP checksum off by one.
+    std::vector<uint8_t> f(256);
+    {
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer6, .dst = kUs6};
+        f.resize(wire::build_tcp(f, l3, {.src_port = 1, .dst_port = 7, .flags = F::Syn},
+                                 {}, wire::CsumMode::Software));
+        f[14 + 40 + 16] ^= 1;
+        inject_frame(f);
+    }
+    // A LAND SYN: our own address as the source.
+    {
+        std::vector<uint8_t> g(256);
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kUs6, .dst = kUs6};
+        g.resize(wire::build_tcp(g, l3, {.src_port = 7, .dst_port = 7, .flags = F::Syn}, {},
+                                 wire::CsumMode::Software));
+        inject_frame(g);
+    }
+    // A solicitation that crossed a router (hop limit below 255: RFC 4861 7.1.1).
+    {
+        auto ns = neighbor_solicit(kPeer6, kUs6);
+        ns[14 + 7] = 64;
+        inject_frame(ns);
+    }
+    // A fragment header in front of TCP (not atomic: more fragments follow).
+    {
+        std::vector<uint8_t> g(256);
+        const wire::L3Header l3{.src_mac = kPeerMac, .dst_mac = us_mac_, .src = kPeer6, .dst = kUs6};
+        g.resize(wire::build_tcp(g, l3, {.src_port = 2, .dst_port = 7, .flags = F::Syn}, {},
+                                 wire::CsumMode::Software));
+        const size_t tcp_len = g.size() - 54;
+        g.insert(g.begin() + 54, {6, 0, 0, 1, 0, 0, 0, 42});  // offset 0, M = 1
+        g[14 + 6] = 44;
+        g[14 + 5] = uint8_t(tcp_len + 8);
+        inject_frame(g);
+    }
+    // Truncated: the payload length says more than the frame holds.
+    {
+        auto e = echo6_request(us_mac_, kPeer6, kUs6, "abcd");
+        e[14 + 5] = 200;
+        inject_frame(e);
+    }
+    EXPECT_TRUE(poll_frames().empty());
+    EXPECT_EQ(counter(Counter::DropTcpBadChecksum), 1u);
+    EXPECT_EQ(counter(Counter::DropIpv6BadSource), 1u);
+    EXPECT_EQ(counter(Counter::DropNdpMalformed), 1u);
+    EXPECT_EQ(counter(Counter::DropIpv6Fragment), 1u);
+    EXPECT_EQ(counter(Counter::DropIpv6BadPayloadLength), 1u);
+    EXPECT_EQ(counter(Counter::Ip6InReceives), 5u);
+    EXPECT_EQ(counter(Counter::Ip6InHdrErrors), 2u) << "fragment, payload length";
+    EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
+    EXPECT_EQ(worker_->tcp()->syn_cache_entries(), 0u);
+}
+
 // Listeners bound per family: port 7 on IPv4 only, port 8 on IPv6 only.
 class BoundListeners : public HostOnRing {
 protected:
