@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tcp/tuple.hpp"
 #include "time/instant.hpp"
 
 namespace sluice::tcp {
@@ -13,6 +14,13 @@ using namespace std::chrono_literals;
 
 // RFC 9293 3.7.1: the MSS assumed when the peer sends no MSS option (IPv4; 1220 for IPv6).
 inline constexpr uint16_t kDefaultPeerMss = 536;
+inline constexpr uint16_t kDefaultPeerMss6 = 1220;
+// The IPv6 header is 20 bytes longer than IPv4's without options (RFC 8200 3).
+inline constexpr uint16_t kIpv6ExtraHeader = 20;
+
+constexpr uint16_t default_peer_mss(Family f) noexcept {
+    return f == Family::Ipv6 ? kDefaultPeerMss6 : kDefaultPeerMss;
+}
 // RFC 7323 2.3: shift counts above 14 are used as 14.
 inline constexpr uint8_t kMaxWindowScale = 14;
 // RFC 6298 (2.1): the RTO before any RTT sample.
@@ -93,6 +101,13 @@ struct Config {
     // challenge_ack.hpp); 0 means no limit. Applied by the host through Stats.
     uint32_t challenge_ack_limit = 1000;
 };
+
+// The MSS we announce and send at most: Config::mss is the IPv4 figure (MTU - 20 - 20, RFC
+// 9293 3.7.1); over IPv6 the fixed header takes 20 bytes more.
+constexpr uint16_t local_mss(const Config& c, Family f) noexcept {
+    return f == Family::Ipv6 && c.mss > kIpv6ExtraHeader ? uint16_t(c.mss - kIpv6ExtraHeader)
+                                                          : c.mss;
+}
 
 // The shift we offer for a receive buffer of `buffer` bytes (RFC 7323 2.3): the smallest that
 // fits the whole buffer in the 16-bit field, as Linux picks it. A larger one only coarsens

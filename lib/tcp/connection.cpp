@@ -115,8 +115,10 @@ void Connection::negotiate_options(const wire::TcpOptions& peer) noexcept {
     t.sack_ok = cfg_->sack_permitted && peer.sack_permitted;
     t.ts_ok = cfg_->timestamps && peer.has_timestamps;
     if (t.ts_ok) t.ts_recent = peer.ts_val;
-    t.peer_mss = peer.has_mss ? std::max(peer.mss, kMinPeerMss) : kDefaultPeerMss;
-    t.send_mss = uint16_t(std::min(t.peer_mss, cfg_->mss) - (t.ts_ok ? kTimestampOptionSpace : 0));
+    const Family fam = tuple_.local.addr.family;
+    t.peer_mss = peer.has_mss ? std::max(peer.mss, kMinPeerMss) : default_peer_mss(fam);
+    t.send_mss = uint16_t(std::min(t.peer_mss, local_mss(*cfg_, fam)) -
+                          (t.ts_ok ? kTimestampOptionSpace : 0));
 }
 
 // --- OPEN ---------------------------------------------------------------------------------

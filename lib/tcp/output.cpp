@@ -96,7 +96,7 @@ void Connection::send_syn(time::Instant now, Effects& fx) noexcept {
     OutSegment s = make_segment(active ? Flags::Syn : Flags::Syn | Flags::Ack, tcb_.iss, now);
     wire::TcpOptions& o = s.options;
     o.has_mss = true;
-    o.mss = cfg_->mss;
+    o.mss = local_mss(*cfg_, tuple_.local.addr.family);
     if (active) {
         o.has_wscale = cfg_->window_scaling;
         o.wscale = offered_window_scale(*cfg_, rcv_buf_.capacity());

@@ -31,7 +31,7 @@ uint32_t round_up_pow2(uint32_t v) noexcept {
 SynNegotiation SynCacheEntry::negotiation() const noexcept {
     SynNegotiation n;
     n.has_mss = (flags & kHasMss) != 0;
-    n.peer_mss = n.has_mss ? peer_mss : kDefaultPeerMss;
+    n.peer_mss = n.has_mss ? peer_mss : default_peer_mss(tuple.local.addr.family);
     n.ws_ok = (flags & kWsOk) != 0;
     n.peer_wscale = peer_wscale;
     n.sack_ok = (flags & kSackOk) != 0;
@@ -91,7 +91,7 @@ time::Duration SynCache::rto(uint8_t retransmits) const noexcept {
 
 void SynCache::fill(SynCacheEntry& e, const FourTuple& t, const Segment& syn, wire::SeqNum iss,
                     const MacBytes& mac) const noexcept {
-    const SynNegotiation n = negotiate_syn(*cfg_, syn, scfg_.ecn);
+    const SynNegotiation n = negotiate_syn(*cfg_, syn, t.local.addr.family, scfg_.ecn);
     e.tuple = t;
     e.iss = iss;
     e.irs = syn.seq;

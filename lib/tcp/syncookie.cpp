@@ -223,11 +223,12 @@ CookieDecode check_cookie(const CookieSecrets& s, const FourTuple& t, wire::SeqN
 
 // --- options --------------------------------------------------------------------------------
 
-SynNegotiation negotiate_syn(const Config& cfg, const Segment& syn, bool ecn) noexcept {
+SynNegotiation negotiate_syn(const Config& cfg, const Segment& syn, Family family,
+                             bool ecn) noexcept {
     const wire::TcpOptions& o = syn.options;
     SynNegotiation n;
     n.has_mss = o.has_mss;
-    n.peer_mss = o.has_mss ? o.mss : kDefaultPeerMss;
+    n.peer_mss = o.has_mss ? o.mss : default_peer_mss(family);
     n.ws_ok = cfg.window_scaling && o.has_wscale;
     n.peer_wscale = n.ws_ok ? std::min(o.wscale, kMaxWindowScale) : uint8_t(0);
     n.sack_ok = cfg.sack_permitted && o.sack_permitted;
@@ -249,7 +250,7 @@ OutSegment build_syn_ack(const Config& cfg, const FourTuple& t, wire::SeqNum iss
     s.window = uint16_t(std::min<uint32_t>(cfg.recv_buffer, 65535u));
     wire::TcpOptions& o = s.options;
     o.has_mss = true;
-    o.mss = cfg.mss;
+    o.mss = local_mss(cfg, t.local.addr.family);
     o.has_wscale = n.ws_ok;
     o.wscale = n.ws_ok ? offered_window_scale(cfg, cfg.recv_buffer) : uint8_t(0);
     o.sack_permitted = n.sack_ok;
@@ -291,7 +292,7 @@ Connection::HandshakeParams handshake_params(const PassiveAccept& a) noexcept {
 
 OutSegment make_syn_ack(const Config& cfg, const CookieSecrets& s, const FourTuple& t,
                         const Segment& syn, time::Instant now, bool ecn) noexcept {
-    SynNegotiation n = negotiate_syn(cfg, syn, ecn);
+    SynNegotiation n = negotiate_syn(cfg, syn, t.local.addr.family, ecn);
     if (!n.ts_ok) n.ws_ok = n.sack_ok = n.ecn_ok = false;  // nowhere to keep them (see header)
     const uint8_t m = cookie_mss_index(n.peer_mss);
     const wire::SeqNum iss = make_cookie(s, t, syn.seq, m, now);

@@ -164,14 +164,16 @@ private:
 
 // What a listener agreed to from a SYN: the peer's offer and-ed with our Config.
 struct SynNegotiation {
-    uint16_t peer_mss = kDefaultPeerMss;  // as announced (kDefaultPeerMss without the option)
+    uint16_t peer_mss = kDefaultPeerMss;  // as announced (default_peer_mss() without the option)
     bool has_mss = false;
     uint8_t peer_wscale = 0;  // clamped to 14 (RFC 7323 2.3); meaningful with ws_ok
     bool ws_ok = false, sack_ok = false, ts_ok = false, ecn_ok = false;
     uint32_t peer_tsval = 0;  // the SYN's TSval: our SYN-ACK's TSecr
 };
 // `ecn`: answer an ECN-setup SYN (ECE|CWR, RFC 3168 6.1.1) with ECE. The core has no ECN yet.
-SynNegotiation negotiate_syn(const Config& cfg, const Segment& syn, bool ecn = false) noexcept;
+// `family`: the connection's (the default peer MSS differs, RFC 9293 3.7.1).
+SynNegotiation negotiate_syn(const Config& cfg, const Segment& syn, Family family,
+                             bool ecn = false) noexcept;
 
 // The SYN-ACK <SEQ=iss><ACK=SYN.SEQ+1><CTL=SYN,ACK>: window min(recv_buffer, 65535), never
 // scaled (RFC 7323 2.2); MSS always; WS, SACK-permitted, TS (TSecr = the SYN's TSval) as

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -1034,6 +1035,39 @@ TEST_F(HostOnRing, Ipv6_HandshakeEchoAndCloseOnADualStackListener) {
     EXPECT_EQ(counter(Counter::IpInReceives), 0u) << "nothing counted as IPv4";
 }
 
+TEST_F(HostOnRing, Ipv6_SynAckAnnouncesAnMssThatFitsTheLargerHeader) {
+    use_ipv6();
+    inject(41001, 7, 100, 0, F::Syn);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(out[0].tcp.options.has_mss);
+    // RFC 8200 / RFC 9293 3.7.1: MTU 1500 - 40 (IPv6) - 20 (TCP).
+    EXPECT_EQ(out[0].tcp.options.mss, 1440);
+}
+
+// RFC 9293 3.7.1: a peer that announces no MSS takes 1220 bytes over IPv6 (536 over IPv4).
+TEST_F(HostOnRing, Ipv6_PeerWithoutAnMssOptionGetsSegmentsOf1220) {
+    use_ipv6();
+    const uint32_t iss = handshake(41003, 7, 100);  // inject() sends no MSS option
+    const std::string a(1400, 'a'), b(1400, 'b');
+    inject(41003, 7, 101, iss + 1, F::Ack, a);
+    inject(41003, 7, 101 + 1400, iss + 1, F::Ack | F::Psh, b);
+    std::string echoed;
+    std::vector<size_t> sizes;
+    const auto take = [&] {
+        for (const auto& s : poll()) {
+            echoed += s.payload;
+            if (!s.payload.empty()) sizes.push_back(s.payload.size());
+        }
+    };
+    take();
+    EXPECT_EQ(sizes, (std::vector<size_t>{1220, 1220})) << "Nagle holds the 360-byte tail";
+    inject(41003, 7, 101 + 2800, iss + 1 + 2440, F::Ack);
+    take();
+    EXPECT_EQ(sizes, (std::vector<size_t>{1220, 1220, 360}));
+    EXPECT_TRUE(echoed == a + b);
+}
+
 TEST_F(HostOnRing, Ipv6_ClosedPortGetsARstFromTheDestinationAddress) {
     use_ipv6();
     inject(41002, 81, 100, 0, F::Syn);
@@ -1076,6 +1110,8 @@ TEST_F(HostOnRing, Ipv6_ActiveOpenSolicitsTheNeighbourThenConnects) {
     EXPECT_EQ(out[0].frame.src, kUs6);
     EXPECT_EQ(out[0].frame.dst, kPeer6);
     EXPECT_EQ(out[0].frame.dst_mac, kPeerMac);
+    ASSERT_TRUE(out[0].tcp.options.has_mss);
+    EXPECT_EQ(out[0].tcp.options.mss, 1440) << "1500 - 40 (IPv6) - 20 (TCP)";
 }
 
 TEST_F(HostOnRing, Ipv6_UnsolicitedAdvertisementForAStrangerIsNotCached) {

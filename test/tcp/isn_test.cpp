@@ -55,6 +55,25 @@ TEST(Isn, FamilyTagged_Ipv6NeedsNoRedesign) {
     EXPECT_NE(g.keyed_hash(v6), g.keyed_hash(v6b));  // the last of 16 bytes counts
 }
 
+// Issue 11: every byte of both 128-bit addresses moves the offset (RFC 6528 3).
+TEST(Isn, Ipv6_EveryAddressByteCounts) {
+    IsnGenerator g(key(5));
+    FourTuple t;
+    t.local = {{Family::Ipv6, {0x20, 0x01, 0x00, 0x02}}, 80};
+    t.remote = {{Family::Ipv6, {0x20, 0x01, 0x00, 0x02}}, 40000};
+    t.local.addr.bytes[15] = 2;
+    t.remote.addr.bytes[15] = 1;
+    const uint32_t base = g.keyed_hash(t);
+    for (size_t i = 0; i < 16; ++i) {
+        FourTuple u = t;
+        u.local.addr.bytes[i] ^= 0x40;
+        EXPECT_NE(g.keyed_hash(u), base) << "local byte " << i;
+        u = t;
+        u.remote.addr.bytes[i] ^= 0x40;
+        EXPECT_NE(g.keyed_hash(u), base) << "remote byte " << i;
+    }
+}
+
 TEST(Isn, ListenerUsesGeneratorPerSyn) {
     IsnGenerator g(key(4));
     Host l;

@@ -194,6 +194,51 @@ TEST_F(Cookie, WrongTupleRejected) {
     EXPECT_TRUE(check_ack(cfg, secrets, kTuple, a, now));
 }
 
+// Issue 11: IPv6 tuples (2001:2::/48, RFC 5180). The cookie's MAC covers the family and all
+// 128 bits of both addresses.
+Address v6(uint8_t last) {  // 2001:2::last
+    Address a{Family::Ipv6, {0x20, 0x01, 0x00, 0x02}};
+    a.bytes[15] = last;
+    return a;
+}
+const FourTuple kTuple6{{v6(2), 80}, {v6(1), 40000}};
+
+TEST_F(Cookie, Ipv6_ValidatesOnlyForItsExactTuple) {
+    const Segment sy = syn(4242, syn_opts(true, 7, true));
+    const OutSegment sa = make_syn_ack(cfg, secrets, kTuple6, sy, now);
+    const Segment a = final_ack(sy, sa);
+    ASSERT_TRUE(check_ack(cfg, secrets, kTuple6, a, now));
+    for (size_t i = 0; i < 16; ++i) {
+        FourTuple t = kTuple6;
+        t.local.addr.bytes[i] ^= 0x01;
+        EXPECT_FALSE(check_ack(cfg, secrets, t, a, now)) << "local byte " << i;
+        t = kTuple6;
+        t.remote.addr.bytes[i] ^= 0x80;
+        EXPECT_FALSE(check_ack(cfg, secrets, t, a, now)) << "remote byte " << i;
+    }
+    FourTuple t = kTuple6;
+    t.remote.port ^= 1;
+    EXPECT_FALSE(check_ack(cfg, secrets, t, a, now));
+    // An IPv4 tuple whose bytes are the v6 ones: the family is hashed too.
+    t = kTuple6;
+    t.local.addr.family = t.remote.addr.family = Family::Ipv4;
+    EXPECT_FALSE(check_ack(cfg, secrets, t, a, now));
+}
+
+TEST_F(Cookie, Ipv6_SynAckAnnouncesTheSmallerMssAndNoOptionMeans1220) {
+    const Segment sy = syn(1, syn_opts(true, 7, true, 1440));
+    const OutSegment sa = make_syn_ack(cfg, secrets, kTuple6, sy, now);
+    EXPECT_EQ(sa.options.mss, cfg.mss - 20) << "the IPv6 header is 20 bytes longer";
+    auto acc = check_ack(cfg, secrets, kTuple6, final_ack(sy, sa), now);
+    ASSERT_TRUE(acc);
+    EXPECT_EQ(acc->peer_syn_options.mss, 1440) << "1500 - 60: a table entry of its own";
+    const Segment bare = syn(2, syn_opts(false, -1, false, 0));
+    acc = check_ack(cfg, secrets, kTuple6, final_ack(bare, make_syn_ack(cfg, secrets, kTuple6, bare, now)),
+                    now);
+    ASSERT_TRUE(acc);
+    EXPECT_EQ(acc->peer_syn_options.mss, kDefaultPeerMss6) << "RFC 9293 3.7.1";
+}
+
 TEST_F(Cookie, NotAnAck_Rejected) {
     const Segment sy = syn(99, syn_opts(true));
     Segment a = final_ack(sy, make_syn_ack(cfg, secrets, kTuple, sy, now));
