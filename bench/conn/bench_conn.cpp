@@ -20,7 +20,8 @@
 //
 //   flock /tmp/sluice-e2e.lock taskset -c 1 build/bench/conn/bench_conn
 //
-// The last lines printed are the ratio kernel / sluice in cycles per connection.
+// The last lines printed are the ratio kernel / sluice in cycles per connection, for IPv4
+// and for IPv6 (sluice 2001:2::1 -> 2001:2::2, the kernel on ::1).
 
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
@@ -74,9 +75,14 @@ void report(benchmark::State& state, const std::string& name, uint64_t conns, ui
     results()[name] = per;
 }
 
-// Args: connections per run, connections open at once.
+std::string family_name(int64_t v6) {
+    return v6 != 0 ? "IPv6" : "IPv4";
+}
+
+// Args: connections per run, connections open at once, IPv6 (0 or 1).
 void Sluice(benchmark::State& state) {
     BedConfig c;
+    c.ipv6 = state.range(2) != 0;
     c.connections = uint32_t(state.range(0));
     c.concurrent = uint32_t(state.range(1));
     c.bytes = kMessage;
@@ -98,7 +104,10 @@ void Sluice(benchmark::State& state) {
         wall += r.conn_cycles;
         state.SetIterationTime(double(r.conn_cycles) / double(rte_get_tsc_hz()));
     }
-    report(state, "sluice, " + std::to_string(c.concurrent) + " open at once", conns, cpu_ns, wall);
+    report(state,
+           family_name(state.range(2)) + " sluice, " + std::to_string(c.concurrent) +
+               " open at once",
+           conns, cpu_ns, wall);
 }
 
 struct Fd {
@@ -122,9 +131,9 @@ bool full_io(int fd, uint8_t* p, size_t n, bool write) {
 }
 
 // One connection through the kernel on loopback; false on any failure.
-bool kernel_connection(int listener, const sockaddr_in& to) {
-    Fd c(::socket(AF_INET, SOCK_STREAM, 0));
-    if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0)
+bool kernel_connection(int listener, const sockaddr_storage& to, socklen_t to_len) {
+    Fd c(::socket(to.ss_family, SOCK_STREAM, 0));
+    if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<const sockaddr*>(&to), to_len) != 0)
         return false;
     Fd s(::accept(listener, nullptr, nullptr));
     if (s.fd < 0) return false;
@@ -142,17 +151,24 @@ bool kernel_connection(int listener, const sockaddr_in& to) {
     return true;  // ~Fd closes the server side: FIN, the client's TIME-WAIT ACKs it
 }
 
-// Arg: connections per run.
+// Args: connections per run, IPv6 (0 or 1).
 void Kernel(benchmark::State& state) {
-    Fd l(::socket(AF_INET, SOCK_STREAM, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
+    const bool v6 = state.range(1) != 0;
+    Fd l(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0));
+    sockaddr_storage a{};
+    if (v6) {
+        auto& a6 = reinterpret_cast<sockaddr_in6&>(a);
+        a6.sin6_family = AF_INET6;
+        a6.sin6_addr = in6addr_loopback;
+    } else {
+        auto& a4 = reinterpret_cast<sockaddr_in&>(a);
+        a4.sin_family = AF_INET;
+        a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     const int one = 1;
     ::setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(l.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l.fd, 1024) != 0 ||
+    if (::bind(l.fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(l.fd, 1024) != 0 ||
         ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
         state.SkipWithError(std::strerror(errno));
         return;
@@ -162,7 +178,7 @@ void Kernel(benchmark::State& state) {
     for (auto _ : state) {
         const uint64_t t0 = rte_rdtsc(), c0 = thread_cpu_ns();
         for (uint64_t i = 0; i < n; ++i) {
-            if (!kernel_connection(l.fd, a)) {
+            if (!kernel_connection(l.fd, a, len)) {
                 state.SkipWithError(("loopback connection failed: " +
                                      std::string(std::strerror(errno)))
                                         .c_str());
@@ -175,16 +191,25 @@ void Kernel(benchmark::State& state) {
         wall += t1 - t0;
         state.SetIterationTime(double(t1 - t0) / double(rte_get_tsc_hz()));
     }
-    report(state, "kernel", conns, cpu_ns, wall);
+    report(state, family_name(state.range(1)) + " kernel", conns, cpu_ns, wall);
 }
 
 // Sluice's client keeps a number of connections open at once (1: strictly one after the
 // other, as the kernel run; 64: what a loaded server sees, with batching across connections).
-BENCHMARK(Sluice)->Args({20000, 1})->Args({20000, 64})->UseManualTime()->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(Sluice)
+    ->Args({20000, 1, 0})
+    ->Args({20000, 64, 0})
+    ->Args({20000, 1, 1})
+    ->Args({20000, 64, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 // 20,000 sequential connections leave 20,000 client TIME-WAIT sockets (net.ipv4.tcp_tw_reuse
 // = 2, Linux's default, reuses them on loopback if a run needs more ports).
-BENCHMARK(Kernel)->Arg(20000)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(Kernel)
+    ->Args({20000, 0})
+    ->Args({20000, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
@@ -194,13 +219,14 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     // The ratio asked for: how many times fewer cycles sluice needs per connection.
-    double kernel = 0;
-    for (const auto& [name, per] : results())
-        if (name == "kernel") kernel = per;
-    for (const auto& [name, per] : results()) {
-        if (name == "kernel" || kernel == 0) continue;
-        std::printf("short connection, cycles per connection: kernel %.0f / %s %.0f = %.1fx\n",
-                    kernel, name.c_str(), per, kernel / per);
+    for (const std::string family : {"IPv4", "IPv6"}) {
+        const auto k = results().find(family + " kernel");
+        if (k == results().end() || k->second == 0) continue;
+        for (const auto& [name, per] : results()) {
+            if (name.rfind(family + " sluice", 0) != 0) continue;
+            std::printf("short connection, cycles per connection: %s kernel %.0f / %s %.0f = %.1fx\n",
+                        family.c_str(), k->second, name.c_str(), per, k->second / per);
+        }
     }
     rte_eal_cleanup();
     return 0;
