@@ -103,9 +103,13 @@ int tel_conns(const char*, const char* params, rte_tel_data* d) {
     for (size_t i = offset; i < rows.size() && i < offset + kConnPage; ++i) {
         const ConnRow& r = rows[i];
         char line[RTE_TEL_MAX_STRING_LEN];
+        // IPv6 endpoints in brackets, as ss prints them ("[2001:2::2]:80").
+        const auto host = [](const wire::IpAddr& a) {
+            return a.is_v4() ? a.to_string() : "[" + a.to_string() + "]";
+        };
         std::snprintf(line, sizeof line, "%s %s:%u %s:%u %u %u %u %u",
-                      std::string(tcp::state_name(r.state)).c_str(), r.local.to_string().c_str(),
-                      r.local_port, r.remote_port == 0 ? "*" : r.remote.to_string().c_str(),
+                      std::string(tcp::state_name(r.state)).c_str(), host(r.local).c_str(),
+                      r.local_port, r.remote_port == 0 ? "*" : host(r.remote).c_str(),
                       r.remote_port, r.send_queued, r.recv_queued, r.srtt_us, r.cwnd);
         rte_tel_data_add_array_string(list, line);
     }
