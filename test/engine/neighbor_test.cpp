@@ -44,6 +44,24 @@ TEST(Neighbor, EntriesExpireAfterReachableTime) {
     EXPECT_EQ(t.size(at(60'000ms)), 0u);
 }
 
+// IPv6 neighbours share the table (RFC 4861 7.3: the same reachable time), and a v6 entry
+// never answers for the v4 address with the same leading bytes.
+TEST(Neighbor, Ipv6EntriesExpireAndStayApartFromIpv4) {
+    NeighborTable t(NeighborTable::Config{.reachable = 30s, .retry = 1s});
+    const wire::IpAddr v6 = *wire::IpAddr::parse("c612:1::");  // first bytes 198.18.0.1
+    const wire::MacAddr other{{0x02, 0, 0, 0, 0, 0x06}};
+    wire::MacAddr mac;
+    EXPECT_EQ(t.resolve(v6, at(0ms), mac), Lookup::SendRequest);
+    EXPECT_EQ(t.learn(v6, other, at(5ms), false), Update::Updated);
+    EXPECT_EQ(t.resolve(kGw, at(6ms), mac), Lookup::SendRequest) << "the v4 twin is unknown";
+    EXPECT_EQ(t.learn(kGw, kMac, at(7ms), false), Update::Updated);
+    ASSERT_EQ(t.resolve(v6, at(10ms), mac), Lookup::Hit);
+    EXPECT_EQ(mac, other);
+    ASSERT_EQ(t.resolve(kGw, at(10ms), mac), Lookup::Hit);
+    EXPECT_EQ(mac, kMac);
+    EXPECT_EQ(t.resolve(v6, at(30'005ms), mac), Lookup::SendRequest) << "expired";
+}
+
 TEST(Neighbor, GossipAboutStrangersIsNotStored) {
     // RFC 826: only create an entry when the packet was for us.
     NeighborTable t;
