@@ -15,6 +15,10 @@
 #
 # TAG (e.g. "t-") keeps a test's bed apart from a demo's. Addresses are from 198.18.0.0/15
 # (RFC 2544 benchmarking range) only. Needs root.
+#
+# SLUICE_NETNS_IPV6=1: the client also gets 2001:2::1/64 (RFC 5180 benchmarking prefix) on its
+# veth, for sluice as 2001:2::2. Off by default: an IPv6 interface sends router solicitations
+# and MLD reports, which other tests would see as traffic.
 set -euo pipefail
 
 cmd=${1:-}
@@ -27,6 +31,8 @@ ns_m="sluice-${tag}mid"
 if_mc="sluice-${tag}mc"
 if_ms="sluice-${tag}ms"
 client_addr=${SLUICE_CLIENT_ADDR:-198.18.0.1/24}
+client_addr6=${SLUICE_CLIENT_ADDR6:-2001:2::1/64}
+ipv6=${SLUICE_NETNS_IPV6:-0}
 
 if [[ ${#if_c} -gt 15 ]]; then
     echo "netns.sh: tag '$tag' makes interface names longer than 15 characters" >&2
@@ -71,7 +77,13 @@ up)
     # The server end carries no address: the kernel there must not answer ARP, ICMP or TCP
     # for 198.18.0.2, sluice does. No IPv6 either, so no router solicitations reach sluice.
     ip netns exec "$ns_s" sysctl -qw "net.ipv6.conf.${if_s}.disable_ipv6=1"
-    ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${if_c}.disable_ipv6=1"
+    if [[ $ipv6 == 1 ]]; then
+        # No duplicate address detection: the link-local address is usable at once too.
+        ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${if_c}.accept_dad=0"
+        ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${if_c}.disable_ipv6=0"
+    else
+        ip netns exec "$ns_c" sysctl -qw "net.ipv6.conf.${if_c}.disable_ipv6=1"
+    fi
     # veth hands checksum-less (CHECKSUM_PARTIAL) and TSO-sized frames across; af_packet would
     # see them as they are. Make the kernel finish every frame in software instead.
     if command -v ethtool >/dev/null; then
@@ -81,6 +93,8 @@ up)
         echo "netns.sh: ethtool missing; checksum offload stays on the veth" >&2
     fi
     ip -n "$ns_c" addr add "$client_addr" dev "$if_c"
+    # nodad: the address is usable at once (sluice does not probe for duplicates).
+    [[ $ipv6 == 1 ]] && ip -n "$ns_c" -6 addr add "$client_addr6" dev "$if_c" nodad
     ip -n "$ns_c" link set "$if_c" up
     ip -n "$ns_s" link set "$if_s" up
     ;;

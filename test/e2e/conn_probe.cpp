@@ -78,14 +78,31 @@ int main(int argc, char** argv) {
     }
     if (dst_s.empty() || port == 0 || rate <= 0 || rate > 1000 || seconds <= 0 || seconds > 120)
         die("need --dst, --port, --rate (0, 1000] and --seconds (0, 120]");
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, dst_s.c_str(), &to.sin_addr) != 1) die("bad --dst");
+    // IPv4 or IPv6 (then the Host header takes brackets, RFC 3986 3.2.2).
+    sockaddr_storage to_ss{};
+    socklen_t to_len = 0;
+    std::string host = dst_s;
+    {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&to_ss);
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&to_ss);
+        if (inet_pton(AF_INET, dst_s.c_str(), &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons(static_cast<uint16_t>(port));
+            to_len = sizeof *v4;
+        } else if (inet_pton(AF_INET6, dst_s.c_str(), &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons(static_cast<uint16_t>(port));
+            to_len = sizeof *v6;
+            host = "[" + dst_s + "]";
+        } else {
+            die("bad --dst");
+        }
+    }
+    const auto* to = reinterpret_cast<const sockaddr*>(&to_ss);
 
     const int ep = ::epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) die("epoll_create1");
-    const std::string request = "GET / HTTP/1.0\r\nHost: " + dst_s + "\r\n\r\n";
+    const std::string request = "GET / HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
     const auto timeout = std::chrono::milliseconds(timeout_ms);
     const auto interval =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
@@ -109,12 +126,12 @@ int main(int argc, char** argv) {
         while (now >= next_start && next_start < stop_starting) {
             next_start += interval;
             ++attempts;
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            const int fd = ::socket(to_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             if (fd < 0) {
                 ++failed;
                 continue;
             }
-            const int r = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+            const int r = ::connect(fd, to, to_len);
             if (r != 0 && errno != EINPROGRESS) {
                 ::close(fd);
                 ++failed;

@@ -10,7 +10,7 @@
 // that died does not keep a test waiting for the whole bound.
 // The pattern and hashes are those of stream_pattern.hpp; nothing is stored. Each mode prints
 // key=value lines the tests assert on and exits non-zero on any failure, including running
-// past SECONDS (a bound, not a benchmark target). Addresses must be in 198.18.0.0/15.
+// past SECONDS (a bound, not a benchmark target). Addresses must be in 198.18.0.0/15 or 2001:2::/48.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -41,17 +41,41 @@ constexpr size_t kChunk = 64 * 1024;
     std::exit(1);
 }
 
-sockaddr_in parse_addr(const char* a, const char* port) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
-    if (inet_pton(AF_INET, a, &sa.sin_addr) != 1) die("bad address");
-    // Only the RFC 2544 benchmarking range, 198.18.0.0/15.
-    if ((ntohl(sa.sin_addr.s_addr) & 0xfffe0000u) != 0xc6120000u) {
-        std::printf("error=address outside 198.18.0.0/15\n");
+// An IPv4 or IPv6 socket address; the length goes with it.
+struct Addr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family() const { return ss.ss_family; }
+    const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+Addr parse_addr(const char* a, const char* port) {
+    Addr r;
+    const auto p = htons(static_cast<uint16_t>(std::atoi(port)));
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&r.ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&r.ss);
+    if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = p;
+        r.len = sizeof *v4;
+        // Only the RFC 2544 benchmarking range, 198.18.0.0/15.
+        if ((ntohl(v4->sin_addr.s_addr) & 0xfffe0000u) != 0xc6120000u) {
+            std::printf("error=address outside 198.18.0.0/15\n");
+            std::exit(2);
+        }
+        return r;
+    }
+    if (inet_pton(AF_INET6, a, &v6->sin6_addr) != 1) die("bad address");
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = p;
+    r.len = sizeof *v6;
+    // Only the RFC 5180 benchmarking prefix, 2001:2::/48.
+    const uint8_t* b = v6->sin6_addr.s6_addr;
+    if (!(b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x02 && b[4] == 0 && b[5] == 0)) {
+        std::printf("error=address outside 2001:2::/48\n");
         std::exit(2);
     }
-    return sa;
+    return r;
 }
 
 double seconds_since(Clock::time_point t0) {
@@ -72,10 +96,10 @@ void print_retrans(int fd) {
     }
 }
 
-int connect_to(const sockaddr_in& sa, Clock::time_point deadline) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+int connect_to(const Addr& sa, Clock::time_point deadline) {
+    const int fd = ::socket(sa.family(), SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) die("socket");
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 &&
+    if (::connect(fd, sa.sa(), sa.len) != 0 &&
         errno != EINPROGRESS) {
         die("connect");
     }
@@ -95,7 +119,7 @@ int connect_to(const sockaddr_in& sa, Clock::time_point deadline) {
 // side and waits for the peer's FIN.
 int run_client(bool echo, int argc, char** argv) {
     if (argc != 7) return std::fprintf(stderr, "usage: see kstream.cpp\n"), 2;
-    const sockaddr_in sa = parse_addr(argv[2], argv[3]);
+    const Addr sa = parse_addr(argv[2], argv[3]);
     const uint64_t total = std::strtoull(argv[4], nullptr, 10);
     const Pattern pattern(std::strtoull(argv[5], nullptr, 10));
     const auto t0 = Clock::now();
@@ -168,13 +192,13 @@ int run_client(bool echo, int argc, char** argv) {
 // (`echo`) sends back what it reads, as fast as the peer takes it.
 int run_sink(bool echo, int argc, char** argv) {
     if (argc != (echo ? 5 : 6)) return std::fprintf(stderr, "usage: see kstream.cpp\n"), 2;
-    const sockaddr_in sa = parse_addr(argv[2], argv[3]);
+    const Addr sa = parse_addr(argv[2], argv[3]);
     const Pattern pattern(echo ? 0 : std::strtoull(argv[4], nullptr, 10));
     const auto deadline = Clock::now() + std::chrono::seconds(std::atoi(argv[echo ? 4 : 5]));
-    const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int ls = ::socket(sa.family(), SOCK_STREAM, 0);
     const int one = 1;
     ::setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(ls, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) die("bind");
+    if (::bind(ls, sa.sa(), sa.len) != 0) die("bind");
     if (::listen(ls, 1) != 0) die("listen");
     std::printf("listening\n");
     std::fflush(stdout);

@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
     std::string mode = "echo";
     cli.add_option("--config", config)->required();
     cli.add_option("--iface", ov.iface);
+    cli.add_option("--address6", ov.address6);
     cli.add_option("--connect", target)->required();
     cli.add_option("--bytes", bytes);
     cli.add_option("--close-after-ms", close_after_ms, "close this long after connecting");
@@ -141,8 +142,12 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return cli.exit(e);
     }
+    // "198.18.0.1:9000", "[2001:2::1]:9000" or "2001:2::1:9000"
     const auto colon = target.rfind(':');
-    auto addr = wire::IpAddr::parse(target.substr(0, colon));
+    std::string host = target.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    auto addr = wire::IpAddr::parse(host);
     if (colon == std::string::npos || !addr) {
         std::fprintf(stderr, "--connect wants ADDRESS:PORT\n");
         return 2;

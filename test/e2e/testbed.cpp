@@ -8,6 +8,9 @@
 
 #include <array>
 #include <cstdio>
+#include <map>
+#include <regex>
+#include <string>
 #include <thread>
 
 #include "ctl/telemetry_client.hpp"
@@ -43,8 +46,28 @@ std::string build_path(const std::string& rel) {
     return std::string(SLUICE_BUILD_DIR) + "/" + rel;
 }
 
-Netns::Netns(bool relay) {
-    auto r = run(source_path("scripts/netns.sh") + (relay ? " up-relay " : " up ") + kTag);
+std::string kstream(const std::string& args) {
+    return build_path("test/e2e/kstream") + " " + args;
+}
+
+std::map<std::string, std::string> fields(const std::string& out) {
+    std::map<std::string, std::string> f;
+    static const std::regex kv("([a-z_0-9]+)=([^ \\n]+)");
+    for (std::sregex_iterator it(out.begin(), out.end(), kv), end; it != end; ++it) {
+        f[(*it)[1]] = (*it)[2];
+    }
+    return f;
+}
+
+std::string line_with(const std::string& out, const std::string& prefix) {
+    const auto at = out.find(prefix);
+    if (at == std::string::npos) return {};
+    return out.substr(at, out.find('\n', at) - at);
+}
+
+Netns::Netns(bool relay, bool ipv6) {
+    auto r = run(std::string(ipv6 ? "SLUICE_NETNS_IPV6=1 " : "") + source_path("scripts/netns.sh") +
+                 (relay ? " up-relay " : " up ") + kTag);
     ok_ = r.exit_code == 0;
     error_ = r.output;
 }

@@ -21,6 +21,9 @@ inline constexpr const char* kServerIface = "sluice-t-srv";
 inline constexpr const char* kFilePrefix = "sluice-t";
 inline constexpr const char* kSluiceAddr = "198.18.0.2";
 inline constexpr const char* kClientAddr = "198.18.0.1";
+// IPv6 (Netns(false, true)): the RFC 5180 benchmarking prefix.
+inline constexpr const char* kSluiceAddr6 = "2001:2::2";
+inline constexpr const char* kClientAddr6 = "2001:2::1";
 // The relay bed (Netns(true)): a middle namespace whose two veth ends face the client's and
 // the server's; test/e2e/impair forwards between them.
 inline constexpr const char* kMidNs = "sluice-t-mid";
@@ -49,11 +52,19 @@ CommandResult in_client(const std::string& cmd,
 std::string source_path(const std::string& rel);  // path inside the source tree
 std::string build_path(const std::string& rel);   // path inside the build tree
 
-// Creates the namespaces (with `relay`, the middle one too: scripts/netns.sh up-relay);
-// removes them on destruction.
+// test/e2e/kstream with `args` (the kernel's end of a stream, kstream.cpp).
+std::string kstream(const std::string& args);
+// key=value pairs from kstream's output (the last value of each key wins, so take care
+// with keys that repeat: "sha256" appears for what was sent and what was received).
+std::map<std::string, std::string> fields(const std::string& out);
+// The line of `out` that starts at the first occurrence of `prefix` (empty if none).
+std::string line_with(const std::string& out, const std::string& prefix);
+
+// Creates the namespaces (with `relay`, the middle one too: scripts/netns.sh up-relay; with
+// `ipv6`, the client has 2001:2::1/64 too); removes them on destruction.
 class Netns {
 public:
-    explicit Netns(bool relay = false);
+    explicit Netns(bool relay = false, bool ipv6 = false);
     ~Netns();
     Netns(const Netns&) = delete;
     Netns& operator=(const Netns&) = delete;

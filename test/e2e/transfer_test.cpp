@@ -38,27 +38,6 @@ constexpr uint64_t kLossy = 10ull * 1000 * 1000;  // 10 MB
 constexpr int kBigSeconds = 150;                  // bounds, far above the expected 3-5 s and ~60 s;
 constexpr int kLossySeconds = 200;                // all four tests stay inside meson's 600 s
 
-std::string kstream(const std::string& args) {
-    return build_path("test/e2e/kstream") + " " + args;
-}
-
-// key=value pairs from kstream's output (the last value of each key wins, so take care
-// with keys that repeat: "sha256" appears for what was sent and what was received).
-std::map<std::string, std::string> fields(const std::string& out) {
-    std::map<std::string, std::string> f;
-    static const std::regex kv("([a-z_0-9]+)=([^ \\n]+)");
-    for (std::sregex_iterator it(out.begin(), out.end(), kv), end; it != end; ++it) {
-        f[(*it)[1]] = (*it)[2];
-    }
-    return f;
-}
-
-std::string line_with(const std::string& out, const std::string& prefix) {
-    const auto at = out.find(prefix);
-    if (at == std::string::npos) return {};
-    return out.substr(at, out.find('\n', at) - at);
-}
-
 // A program in the middle namespace (the relay), read through a pipe; SIGTERM on destruction.
 class MidProcess {
 public:

@@ -1,0 +1,226 @@
+// IPv6 end to end (issue 11 item 4), on the netns bed with the client's veth at 2001:2::1/64
+// and sluice-listen at 2001:2::2/64 beside its IPv4 address (a dual-stack listener set):
+// ping -6 to the global and the link-local address, curl over IPv6, 100 MB through the echo
+// service with the same SHA-256 both ways, a SYN flood from spoofed sources inside 2001:2::/48
+// while a real client is served, and sluice as an IPv6 client to kernel servers (a 20 MB
+// stream into test/e2e/kstream, and sluice-cps against python's http.server). Every address
+// is from the RFC 5180 benchmarking prefix 2001:2::/48; every wait and every load is bounded.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+
+#include "testbed.hpp"
+
+namespace sluice::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint64_t kBig = 100ull * 1000 * 1000;  // 100 MB
+constexpr int kBigSeconds = 150;                  // a bound, far above the expected few seconds
+constexpr const char* kFloodMac = "02:00:00:00:f1:00";  // syn_flood.cpp's default source MAC
+
+std::vector<std::string> v6_args() {
+    return {"--address6", std::string(kSluiceAddr6) + "/64"};
+}
+
+// sluice's MAC, from its start-up line ("... mac 02:...").
+std::string mac_of(const std::string& output) {
+    std::smatch m;
+    if (!std::regex_search(output, m, std::regex("mac ([0-9a-f:]{17})"))) return {};
+    return m[1];
+}
+
+// fe80::/64 with the modified EUI-64 of `mac` (RFC 4291 2.5.1), as sluice derives it.
+std::string link_local_of(const std::string& mac) {
+    unsigned b[6];
+    if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) !=
+        6)
+        return {};
+    char s[64];
+    std::snprintf(s, sizeof s, "fe80::%x:%xff:fe%02x:%x", (b[0] ^ 0x02) << 8 | b[1], b[2], b[3],
+                  b[4] << 8 | b[5]);
+    return s;
+}
+
+int received(const std::string& ping_output) {
+    std::smatch m;
+    if (!std::regex_search(ping_output, m, std::regex("([0-9]+) received"))) return -1;
+    return std::stoi(m[1]);
+}
+
+class Ipv6 : public ::testing::Test {
+protected:
+    Netns netns{false, true};
+};
+
+TEST_F(Ipv6, PingCurlAndHundredMegabytesOfEcho) {
+    ASSERT_TRUE(netns.ok()) << netns.error();
+    SluiceListen listen(v6_args(), source_path("test/e2e/listen-test.toml"));
+    ASSERT_TRUE(listen.ok()) << listen.output();
+    ASSERT_NE(listen.output().find("and 2001:2::2/64"), std::string::npos) << listen.output();
+
+    // ping -6: Neighbor Discovery first (the kernel solicits 2001:2::2), then the echoes.
+    const auto ping = in_client(std::string("ping -6 -c 3 -i 0.2 -W 2 ") + kSluiceAddr6, 20s);
+    EXPECT_EQ(received(ping.output), 3) << ping.output;
+    auto c = listen.wait_counters(
+        [](const Counters& v) { return get(v, "Icmp6OutEchoReplies") >= 3; }, 5s);
+    EXPECT_GE(get(c, "Icmp6InEchos"), 3u);
+    EXPECT_GE(get(c, "Icmp6OutEchoReplies"), 3u);
+    EXPECT_GE(get(c, "Icmp6InNeighborSolicits"), 1u);
+    EXPECT_GE(get(c, "Icmp6OutNeighborAdvertisements"), 1u);
+    const auto neigh = in_client(std::string("ip -6 neigh show ") + kSluiceAddr6, 5s);
+    EXPECT_NE(neigh.output.find(mac_of(listen.output())), std::string::npos) << neigh.output;
+
+    // The link-local address sluice takes from its MAC answers too.
+    const std::string ll = link_local_of(mac_of(listen.output()));
+    ASSERT_FALSE(ll.empty()) << listen.output();
+    const auto ping_ll = in_client("ping -6 -c 2 -i 0.2 -W 2 " + ll + "%sluice-t-cli", 20s);
+    EXPECT_EQ(received(ping_ll.output), 2) << ll << "\n" << ping_ll.output;
+
+    // HTTP over IPv6 (the listener takes both families).
+    const auto curl = in_client(std::string("curl -6 -g -s -m 5 -o /dev/null -w '%{http_code}' "
+                                            "'http://[") +
+                                    kSluiceAddr6 + "]:80/'",
+                                15s);
+    EXPECT_EQ(curl.output, "200") << curl.output;
+    const auto v4 = in_client(std::string("curl -s -m 5 -o /dev/null -w '%{http_code}' http://") +
+                                  kSluiceAddr + ":80/",
+                              15s);
+    EXPECT_EQ(v4.output, "200") << "the same listener over IPv4: " << v4.output;
+
+    // 100 MB through the echo service over IPv6, hashed on both sides.
+    const auto r = in_client(
+        kstream("echo " + std::string(kSluiceAddr6) + " 7 " + std::to_string(kBig) + " 61 " +
+                std::to_string(kBigSeconds)),
+        std::chrono::seconds(kBigSeconds + 10));
+    std::printf("kstream echo over IPv6:\n%s", r.output.c_str());
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    const std::string sent = line_with(r.output, "sent=");
+    const std::string got = line_with(r.output, "received=");
+    ASSERT_FALSE(sent.empty()) << r.output;
+    ASSERT_FALSE(got.empty()) << r.output;
+    EXPECT_EQ(fields(sent)["sent"], std::to_string(kBig));
+    EXPECT_EQ(fields(got)["received"], std::to_string(kBig));
+    EXPECT_EQ(fields(sent)["sha256"], fields(got)["sha256"]) << "echoed bytes differ";
+    EXPECT_EQ(fields(r.output)["eof"], "1") << "sluice's FIN after the echo";
+    c = listen.wait_counters([](const Counters& v) { return get(v, "CurrEstab") == 0; }, 5s);
+    EXPECT_EQ(get(c, "CurrEstab"), 0u);
+    EXPECT_EQ(get(c, "DropMbufExhausted"), 0u);
+    EXPECT_GT(get(c, "Ip6InDelivers"), 50000u) << "the stream came over IPv6";
+    std::printf("sluice: Ip6InReceives=%llu Ip6OutRequests=%llu RetransSegs=%llu\n",
+                static_cast<unsigned long long>(get(c, "Ip6InReceives")),
+                static_cast<unsigned long long>(get(c, "Ip6OutRequests")),
+                static_cast<unsigned long long>(get(c, "RetransSegs")));
+}
+
+// Spoofed SYNs from random sources in 2001:2::/48 (never the client's or sluice's address)
+// while a kernel client opens 50 HTTP connections a second over IPv6: the client is served,
+// the listener turns to cookies, and sluice's connection slots stay at what the client needs.
+TEST_F(Ipv6, SynFloodFromSpoofedSourcesWhileARealClientIsServed) {
+    ASSERT_TRUE(netns.ok()) << netns.error();
+    SluiceListen listen(v6_args(), source_path("test/e2e/listen-test.toml"));
+    ASSERT_TRUE(listen.ok()) << listen.output();
+    const std::string mac = mac_of(listen.output());
+    ASSERT_FALSE(mac.empty()) << listen.output();
+    constexpr int kSeconds = 6;
+    constexpr uint64_t kMaxPackets = 3'000'000;  // a bound whatever the rate
+    KernelProcess flood(std::string("taskset -c 0 ip netns exec ") + kClientNs + " " +
+                            build_path("test/e2e/syn_flood") +
+                            " --iface sluice-t-cli --dst-mac " + mac + " --dst " + kSluiceAddr6 +
+                            " --port 80 --src-prefix 2001:2::/48 --exclude " + kClientAddr6 +
+                            " --src-mac " + kFloodMac + " --seconds " +
+                            std::to_string(kSeconds) + " --max-packets " +
+                            std::to_string(kMaxPackets),
+                        std::chrono::seconds(kSeconds + 10));
+    const auto probe = in_client(build_path("test/e2e/conn_probe") + " --dst " + kSluiceAddr6 +
+                                     " --port 80 --rate 50 --seconds " +
+                                     std::to_string(kSeconds - 1) + " --timeout-ms 8000",
+                                 std::chrono::seconds(kSeconds + 20));
+    const std::string flood_out = flood.rest();
+    std::printf("%s%s", flood_out.c_str(), probe.output.c_str());
+    const std::string f = line_with(flood_out, "flood ");
+    ASSERT_FALSE(f.empty()) << flood_out;
+    const uint64_t flooded = std::stoull(fields(f)["sent"]);
+    EXPECT_GT(flooded, 10000u) << "the flood did not run";
+    const std::string p = line_with(probe.output, "probe ");
+    ASSERT_FALSE(p.empty()) << probe.output;
+    const double attempts = std::stod(fields(p)["attempts"]), ok = std::stod(fields(p)["ok"]);
+    EXPECT_GT(attempts, 100.0);
+    EXPECT_GE(ok, attempts * 0.99) << p;
+
+    const auto c = listen.counters();
+    std::printf("sluice: SyncookiesSent=%llu SyncookiesRecv=%llu Ip6InReceives=%llu "
+                "ConnectionsInUse=%llu\n",
+                static_cast<unsigned long long>(get(c, "SyncookiesSent")),
+                static_cast<unsigned long long>(get(c, "SyncookiesRecv")),
+                static_cast<unsigned long long>(get(c, "Ip6InReceives")),
+                static_cast<unsigned long long>(get(c, "ConnectionsInUse")));
+    EXPECT_GT(get(c, "SyncookiesSent"), 1000u) << "the listener turned to cookies";
+    EXPECT_GT(get(c, "SyncookiesRecv"), 0u) << "the client's ACKs validated cookies";
+    EXPECT_GE(get(c, "Ip6InReceives"), flooded / 2) << "most of the flood reached sluice";
+    EXPECT_LT(get(c, "ConnectionsInUse"), 50u) << "slots went to the flood";
+    EXPECT_EQ(get(c, "NeighTableFull"), 0u) << "SYN-ACKs go to the frame's source MAC";
+}
+
+// sluice opens IPv6 connections to kernel servers in the client namespace.
+TEST_F(Ipv6, SluiceAsClientToKernelServers) {
+    ASSERT_TRUE(netns.ok()) << netns.error();
+    constexpr uint64_t kBytes = 20ull * 1000 * 1000;
+    KernelProcess sink(kstream("sink " + std::string(kClientAddr6) + " 7010 29 60"), 70s);
+    ASSERT_EQ(sink.line(), "listening\n");
+    std::vector<std::string> args = v6_args();
+    for (const std::string& a :
+         {std::string("--connect"), "[" + std::string(kClientAddr6) + "]:7010",
+          std::string("--bytes"), std::to_string(kBytes), std::string("--seed"),
+          std::string("29"), std::string("--mode"), std::string("send")})
+        args.push_back(a);
+    {
+        SluiceListen client(args, source_path("test/e2e/listen-test.toml"),
+                            build_path("test/e2e/sluice_client"), "client: ready");
+        ASSERT_TRUE(client.ok()) << client.output();
+        const std::string rest = sink.rest();
+        std::printf("kernel sink:\n%s", rest.c_str());
+        ASSERT_TRUE(client.wait_output("result:", 30s)) << client.output() << rest;
+        const std::string result = line_with(client.output(), "result:");
+        EXPECT_EQ(fields(result)["sent"], std::to_string(kBytes)) << result;
+        EXPECT_EQ(fields(result)["closed"], "Normal") << result;
+        const std::string got = line_with(rest, "received=");
+        ASSERT_FALSE(got.empty()) << rest;
+        EXPECT_EQ(fields(got)["received"], std::to_string(kBytes));
+        EXPECT_EQ(fields(got)["sha256"], fields(result)["sha256"]) << "the sink got other bytes";
+        EXPECT_EQ(client.stop(), 0) << client.output();
+    }
+
+    // sluice-cps against a kernel HTTP server on [2001:2::1]:8080 (bounded by timeout).
+    KernelProcess server(std::string("ip netns exec ") + kClientNs +
+                             " /usr/bin/python3 -u -m http.server --bind " + kClientAddr6 +
+                             " --directory " + source_path("docs") + " 8080",
+                         60s);
+    // http.server prints its banner once it listens.
+    ASSERT_NE(server.line().find("Serving HTTP"), std::string::npos);
+    const auto cps = run(std::string("ip netns exec ") + kServerNs + " " +
+                             build_path("app/sluice-cps") + " --file-prefix=" + kFilePrefix +
+                             " -- --config " + source_path("config/cps.toml") +
+                             " --iface sluice-t-srv --address6 " + kSluiceAddr6 +
+                             "/64 --target '[" + kClientAddr6 +
+                             "]:8080' --count 200 --concurrency 8 --duration 20 --json",
+                         40s);
+    // The server's work is done: stop it now rather than wait out its bound.
+    run(std::string("pkill -f 'http.server --bind ") + kClientAddr6 + "'", 5s);
+    std::printf("sluice-cps:\n%s\n", cps.output.c_str());
+    EXPECT_EQ(cps.exit_code, 0) << cps.output;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(cps.output, m, std::regex("\"completed\": *([0-9]+)")))
+        << cps.output;
+    EXPECT_EQ(std::stoi(m[1]), 200) << cps.output;
+    ASSERT_TRUE(std::regex_search(cps.output, m, std::regex("\"errors_total\": *([0-9]+)")))
+        << cps.output;
+    EXPECT_EQ(std::stoi(m[1]), 0) << cps.output;
+}
+
+}  // namespace
+}  // namespace sluice::e2e
