@@ -93,9 +93,11 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
     // rte_hash names are process-wide: two hosts on queue 0 (two stacks in one process, as
     // test/lossy runs them) need distinct ones.
     static std::atomic<uint32_t> instance{0};
+    // An IPv6 table only with an IPv6 address, as large as the IPv4 one: a TCB slot may hold
+    // either family, and a key slot costs 48 bytes against a connection's ~500.
     auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()) + "_" +
                                              std::to_string(instance.fetch_add(1)),
-                                         flows, 0);
+                                         flows, 0, worker.net_.has_ipv6() ? flows : 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
     if (auto r = h->create_pools(); !r) return r.error();

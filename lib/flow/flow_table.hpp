@@ -12,6 +12,15 @@
 //
 // The data path looks up a whole burst at once (lookup_bulk) with hashes computed while
 // parsing, as rte_hash's bulk API does best: signatures first, full keys only on a match.
+//
+// Both families, no waste: the interface takes wire::FlowKey (38 bytes, room for IPv6), but
+// each family has its own rte_hash keyed by the packed tuple: 12 bytes for IPv4 (addresses
+// 4 + 4, ports 2 + 2), 36 for IPv6. rte_hash keeps a key in a slot of 8 + key_len bytes
+// rounded up to 16, so an IPv4 flow takes a 32-byte key slot instead of the 48 a 38-byte key
+// would, and its CRC runs over 12 bytes instead of 38; an IPv6 flow takes 48, as before. The
+// IPv6 table exists only when it is given a capacity (the host has an IPv6 address): an
+// IPv4-only host spends nothing on IPv6. key_slot_bytes() gives the figures; bench/flow
+// prints what the tables take from the DPDK heap.
 
 #include <rte_hash.h>
 
@@ -32,21 +41,39 @@ class FlowTable {
 public:
     static constexpr unsigned kMaxBulk = 64;  // RTE_HASH_LOOKUP_BULK_MAX
 
-    // `capacity` entries on NUMA `socket`; `name` must be unique in the process.
-    static dev::Result<FlowTable> create(const std::string& name, uint32_t capacity, int socket);
+    // `capacity` IPv4 and `capacity6` IPv6 entries (0: no IPv6 table) on NUMA `socket`;
+    // `name` must be unique in the process.
+    static dev::Result<FlowTable> create(const std::string& name, uint32_t capacity, int socket,
+                                         uint32_t capacity6 = 0);
     FlowTable(FlowTable&& o) noexcept
-        : h_(o.h_), rcu_(o.rcu_), capacity_(o.capacity_), size_(o.size_.load()) {
-        o.h_ = nullptr;
+        : h4_(o.h4_),
+          h6_(o.h6_),
+          rcu_(o.rcu_),
+          capacity4_(o.capacity4_),
+          capacity6_(o.capacity6_),
+          size4_(o.size4_.load()),
+          size6_(o.size6_.load()) {
+        o.h4_ = o.h6_ = nullptr;
         o.rcu_ = nullptr;
     }
     FlowTable& operator=(FlowTable&&) = delete;
     FlowTable(const FlowTable&) = delete;
     ~FlowTable();
 
-    uint32_t hash(const wire::FlowKey& k) const noexcept;
+    // The CRC of k's packed key: what insert, erase and the lookups take as `hash`.
+    static uint32_t hash(const wire::FlowKey& k) noexcept;
+
+    // Bytes of one key slot in the family's rte_hash (DPDK 22.11: 8-byte data pointer plus
+    // the key, rounded up to 16).
+    static constexpr size_t key_slot_bytes(wire::Family f) noexcept {
+        const size_t key = f == wire::Family::V4 ? kKey4Len : kKey6Len;
+        return (8 + key + 15) / 16 * 16;
+    }
+    static constexpr size_t kKey4Len = 12, kKey6Len = 36;
 
     // Adds a key that is not in the table (the worker inserts only after a miss). Returns
-    // false when the table is full: the caller counts that and refuses the flow.
+    // false when the family's table is full or absent: the caller counts that and refuses
+    // the flow.
     bool insert(const wire::FlowKey& k, uint32_t hash, void* value) noexcept;
     // Removes; returns false if absent.
     bool erase(const wire::FlowKey& k, uint32_t hash) noexcept;
@@ -56,28 +83,38 @@ public:
     unsigned lookup_bulk(const wire::FlowKey* const* keys, const uint32_t* hashes, unsigned n,
                          void** values) const noexcept;
 
-    // Calls fn(key, value) for every entry. The owning lcore only (it is the writer).
+    // Calls fn(key, value) for every entry, IPv4 then IPv6. The owning lcore only (it is
+    // the writer).
     template <typename F>
     void for_each(F&& fn) const {
-        const void* key = nullptr;
-        void* value = nullptr;
-        uint32_t next = 0;
-        while (rte_hash_iterate(h_, &key, &value, &next) >= 0)
-            fn(*static_cast<const wire::FlowKey*>(key), value);
+        for (rte_hash* h : {h4_, h6_}) {
+            if (h == nullptr) continue;
+            const void* key = nullptr;
+            void* value = nullptr;
+            uint32_t next = 0;
+            while (rte_hash_iterate(h, &key, &value, &next) >= 0)
+                fn(unpack(key, h == h6_), value);
+        }
     }
 
-    // Live entries; any thread.
-    uint32_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
-    uint32_t capacity() const noexcept { return capacity_; }
+    // Live entries of both families; any thread.
+    uint32_t size() const noexcept {
+        return size4_.load(std::memory_order_relaxed) + size6_.load(std::memory_order_relaxed);
+    }
+    uint32_t capacity() const noexcept { return capacity4_; }
+    uint32_t capacity6() const noexcept { return capacity6_; }
     rte_rcu_qsbr* rcu() const noexcept { return rcu_; }
 
 private:
-    FlowTable(rte_hash* h, rte_rcu_qsbr* rcu, uint32_t capacity)
-        : h_(h), rcu_(rcu), capacity_(capacity) {}
-    rte_hash* h_;
+    FlowTable(rte_hash* h4, rte_hash* h6, rte_rcu_qsbr* rcu, uint32_t capacity4,
+              uint32_t capacity6)
+        : h4_(h4), h6_(h6), rcu_(rcu), capacity4_(capacity4), capacity6_(capacity6) {}
+    static wire::FlowKey unpack(const void* packed, bool v6) noexcept;
+    rte_hash* h4_;
+    rte_hash* h6_;  // nullptr without IPv6
     rte_rcu_qsbr* rcu_;
-    uint32_t capacity_;
-    std::atomic<uint32_t> size_{0};  // single writer
+    uint32_t capacity4_, capacity6_;
+    std::atomic<uint32_t> size4_{0}, size6_{0};  // single writer
 };
 
 }  // namespace sluice::flow

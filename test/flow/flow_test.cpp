@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -82,6 +83,124 @@ TEST(FlowTable, FullTableRefusesInsertAndRecoversAfterErase) {
     const auto first = key(0, 7);
     ASSERT_TRUE(t->erase(first, t->hash(first)));
     EXPECT_TRUE(t->insert(extra, t->hash(extra), &v));
+}
+
+// --- both families (issue 11) ---------------------------------------------------------------
+
+wire::FlowKey key6(uint8_t remote_last, uint16_t rport, uint16_t lport = 80) {
+    wire::FlowKey k{};
+    k.local = *wire::IpAddr::parse("2001:2::2");
+    k.remote = *wire::IpAddr::parse("2001:2::1");
+    k.remote.bytes[15] = remote_last;
+    k.local_port = lport;
+    k.remote_port = rport;
+    return k;
+}
+
+// The IPv4 key whose address bytes are the first four of the v6 key's.
+wire::FlowKey v4_twin(const wire::FlowKey& k6) {
+    wire::FlowKey k = k6;
+    k.local.family = k.remote.family = wire::Family::V4;
+    std::fill(k.local.bytes.begin() + 4, k.local.bytes.end(), uint8_t{0});
+    std::fill(k.remote.bytes.begin() + 4, k.remote.bytes.end(), uint8_t{0});
+    return k;
+}
+
+TEST(FlowTable, BothFamiliesLiveSideBySideWithoutColliding) {
+    auto t = FlowTable::create("ft_dual", 64, 0, 64);
+    ASSERT_TRUE(t) << t.error().message;
+    int a = 1, b = 2;
+    const auto k6 = key6(1, 40000), k4 = v4_twin(k6);
+    ASSERT_TRUE(t->insert(k6, t->hash(k6), &a));
+    EXPECT_EQ(t->lookup(k4, t->hash(k4)), nullptr) << "the v4 twin is another flow";
+    ASSERT_TRUE(t->insert(k4, t->hash(k4), &b));
+    EXPECT_EQ(t->lookup(k6, t->hash(k6)), &a);
+    EXPECT_EQ(t->lookup(k4, t->hash(k4)), &b);
+    EXPECT_EQ(t->size(), 2u);
+    // Every byte of a v6 address is part of the key.
+    for (size_t i = 0; i < 16; ++i) {
+        wire::FlowKey x = k6;
+        x.remote.bytes[i] ^= 0x10;
+        EXPECT_EQ(t->lookup(x, t->hash(x)), nullptr) << "remote byte " << i;
+        x = k6;
+        x.local.bytes[i] ^= 0x10;
+        EXPECT_EQ(t->lookup(x, t->hash(x)), nullptr) << "local byte " << i;
+    }
+    EXPECT_TRUE(t->erase(k6, t->hash(k6)));
+    EXPECT_EQ(t->lookup(k6, t->hash(k6)), nullptr);
+    EXPECT_EQ(t->lookup(k4, t->hash(k4)), &b);
+    EXPECT_EQ(t->size(), 1u);
+}
+
+TEST(FlowTable, WithoutIpv6CapacityIpv6KeysMissAndAreRefused) {
+    auto t = FlowTable::create("ft_v4only", 64, 0);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->capacity6(), 0u);
+    int v = 0;
+    const auto k6 = key6(1, 1);
+    EXPECT_FALSE(t->insert(k6, t->hash(k6), &v));
+    EXPECT_EQ(t->lookup(k6, t->hash(k6)), nullptr);
+    EXPECT_FALSE(t->erase(k6, t->hash(k6)));
+    EXPECT_EQ(t->size(), 0u);
+}
+
+TEST(FlowTable, EachFamilyIsFullAtItsOwnCapacity) {
+    auto t = FlowTable::create("ft_dualfull", 32, 0, 16);
+    ASSERT_TRUE(t);
+    int v = 0;
+    uint32_t v4 = 0, v6 = 0;
+    for (uint32_t i = 0; i < 200; ++i) {
+        const auto k = key(i, 9);
+        v4 += t->insert(k, t->hash(k), &v);
+        const auto k6 = key6(uint8_t(i), 9);
+        v6 += t->insert(k6, t->hash(k6), &v);
+    }
+    EXPECT_EQ(v4, 32u);
+    EXPECT_EQ(v6, 16u);
+    EXPECT_EQ(t->size(), 48u);
+}
+
+TEST(FlowTable, MixedBulkLookupKeepsTheBurstOrderAndForEachSeesBothFamilies) {
+    auto t = FlowTable::create("ft_dualbulk", 256, 0, 256);
+    ASSERT_TRUE(t);
+    std::vector<wire::FlowKey> keys;
+    std::vector<int> vals(FlowTable::kMaxBulk);
+    for (unsigned i = 0; i < FlowTable::kMaxBulk; ++i)
+        keys.push_back(i % 3 == 0 ? key6(uint8_t(i), 2000) : key(0xC6120100 + i, 2000));
+    for (unsigned i = 0; i < FlowTable::kMaxBulk; ++i) {
+        if (i % 4 == 1) continue;
+        ASSERT_TRUE(t->insert(keys[i], t->hash(keys[i]), &vals[i]));
+    }
+    const wire::FlowKey* kp[FlowTable::kMaxBulk];
+    uint32_t hashes[FlowTable::kMaxBulk];
+    void* out[FlowTable::kMaxBulk];
+    unsigned expect_hits = 0, expect_v6 = 0;
+    for (unsigned i = 0; i < FlowTable::kMaxBulk; ++i) {
+        kp[i] = &keys[i];
+        hashes[i] = t->hash(keys[i]);
+        expect_hits += i % 4 != 1;
+        expect_v6 += i % 4 != 1 && i % 3 == 0;
+    }
+    EXPECT_EQ(t->lookup_bulk(kp, hashes, FlowTable::kMaxBulk, out), expect_hits);
+    for (unsigned i = 0; i < FlowTable::kMaxBulk; ++i)
+        EXPECT_EQ(out[i], i % 4 != 1 ? &vals[i] : nullptr) << i;
+
+    unsigned seen = 0, seen6 = 0;
+    t->for_each([&](const wire::FlowKey& k, void* value) {
+        const auto i = unsigned(static_cast<int*>(value) - vals.data());
+        ASSERT_LT(i, FlowTable::kMaxBulk);
+        EXPECT_TRUE(k == keys[i]) << i;
+        ++seen;
+        seen6 += !k.local.is_v4();
+    });
+    EXPECT_EQ(seen, expect_hits);
+    EXPECT_EQ(seen6, expect_v6);
+}
+
+TEST(FlowTable, KeySlotsAreSmallerForIpv4) {
+    EXPECT_EQ(FlowTable::key_slot_bytes(wire::Family::V4), 32u);
+    EXPECT_EQ(FlowTable::key_slot_bytes(wire::Family::V6), 48u);
+    EXPECT_EQ((8 + sizeof(wire::FlowKey) + 15) / 16 * 16, 48u) << "what a 38-byte key took";
 }
 
 struct Obj {
