@@ -77,17 +77,27 @@ std::string Ipv4Prefix::to_string() const {
     return addr.to_string() + "/" + std::to_string(len);
 }
 
-std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view s) {
+namespace {
+
+// "address/len" of family `f` with len <= max, or "address" meaning /max.
+template <typename Prefix>
+std::optional<Prefix> parse_prefix(std::string_view s, Family f, unsigned max) {
     const size_t slash = s.find('/');
     const auto a = IpAddr::parse(s.substr(0, slash));
-    if (!a || a->family != Family::V4) return std::nullopt;
-    if (slash == std::string_view::npos) return Ipv4Prefix{*a, 32};
+    if (!a || a->family != f) return std::nullopt;
+    if (slash == std::string_view::npos) return Prefix{*a, static_cast<uint8_t>(max)};
     const std::string_view n = s.substr(slash + 1);
     unsigned len = 0;
     const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), len);
-    if (n.empty() || ec != std::errc{} || end != n.data() + n.size() || len > 32)
+    if (n.empty() || ec != std::errc{} || end != n.data() + n.size() || len > max)
         return std::nullopt;
-    return Ipv4Prefix{*a, static_cast<uint8_t>(len)};
+    return Prefix{*a, static_cast<uint8_t>(len)};
+}
+
+}  // namespace
+
+std::optional<Ipv4Prefix> Ipv4Prefix::parse(std::string_view s) {
+    return parse_prefix<Ipv4Prefix>(s, Family::V4, 32);
 }
 
 std::string Ipv6Prefix::to_string() const {
@@ -95,16 +105,7 @@ std::string Ipv6Prefix::to_string() const {
 }
 
 std::optional<Ipv6Prefix> Ipv6Prefix::parse(std::string_view s) {
-    const size_t slash = s.find('/');
-    const auto a = IpAddr::parse(s.substr(0, slash));
-    if (!a || a->family != Family::V6) return std::nullopt;
-    if (slash == std::string_view::npos) return Ipv6Prefix{*a, 128};
-    const std::string_view n = s.substr(slash + 1);
-    unsigned len = 0;
-    const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), len);
-    if (n.empty() || ec != std::errc{} || end != n.data() + n.size() || len > 128)
-        return std::nullopt;
-    return Ipv6Prefix{*a, static_cast<uint8_t>(len)};
+    return parse_prefix<Ipv6Prefix>(s, Family::V6, 128);
 }
 
 // rte_hash_crc reads the key 8 bytes at a time through a uint64_t pointer; a FlowKey has

