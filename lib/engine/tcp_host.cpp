@@ -26,6 +26,11 @@ namespace {
 // Flow-table values: a Slot*, or a TwSlot* with the low bit set.
 constexpr uintptr_t kTwTag = 1;
 
+// DPDK's heap is what runs out: say which knob sizes it.
+constexpr const char* kMemoryHint =
+    " (DPDK memory: raise memory.size_mb, or use hugepages; each worker needs its flow tables, "
+    "connection slots and TCP pools)";
+
 tcp::Address to_tcp(const wire::IpAddr& a) {
     tcp::Address r;
     r.family = a.family == wire::Family::V4 ? tcp::Family::Ipv4 : tcp::Family::Ipv6;
@@ -98,7 +103,7 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
     auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()) + "_" +
                                              std::to_string(instance.fetch_add(1)),
                                          flows, 0, worker.net_.has_ipv6() ? flows : 0);
-    if (!table) return table.error();
+    if (!table) return dev::Error{table.error().message + kMemoryHint};
     h->flows_.emplace(std::move(*table));
     if (auto r = h->create_pools(); !r) return r.error();
     if (cfg.cookie_key_file.empty()) {
@@ -200,13 +205,13 @@ dev::Result<dev::Ok> TcpHost::create_pools() {
                                           RTE_MBUF_DEFAULT_BUF_SIZE, socket);
     if (pools_.data == nullptr)
         return dev::Error{"cannot create the TCP data mempool (" + std::to_string(data) +
-                          " mbufs): " + rte_strerror(rte_errno)};
+                          " mbufs): " + rte_strerror(rte_errno) + kMemoryHint};
     const uint32_t clones = std::max<uint32_t>(cfg_.clone_mbufs, 7);
     clone_pool_ = rte_pktmbuf_pool_create(("sluice_clone" + id).c_str(), clones, cache(clones),
                                           0, 0, socket);
     if (clone_pool_ == nullptr)
         return dev::Error{"cannot create the TCP clone mempool: " +
-                          std::string(rte_strerror(rte_errno))};
+                          std::string(rte_strerror(rte_errno)) + kMemoryHint};
     // Received frames kept by reference may take half the RX pool; beyond, text is copied.
     pools_.rx_pin_limit = worker_.pool_ != nullptr ? worker_.pool_->size / 2 : 0;
     return dev::Ok{};
