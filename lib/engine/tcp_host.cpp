@@ -97,7 +97,7 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
     // either family, and a key slot costs 48 bytes against a connection's ~500.
     auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()) + "_" +
                                              std::to_string(instance.fetch_add(1)),
-                                         flows, 0, worker.net_.has_ipv6() ? flows : 0);
+                                         flows, worker.net_.has_ipv6() ? flows : 0, 0);
     if (!table) return table.error();
     h->flows_.emplace(std::move(*table));
     if (auto r = h->create_pools(); !r) return r.error();

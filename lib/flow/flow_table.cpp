@@ -6,6 +6,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -68,16 +69,20 @@ rte_hash* make_hash(const std::string& name, uint32_t capacity, uint32_t key_len
 
 }  // namespace
 
-dev::Result<FlowTable> FlowTable::create(const std::string& name, uint32_t capacity, int socket,
-                                         uint32_t capacity6) {
-    rte_hash* h4 = make_hash(name, capacity, kKey4Len, socket);
+dev::Result<FlowTable> FlowTable::create(const std::string& name, uint32_t capacity4,
+                                         uint32_t capacity6, int socket) {
+    // Process-wide serial: "flow4_<n>" and "flow6_<n>" stay under 20 characters, so every
+    // name DPDK derives from them (at most 28 characters) is whole and distinct.
+    static std::atomic<uint32_t> serial{0};
+    const std::string id = std::to_string(serial.fetch_add(1, std::memory_order_relaxed));
+    rte_hash* h4 = make_hash("flow4_" + id, capacity4, kKey4Len, socket);
     if (h4 == nullptr) {
-        return dev::Error{"cannot create flow table " + name + " for " + std::to_string(capacity) +
+        return dev::Error{"cannot create flow table " + name + " for " + std::to_string(capacity4) +
                           " flows: " + rte_strerror(rte_errno)};
     }
     rte_hash* h6 = nullptr;
     if (capacity6 > 0) {
-        h6 = make_hash(name + "_6", capacity6, kKey6Len, socket);
+        h6 = make_hash("flow6_" + id, capacity6, kKey6Len, socket);
         if (h6 == nullptr) {
             rte_hash_free(h4);
             return dev::Error{"cannot create IPv6 flow table " + name + " for " +
@@ -92,13 +97,14 @@ dev::Result<FlowTable> FlowTable::create(const std::string& name, uint32_t capac
     rc.v = rcu;
     rc.mode = RTE_HASH_QSBR_MODE_DQ;
     if (rcu == nullptr || rte_rcu_qsbr_init(rcu, kMaxReaders) != 0 ||
-        rte_hash_rcu_qsbr_add(h4, &rc) != 0 || (h6 != nullptr && rte_hash_rcu_qsbr_add(h6, &rc) != 0)) {
+        rte_hash_rcu_qsbr_add(h4, &rc) != 0 ||
+        (h6 != nullptr && rte_hash_rcu_qsbr_add(h6, &rc) != 0)) {
         rte_free(rcu);
         rte_hash_free(h4);
         if (h6 != nullptr) rte_hash_free(h6);
         return dev::Error{"cannot attach RCU reclamation to flow table " + name};
     }
-    return FlowTable(h4, h6, rcu, capacity, capacity6);
+    return FlowTable(h4, h6, rcu, capacity4, capacity6);
 }
 
 FlowTable::~FlowTable() {

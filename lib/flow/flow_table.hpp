@@ -41,10 +41,12 @@ class FlowTable {
 public:
     static constexpr unsigned kMaxBulk = 64;  // RTE_HASH_LOOKUP_BULK_MAX
 
-    // `capacity` IPv4 and `capacity6` IPv6 entries (0: no IPv6 table) on NUMA `socket`;
-    // `name` must be unique in the process.
-    static dev::Result<FlowTable> create(const std::string& name, uint32_t capacity, int socket,
-                                         uint32_t capacity6 = 0);
+    // `capacity4` IPv4 and `capacity6` IPv6 entries (0: no IPv6 table) on NUMA `socket`.
+    // `name` is for messages; the rte_hash names are made unique here, short enough that
+    // DPDK's 28-character ring names (rte_hash's "HASH_RCU_<name>" defer queue) never cut
+    // them into each other.
+    static dev::Result<FlowTable> create(const std::string& name, uint32_t capacity4,
+                                         uint32_t capacity6, int socket);
     FlowTable(FlowTable&& o) noexcept
         : h4_(o.h4_),
           h6_(o.h6_),
@@ -92,8 +94,7 @@ public:
             const void* key = nullptr;
             void* value = nullptr;
             uint32_t next = 0;
-            while (rte_hash_iterate(h, &key, &value, &next) >= 0)
-                fn(unpack(key, h == h6_), value);
+            while (rte_hash_iterate(h, &key, &value, &next) >= 0) fn(unpack(key, h == h6_), value);
         }
     }
 
@@ -106,8 +107,7 @@ public:
     rte_rcu_qsbr* rcu() const noexcept { return rcu_; }
 
 private:
-    FlowTable(rte_hash* h4, rte_hash* h6, rte_rcu_qsbr* rcu, uint32_t capacity4,
-              uint32_t capacity6)
+    FlowTable(rte_hash* h4, rte_hash* h6, rte_rcu_qsbr* rcu, uint32_t capacity4, uint32_t capacity6)
         : h4_(h4), h6_(h6), rcu_(rcu), capacity4_(capacity4), capacity6_(capacity6) {}
     static wire::FlowKey unpack(const void* packed, bool v6) noexcept;
     rte_hash* h4_;
