@@ -57,8 +57,7 @@ Filled& table_of(uint32_t flows, bool v6) {
     for (auto& [n, f] : cache)
         if (n == id) return *f;
     auto f = std::make_unique<Filled>();
-    auto t = flow::FlowTable::create("bench_flows_" + std::to_string(id), flows, 0,
-                                     v6 ? flows : 0);
+    auto t = flow::FlowTable::create("bench_flows_" + std::to_string(id), flows, v6 ? flows : 0, 0);
     if (!t) {
         std::fprintf(stderr, "%s\n", t.error().message.c_str());
         std::abort();
@@ -171,7 +170,7 @@ BENCHMARK(BM_LookupBulkMiss)->ArgsProduct({{1000, 100000, 1000000}, {0, 1}});
 size_t heap_bytes_of(uint32_t flows, bool v6) {
     rte_malloc_socket_stats before{}, after{};
     rte_malloc_get_socket_stats(0, &before);
-    auto t = flow::FlowTable::create("bench_mem_" + std::to_string(v6), flows, 0, v6 ? flows : 0);
+    auto t = flow::FlowTable::create("bench_mem_" + std::to_string(v6), flows, v6 ? flows : 0, 0);
     rte_malloc_get_socket_stats(0, &after);
     return t ? after.heap_allocsz_bytes - before.heap_allocsz_bytes : 0;
 }

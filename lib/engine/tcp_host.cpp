@@ -95,14 +95,11 @@ dev::Result<std::unique_ptr<TcpHost>> TcpHost::create(const TcpHostConfig& cfg, 
     std::unique_ptr<TcpHost> h(new TcpHost(cfg, worker, local, now));
     const uint32_t flows = cfg.flow_table_entries != 0 ? cfg.flow_table_entries
                                                        : cfg.max_connections + cfg.max_time_wait;
-    // rte_hash names are process-wide: two hosts on queue 0 (two stacks in one process, as
-    // test/lossy runs them) need distinct ones.
-    static std::atomic<uint32_t> instance{0};
     // An IPv6 table only with an IPv6 address, as large as the IPv4 one: a TCB slot may hold
-    // either family, and a key slot costs 48 bytes against a connection's ~500.
-    auto table = flow::FlowTable::create("sluice_flows_q" + std::to_string(worker.queue()) + "_" +
-                                             std::to_string(instance.fetch_add(1)),
-                                         flows, 0, worker.net_.has_ipv6() ? flows : 0);
+    // either family, and a key slot costs 48 bytes against a connection's ~500. (The name is
+    // for messages; FlowTable gives its rte_hash tables unique names itself.)
+    auto table = flow::FlowTable::create("flow table of queue " + std::to_string(worker.queue()),
+                                         flows, worker.net_.has_ipv6() ? flows : 0, 0);
     if (!table) return dev::Error{table.error().message + kMemoryHint};
     h->flows_.emplace(std::move(*table));
     if (auto r = h->create_pools(); !r) return r.error();

@@ -110,7 +110,7 @@ class PortAlloc : public ::testing::Test {
 protected:
     void SetUp() override {
         static int n = 0;
-        auto t = flow::FlowTable::create("pa_test" + std::to_string(n++), 4096, 0);
+        auto t = flow::FlowTable::create("pa_test" + std::to_string(n++), 4096, 0, 0);
         ASSERT_TRUE(t) << t.error().message;
         table_.emplace(std::move(*t));
     }

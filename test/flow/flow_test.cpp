@@ -21,7 +21,7 @@ wire::FlowKey key(uint32_t remote, uint16_t rport, uint16_t lport = 80) {
 }
 
 TEST(FlowTable, InsertLookupErase) {
-    auto t = FlowTable::create("ft_basic", 1024, 0);
+    auto t = FlowTable::create("ft_basic", 1024, 0, 0);
     ASSERT_TRUE(t) << t.error().message;
     int a = 1, b = 2;
     const auto k1 = key(0xC6120001, 40000), k2 = key(0xC6120001, 40001);
@@ -37,7 +37,7 @@ TEST(FlowTable, InsertLookupErase) {
 }
 
 TEST(FlowTable, KeysDifferingOnlyInOneFieldAreDistinct) {
-    auto t = FlowTable::create("ft_fields", 64, 0);
+    auto t = FlowTable::create("ft_fields", 64, 0, 0);
     ASSERT_TRUE(t);
     int v[4];
     const wire::FlowKey ks[4] = {key(1, 2, 3), key(1, 2, 4), key(1, 3, 3), key(2, 2, 3)};
@@ -46,7 +46,7 @@ TEST(FlowTable, KeysDifferingOnlyInOneFieldAreDistinct) {
 }
 
 TEST(FlowTable, BulkLookupReportsHitsAndMisses) {
-    auto t = FlowTable::create("ft_bulk", 4096, 0);
+    auto t = FlowTable::create("ft_bulk", 4096, 0, 0);
     ASSERT_TRUE(t);
     std::vector<wire::FlowKey> keys;
     std::vector<int> vals(FlowTable::kMaxBulk);
@@ -68,7 +68,7 @@ TEST(FlowTable, BulkLookupReportsHitsAndMisses) {
 }
 
 TEST(FlowTable, FullTableRefusesInsertAndRecoversAfterErase) {
-    auto t = FlowTable::create("ft_full", 256, 0);
+    auto t = FlowTable::create("ft_full", 256, 0, 0);
     ASSERT_TRUE(t);
     int v = 0;
     uint32_t added = 0;
@@ -107,7 +107,7 @@ wire::FlowKey v4_twin(const wire::FlowKey& k6) {
 }
 
 TEST(FlowTable, BothFamiliesLiveSideBySideWithoutColliding) {
-    auto t = FlowTable::create("ft_dual", 64, 0, 64);
+    auto t = FlowTable::create("ft_dual", 64, 64, 0);
     ASSERT_TRUE(t) << t.error().message;
     int a = 1, b = 2;
     const auto k6 = key6(1, 40000), k4 = v4_twin(k6);
@@ -133,7 +133,7 @@ TEST(FlowTable, BothFamiliesLiveSideBySideWithoutColliding) {
 }
 
 TEST(FlowTable, WithoutIpv6CapacityIpv6KeysMissAndAreRefused) {
-    auto t = FlowTable::create("ft_v4only", 64, 0);
+    auto t = FlowTable::create("ft_v4only", 64, 0, 0);
     ASSERT_TRUE(t);
     EXPECT_EQ(t->capacity6(), 0u);
     int v = 0;
@@ -145,7 +145,7 @@ TEST(FlowTable, WithoutIpv6CapacityIpv6KeysMissAndAreRefused) {
 }
 
 TEST(FlowTable, EachFamilyIsFullAtItsOwnCapacity) {
-    auto t = FlowTable::create("ft_dualfull", 32, 0, 16);
+    auto t = FlowTable::create("ft_dualfull", 32, 16, 0);
     ASSERT_TRUE(t);
     int v = 0;
     uint32_t v4 = 0, v6 = 0;
@@ -161,7 +161,7 @@ TEST(FlowTable, EachFamilyIsFullAtItsOwnCapacity) {
 }
 
 TEST(FlowTable, MixedBulkLookupKeepsTheBurstOrderAndForEachSeesBothFamilies) {
-    auto t = FlowTable::create("ft_dualbulk", 256, 0, 256);
+    auto t = FlowTable::create("ft_dualbulk", 256, 256, 0);
     ASSERT_TRUE(t);
     std::vector<wire::FlowKey> keys;
     std::vector<int> vals(FlowTable::kMaxBulk);
@@ -195,6 +195,20 @@ TEST(FlowTable, MixedBulkLookupKeepsTheBurstOrderAndForEachSeesBothFamilies) {
     });
     EXPECT_EQ(seen, expect_hits);
     EXPECT_EQ(seen6, expect_v6);
+}
+
+// rte_hash derives ring names from the table's name and DPDK cuts them at 28 characters
+// ("HASH_RCU_" + name for the RCU defer queue): the engine's names ("sluice_flows_q0_100")
+// must not make the two families' queues collide.
+TEST(FlowTable, LongNamesDoNotCollideInsideDpdk) {
+    auto a = FlowTable::create("sluice_flows_q0_100", 64, 64, 0);
+    ASSERT_TRUE(a) << a.error().message;
+    auto b = FlowTable::create("sluice_flows_q0_1000", 64, 64, 0);
+    ASSERT_TRUE(b) << b.error().message;
+    int v = 0;
+    const auto k6 = key6(1, 1);
+    EXPECT_TRUE(a->insert(k6, a->hash(k6), &v));
+    EXPECT_EQ(b->lookup(k6, b->hash(k6)), nullptr);
 }
 
 TEST(FlowTable, KeySlotsAreSmallerForIpv4) {
