@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <regex>
 #include <string>
+#include <utility>
 
 #include "testbed.hpp"
 
@@ -220,6 +221,50 @@ TEST_F(Ipv6, SluiceAsClientToKernelServers) {
     ASSERT_TRUE(std::regex_search(cps.output, m, std::regex("\"errors_total\": *([0-9]+)")))
         << cps.output;
     EXPECT_EQ(std::stoi(m[1]), 0) << cps.output;
+}
+
+// syn_flood sends only inside the benchmarking prefixes: anything else is refused before a
+// socket exists. The interface does not exist either, so a check that let an address through
+// ends in "no interface" (the control case below), never on a wire.
+TEST(SynFloodTool, RefusesAddressesOutsideTheBenchmarkingPrefixes) {
+    const auto flood = [](const std::string& dst, const std::string& prefix) {
+        return run(build_path("test/e2e/syn_flood") +
+                       " --iface sluice-t-none --dst-mac 02:00:00:00:00:02 --port 80"
+                       " --seconds 0.1 --max-packets 1 --dst " + dst +
+                       (prefix.empty() ? "" : " --src-prefix " + prefix),
+                   5s);
+    };
+    const struct {
+        const char* dst;
+        const char* prefix;
+        const char* why;
+    } refused[] = {
+        {"2001:db8::2", "2001:2::/48", "--dst must lie inside 2001:2::/48"},
+        {"fe80::2", "2001:2::/48", "--dst must lie inside 2001:2::/48"},
+        {"2001:2::2", "2001:2::/47", "--src-prefix must lie inside 2001:2::/48"},
+        {"2001:2::2", "2001:3::/48", "--src-prefix must lie inside 2001:2::/48"},
+        {"2001:2::2", "::ffff:198.18.0.0/112", "--src-prefix must lie inside 2001:2::/48"},
+        {"2001:2::2", "", "needs an IPv6 --src-prefix"},
+        {"2001:2::2", "198.18.0.0/15", "needs an IPv6 --src-prefix"},
+        {"198.18.0.2", "198.16.0.0/14", "--src-prefix must lie inside 198.18.0.0/15"},
+        {"198.18.0.2", "10.0.0.0/16", "--src-prefix must lie inside 198.18.0.0/15"},
+        {"10.0.0.2", "198.18.0.0/15", "--dst must lie inside 198.18.0.0/15"},
+        {"198.18.0.2", "2001:2::/48", "bad IPv4 address"},
+    };
+    for (const auto& c : refused) {
+        const auto r = flood(c.dst, c.prefix);
+        EXPECT_EQ(r.exit_code, 2) << c.dst << " " << c.prefix << ": " << r.output;
+        EXPECT_NE(r.output.find(c.why), std::string::npos) << c.dst << " " << c.prefix << ": "
+                                                           << r.output;
+        EXPECT_EQ(r.output.find("flood sent="), std::string::npos) << r.output;
+    }
+    // Inside the prefixes the checks pass, and it fails only for want of the interface.
+    for (const auto& [dst, prefix] : {std::pair{"2001:2::2", "2001:2:0:1::/64"},
+                                      std::pair{"198.18.0.2", "198.19.0.0/16"}}) {
+        const auto r = flood(dst, prefix);
+        EXPECT_NE(r.output.find("no interface sluice-t-none"), std::string::npos)
+            << dst << " " << prefix << ": " << r.output;
+    }
 }
 
 }  // namespace

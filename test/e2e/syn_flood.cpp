@@ -15,8 +15,8 @@
 // end it prints one line: "flood sent=N seconds=T pps=R errors=E".
 //
 // IPv6: an IPv6 --dst floods over IPv6 (40-byte header, hop limit 64, the TCP checksum over
-// the IPv6 pseudo-header); --src-prefix is then required and, like --dst and --exclude, must
-// lie inside 2001:2::/48 (RFC 5180 benchmarking prefix).
+// the IPv6 pseudo-header); --src-prefix is then required and, like --dst, must lie inside
+// 2001:2::/48 (RFC 5180 benchmarking prefix). --exclude then takes IPv6 addresses.
 //
 // Needs CAP_NET_RAW (root). Linux only.
 
