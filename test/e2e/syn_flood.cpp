@@ -274,7 +274,9 @@ int main(int argc, char** argv) {
         ip[7] = 64;         // hop limit
         std::memcpy(ip + 24, dst6.data(), 16);
         write_syn(ip + 40, port);
-        Rng rng{static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1};
+        Rng rng{
+            static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) |
+            1};
         const auto spoof = [&](uint8_t* f, Rng& r) {
             uint8_t* fip = f + 14;
             uint8_t* ftcp = fip + 40;
