@@ -89,6 +89,12 @@ TEST_F(Ipv6, PingCurlAndHundredMegabytesOfEcho) {
     EXPECT_NE(neigh.output.find(mac_of(listen.output())), std::string::npos) << neigh.output;
 
     // The link-local address sluice takes from its MAC answers too.
+    // A full-size echo (1452 bytes of payload: a 1500-byte IPv6 packet) comes back whole.
+    const auto big = in_client(std::string("ping -6 -c 2 -i 0.2 -W 2 -s 1452 ") + kSluiceAddr6,
+                               10s);
+    EXPECT_EQ(received(big.output), 2) << big.output;
+    EXPECT_NE(big.output.find("1460 bytes from"), std::string::npos) << big.output;
+
     const std::string ll = link_local_of(mac_of(listen.output()));
     ASSERT_FALSE(ll.empty()) << listen.output();
     const auto ping_ll = in_client("ping -6 -c 2 -i 0.2 -W 2 " + ll + "%sluice-t-cli", 20s);
@@ -131,9 +137,9 @@ TEST_F(Ipv6, PingCurlAndHundredMegabytesOfEcho) {
 }
 
 // A unicast frame to sluice's MAC for an address it does not own (2001:2::3, a static
-// neighbour entry in the client) is counted and dropped: no echo reply, no RST (RFC 8200 4:
-// a node accepts what is addressed to it; sluice is no router).
-TEST_F(Ipv6, UnicastToAnotherAddressIsCountedNotAnswered) {
+// neighbour entry in the client) is counted and dropped: no echo reply, no RST (sluice is no
+// router). Fragments are counted and dropped too.
+TEST_F(Ipv6, AnotherAddressAndFragmentsAreCountedNotAnswered) {
     ASSERT_TRUE(netns.ok()) << netns.error();
     SluiceListen listen(v6_args(), source_path("test/e2e/listen-test.toml"));
     ASSERT_TRUE(listen.ok()) << listen.output();
@@ -164,6 +170,15 @@ TEST_F(Ipv6, UnicastToAnotherAddressIsCountedNotAnswered) {
     EXPECT_EQ(d(c, "Icmp6OutEchoReplies"), 0u);
     EXPECT_EQ(d(c, "TcpInSegs"), 0u);
     EXPECT_EQ(d(c, "TcpOutRsts"), 0u);
+
+    // sluice does not reassemble: a ping larger than the link MTU arrives as fragments,
+    // which are counted and dropped (docs/ipv6.md).
+    const auto frag = in_client(std::string("ping -6 -c 1 -W 1 -s 2000 ") + kSluiceAddr6, 5s);
+    EXPECT_EQ(received(frag.output), 0) << frag.output;
+    const auto f = listen.wait_counters(
+        [&](const Counters& v) { return d(v, "DropIpv6Fragment") >= 2; }, 5s);
+    EXPECT_GE(d(f, "DropIpv6Fragment"), 2u) << "both fragments";
+    EXPECT_EQ(d(f, "Icmp6OutEchoReplies"), 0u);
 }
 
 // Spoofed SYNs from random sources in 2001:2::/48 (never the client's or sluice's address)
