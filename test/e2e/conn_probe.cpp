@@ -9,7 +9,11 @@
 // T ms (default 5000; the kernel resends a lost SYN 1, 3 and 7 s after the first). The connect
 // time is from connect() to the socket turning writable (the SYN-ACK arrived). At the end (all
 // attempts finished or timed out) it prints one line:
-//   "probe attempts=N ok=M failed=K connect_p50_ms=A connect_p99_ms=B connect_max_ms=C"
+//   "probe attempts=N ok=M failed=K connect_p50_ms=A connect_p99_ms=B connect_max_ms=C
+//    no_connect=F no_response=G refused=H reset=I bad_response=J"
+// where the failures are, in turn: the handshake did not complete within T ms, it did but the
+// response and close did not, connect() was refused or failed, the connection was reset after
+// it completed, and the response was not a 200 (or closed early).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -114,11 +118,13 @@ int main(int argc, char** argv) {
     std::map<int, Conn> conns;
     std::vector<double> connect_ms;
     uint64_t attempts = 0, ok = 0, failed = 0;
-    auto finish = [&](int fd, bool success) {
+    uint64_t no_connect = 0, no_response = 0, refused = 0, reset = 0, bad_response = 0;
+    auto finish = [&](int fd, bool success, uint64_t* why = nullptr) {
         ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
         ::close(fd);
         conns.erase(fd);
         ++(success ? ok : failed);
+        if (why != nullptr) ++*why;
     };
 
     while (Clock::now() < stop_starting || !conns.empty()) {
@@ -129,12 +135,14 @@ int main(int argc, char** argv) {
             const int fd = ::socket(to_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             if (fd < 0) {
                 ++failed;
+                ++refused;
                 continue;
             }
             const int r = ::connect(fd, to, to_len);
             if (r != 0 && errno != EINPROGRESS) {
                 ::close(fd);
                 ++failed;
+                ++refused;
                 continue;
             }
             conns[fd] = Conn{now};
@@ -147,7 +155,8 @@ int main(int argc, char** argv) {
         for (auto it = conns.begin(); it != conns.end();) {
             const int fd = it->first;
             ++it;
-            if (now - conns[fd].started > timeout) finish(fd, false);
+            if (now - conns[fd].started > timeout)
+                finish(fd, false, conns[fd].connected ? &no_response : &no_connect);
         }
         const auto wait =
             next_start < stop_starting ? next_start - now : std::chrono::milliseconds(10);
@@ -166,14 +175,14 @@ int main(int argc, char** argv) {
                 socklen_t len = sizeof err;
                 ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
                 if (err != 0 || !(evs[i].events & EPOLLOUT)) {
-                    finish(fd, false);
+                    finish(fd, false, &refused);
                     continue;
                 }
                 c.connected = true;
                 connect_ms.push_back(ms(now - c.started));
                 if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
                     static_cast<ssize_t>(request.size())) {
-                    finish(fd, false);
+                    finish(fd, false, &reset);
                     continue;
                 }
                 epoll_event ev{};
@@ -189,16 +198,20 @@ int main(int argc, char** argv) {
             } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
                 const bool good = k == 0 && c.got.rfind("HTTP/1.", 0) == 0 && c.got.size() >= 12 &&
                                   c.got.compare(9, 3, "200") == 0;
-                finish(fd, good);
+                finish(fd, good, good ? nullptr : k == 0 ? &bad_response : &reset);
             }
         }
     }
     std::printf(
         "probe attempts=%llu ok=%llu failed=%llu connect_p50_ms=%.2f connect_p99_ms=%.2f "
-        "connect_max_ms=%.2f\n",
+        "connect_max_ms=%.2f no_connect=%llu no_response=%llu refused=%llu reset=%llu "
+        "bad_response=%llu\n",
         static_cast<unsigned long long>(attempts), static_cast<unsigned long long>(ok),
         static_cast<unsigned long long>(failed), percentile(connect_ms, 0.50),
         percentile(connect_ms, 0.99),
-        connect_ms.empty() ? 0.0 : *std::max_element(connect_ms.begin(), connect_ms.end()));
+        connect_ms.empty() ? 0.0 : *std::max_element(connect_ms.begin(), connect_ms.end()),
+        static_cast<unsigned long long>(no_connect), static_cast<unsigned long long>(no_response),
+        static_cast<unsigned long long>(refused), static_cast<unsigned long long>(reset),
+        static_cast<unsigned long long>(bad_response));
     return 0;
 }

@@ -15,8 +15,8 @@
 // end it prints one line: "flood sent=N seconds=T pps=R errors=E".
 //
 // IPv6: an IPv6 --dst floods over IPv6 (40-byte header, hop limit 64, the TCP checksum over
-// the IPv6 pseudo-header); --src-prefix is then required and, like --dst and --exclude, must
-// lie inside 2001:2::/48 (RFC 5180 benchmarking prefix).
+// the IPv6 pseudo-header); --src-prefix is then required and, like --dst, must lie inside
+// 2001:2::/48 (RFC 5180 benchmarking prefix). --exclude then takes IPv6 addresses.
 //
 // Needs CAP_NET_RAW (root). Linux only.
 
@@ -274,7 +274,9 @@ int main(int argc, char** argv) {
         ip[7] = 64;         // hop limit
         std::memcpy(ip + 24, dst6.data(), 16);
         write_syn(ip + 40, port);
-        Rng rng{static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1};
+        Rng rng{
+            static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) |
+            1};
         const auto spoof = [&](uint8_t* f, Rng& r) {
             uint8_t* fip = f + 14;
             uint8_t* ftcp = fip + 40;
