@@ -269,6 +269,11 @@ void Adapter::enter() {
     if (polled_ != now_) run_stack();
 }
 
+Sock* Adapter::enter(int fd) {
+    enter();
+    return sock(fd);
+}
+
 void Adapter::run_stack() {
     // ARP or ND answers feed the RX ring again; 16 rounds is far more than any exchange needs.
     for (int round = 0; round < 16; ++round) {
@@ -393,13 +398,13 @@ int Adapter::netdev_send(const void* buf, size_t count) {
     if (p == nullptr || count < 20) return fail(EINVAL);
     const uint8_t version = p[0] >> 4;
     if (version != 4 && version != 6) return fail(EINVAL);
-    std::vector<uint8_t> frame(14 + count);
+    std::vector<uint8_t> frame(wire::kEthHdrLen + count);
     std::memcpy(frame.data(), mac_.b.data(), 6);
     std::memcpy(frame.data() + 6, kPeerMac.b.data(), 6);
     const uint16_t type = version == 4 ? wire::kEtherTypeIpv4 : wire::kEtherTypeIpv6;
     frame[12] = uint8_t(type >> 8);
     frame[13] = uint8_t(type);
-    std::memcpy(frame.data() + 14, p, count);
+    std::memcpy(frame.data() + wire::kEthHdrLen, p, count);
     if (!inject(frame)) return fail(ENOBUFS);
     run_stack();
     return 0;
@@ -545,8 +550,7 @@ int Adapter::socket(int domain, int type, int protocol) {
 
 int Adapter::bind(int fd, const sockaddr* addr, socklen_t len) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if (s->bound || s->kind != Sock::Kind::Fresh) return fail(EINVAL);
     wire::IpAddr a;
@@ -567,8 +571,7 @@ int Adapter::bind(int fd, const sockaddr* addr, socklen_t len) {
 
 int Adapter::listen(int fd, int backlog) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if (s->kind == Sock::Kind::Listening) {
         s->backlog = backlog;
@@ -591,8 +594,7 @@ int Adapter::listen(int fd, int backlog) {
 
 int Adapter::accept(int fd, sockaddr* addr, socklen_t* len) {
     Lock lk(mu_);
-    enter();
-    Sock* l = sock(fd);
+    Sock* l = enter(fd);
     if (l == nullptr) return fail(EBADF);
     if (l->kind != Sock::Kind::Listening) return fail(EINVAL);
     const int e = block_until(lk, l->nonblock, l->rcvtimeo, [&] {
@@ -614,8 +616,7 @@ int Adapter::accept(int fd, sockaddr* addr, socklen_t* len) {
 
 int Adapter::connect(int fd, const sockaddr* addr, socklen_t len) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if (s->kind == Sock::Kind::Listening) return fail(EISCONN);
     if (s->kind == Sock::Kind::Fresh) {
@@ -696,8 +697,7 @@ ssize_t Adapter::recv_conn(Sock& s, std::span<uint8_t> out) {
 ssize_t Adapter::recv(int fd, std::span<const iovec> iov, int flags, sockaddr* from,
                       socklen_t* len) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) != 0) return fail(EOPNOTSUPP);
     if (s->kind != Sock::Kind::Connection) return fail(ENOTCONN);
@@ -725,8 +725,7 @@ ssize_t Adapter::recv(int fd, std::span<const iovec> iov, int flags, sockaddr* f
 
 ssize_t Adapter::send(int fd, std::span<const iovec> iov, int flags) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) != 0) return fail(EOPNOTSUPP);
     if (s->kind != Sock::Kind::Connection) return fail(ENOTCONN);
@@ -778,8 +777,7 @@ int Adapter::fcntl(int fd, int cmd, long arg) {
 
 int Adapter::ioctl(int fd, unsigned long request, void* arg) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     auto* out = static_cast<int*>(arg);
     if (request == FIONBIO) {
@@ -799,8 +797,7 @@ int Adapter::ioctl(int fd, unsigned long request, void* arg) {
 
 int Adapter::close(int fd) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if (s->kind == Sock::Kind::Listening) {
         // Connections nobody accepted are reset, as Linux does (inet_csk_listen_stop).
@@ -827,8 +824,7 @@ int Adapter::close(int fd) {
 
 int Adapter::shutdown(int fd, int how) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail(EINVAL);
     if (s->kind != Sock::Kind::Connection) return fail(ENOTCONN);
@@ -873,8 +869,7 @@ void Adapter::fill_tcp_info(const Sock& s, tcp_info& ti) {
 
 int Adapter::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     const bool live = s->kind == Sock::Kind::Connection && !s->conn->closed;
     if (level == SOL_SOCKET) {
@@ -933,8 +928,7 @@ int Adapter::getsockopt(int fd, int level, int name, void* val, socklen_t* len) 
 
 int Adapter::setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
     Lock lk(mu_);
-    enter();
-    Sock* s = sock(fd);
+    Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     const bool live = s->kind == Sock::Kind::Connection && !s->conn->closed;
     int v = 0;

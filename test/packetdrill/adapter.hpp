@@ -76,6 +76,7 @@ private:
     Sock* sock(int fd);
     int new_fd(std::unique_ptr<Sock> s);
     void enter();           // runs the stack at now_ if the clock moved since it last ran
+    Sock* enter(int fd);    // the same, then the socket of fd (nullptr: not open)
     void run_stack();       // polls until nothing more is in flight inside, collects output
     bool drain_tx();        // true if it answered a neighbour request (more input)
     bool inject(std::span<const uint8_t> frame);

@@ -23,6 +23,9 @@
 #include <vector>
 
 #include "packetdrill_abi.hpp"
+#include "wire/build.hpp"
+#include "wire/layout.hpp"
+#include "wire/parse.hpp"
 
 namespace {
 
@@ -42,59 +45,28 @@ namespace F {
 constexpr uint8_t Fin = 0x01, Syn = 0x02, Rst = 0x04, Psh = 0x08, Ack = 0x10;
 }
 
-uint16_t fold(uint32_t sum) {
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return uint16_t(~sum);
-}
-
-uint32_t add_bytes(uint32_t sum, const uint8_t* p, size_t n) {
-    for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
-    if (n & 1) sum += uint32_t(p[n - 1] << 8);
-    return sum;
-}
-
-void put16(uint8_t* p, uint16_t v) {
-    p[0] = uint8_t(v >> 8);
-    p[1] = uint8_t(v);
-}
-void put32(uint8_t* p, uint32_t v) {
-    put16(p, uint16_t(v >> 16));
-    put16(p + 2, uint16_t(v));
-}
-uint32_t get32(const uint8_t* p) { return uint32_t(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
-
-// An IPv4/TCP packet from the remote peer, with a 4-byte MSS option on SYNs.
+// An IPv4/TCP packet from the remote peer (lib/wire builds an Ethernet frame; packetdrill
+// speaks IP, so the Ethernet header is cut off), with an MSS option on SYNs.
 std::vector<uint8_t> packet(uint8_t flags, uint32_t seq, uint32_t ack, std::string_view data = {},
                             uint16_t dport = kLocalPort) {
-    const size_t opt = (flags & F::Syn) ? 4 : 0;
-    const size_t tcp_len = 20 + opt + data.size();
-    std::vector<uint8_t> p(20 + tcp_len);
-    uint8_t* ip = p.data();
-    ip[0] = 0x45;
-    put16(ip + 2, uint16_t(p.size()));
-    ip[6] = 0x40;  // DF
-    ip[8] = 64;
-    ip[9] = IPPROTO_TCP;
-    put32(ip + 12, kRemote);
-    put32(ip + 16, kLocal);
-    put16(ip + 10, fold(add_bytes(0, ip, 20)));
-    uint8_t* t = ip + 20;
-    put16(t, kRemotePort);
-    put16(t + 2, dport);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
-    t[12] = uint8_t(((20 + opt) / 4) << 4);
-    t[13] = flags;
-    put16(t + 14, 65535);
-    if (opt != 0) {
-        t[20] = 2;
-        t[21] = 4;
-        put16(t + 22, 1460);
+    using namespace sluice::wire;
+    std::vector<uint8_t> frame(2048);
+    const L3Header l3{.src = IpAddr::v4(kRemote), .dst = IpAddr::v4(kLocal)};
+    TcpHeaderSpec spec{.src_port = kRemotePort,
+                       .dst_port = dport,
+                       .seq = SeqNum(seq),
+                       .ack = SeqNum(ack),
+                       .flags = flags,
+                       .window = 65535};
+    if (flags & F::Syn) {
+        spec.options.has_mss = true;
+        spec.options.mss = 1460;
     }
-    std::memcpy(t + 20 + opt, data.data(), data.size());
-    uint32_t sum = add_bytes(0, ip + 12, 8) + IPPROTO_TCP + uint32_t(tcp_len);
-    put16(t + 16, fold(add_bytes(sum, t, tcp_len)));
-    return p;
+    const size_t n = build_tcp(frame, l3, spec,
+                               {reinterpret_cast<const uint8_t*>(data.data()), data.size()},
+                               CsumMode::Software);
+    EXPECT_GT(n, kEthHdrLen);
+    return {frame.begin() + kEthHdrLen, frame.begin() + std::ptrdiff_t(n)};
 }
 
 struct Seg {
@@ -140,15 +112,22 @@ protected:
             ADD_FAILURE() << "no packet (" << n << " bytes)";
             return s;
         }
-        const size_t ihl = (buf[0] & 0xf) * 4;
-        const uint8_t* tcp = buf.data() + ihl;
-        const size_t total = size_t(buf[2] << 8 | buf[3]);
-        const size_t doff = (tcp[12] >> 4) * 4;
-        s.flags = tcp[13];
-        s.sport = uint16_t(tcp[0] << 8 | tcp[1]);
-        s.seq = get32(tcp + 4);
-        s.ack = get32(tcp + 8);
-        s.data.assign(reinterpret_cast<const char*>(tcp + doff), total - ihl - doff);
+        // Parsed by lib/wire behind a made-up Ethernet header.
+        std::vector<uint8_t> frame(sluice::wire::kEthHdrLen, 0);
+        frame[12] = 0x08;  // IPv4
+        frame.insert(frame.end(), buf.begin(), buf.begin() + std::ptrdiff_t(n));
+        sluice::wire::Frame f;
+        sluice::wire::TcpSegmentView v;
+        if (sluice::wire::parse_frame(frame, {}, f) != sluice::wire::Drop::None ||
+            sluice::wire::parse_tcp(frame, f, {}, v) != sluice::wire::Drop::None) {
+            ADD_FAILURE() << "not a TCP packet";
+            return s;
+        }
+        s.flags = v.flags;
+        s.sport = v.src_port;
+        s.seq = v.seq.raw();
+        s.ack = v.ack.raw();
+        s.data.assign(reinterpret_cast<const char*>(frame.data() + v.payload_off), v.payload_len);
         return s;
     }
     long long now_us() {
