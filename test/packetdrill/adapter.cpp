@@ -728,7 +728,8 @@ ssize_t Adapter::send(int fd, std::span<const iovec> iov, int flags) {
     Sock* s = enter(fd);
     if (s == nullptr) return fail(EBADF);
     if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) != 0) return fail(EOPNOTSUPP);
-    if (s->kind != Sock::Kind::Connection) return fail(ENOTCONN);
+    // Writing to a socket that never connected is EPIPE on Linux (sk_stream_wait_connect).
+    if (s->kind != Sock::Kind::Connection) return fail(EPIPE);
     if (s->shut_wr) return fail(EPIPE);
     std::vector<uint8_t> data;
     for (const iovec& v : iov) {

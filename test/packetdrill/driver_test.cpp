@@ -377,6 +377,10 @@ TEST_F(Driver, UnsupportedCallsFailCleanly) {
     EXPECT_EQ(errno, EPROTONOSUPPORT);
     EXPECT_EQ(ifc_.read(u_, 99, p, 1), -1);
     EXPECT_EQ(errno, EBADF);
+    EXPECT_EQ(ifc_.read(u_, fd, p, 1), -1);
+    EXPECT_EQ(errno, ENOTCONN);  // never connected, as Linux
+    EXPECT_EQ(ifc_.write(u_, fd, p, 1), -1);
+    EXPECT_EQ(errno, EPIPE);
 }
 
 TEST_F(Driver, SoFlagsChooseTheConfiguration) {
