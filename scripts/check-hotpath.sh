@@ -25,9 +25,11 @@ allow+='sluice::engine::\(anonymous namespace\)::free_when_idle|'
 # Static-initialisation guards and libstdc++ shared_ptr/string internals used at set-up.
 allow+='__cxx_global_var_init|_GLOBAL__sub_I_|std::)'
 
-if ! command -v objdump >/dev/null; then
-    echo "check-hotpath: objdump missing (apt-get install binutils)" >&2
-    exit 77
+objdump=${OBJDUMP:-objdump}
+if ! command -v "$objdump" >/dev/null; then
+    # shellcheck source=skip.sh
+    . "$(dirname "$0")/skip.sh"
+    skip_or_fail "check-hotpath: $objdump missing (apt-get install binutils)"
 fi
 bad=0
 for lib in "${libs[@]}"; do
@@ -45,7 +47,7 @@ for lib in "${libs[@]}"; do
             echo "check-hotpath: $lib: $fn: $insn"
             bad=1
         fi
-    done < <(objdump -d -r -C --no-show-raw-insn "$f" | awk '
+    done < <("$objdump" -d -r -C --no-show-raw-insn "$f" | awk '
         /^[0-9a-f]+ <.*>:$/ { fn = $0; sub(/^[0-9a-f]+ </, "", fn); sub(/>:$/, "", fn); next }
         /\tlock / || /\txchg [^,]*\(/ || /\txchg .*,.*\(/ ||
         /R_X86_64_(PLT32|PC32)[ \t]+(pthread_mutex|pthread_spin|pthread_rwlock|pthread_cond|sem_wait|sem_post|__atomic_|rte_spinlock|rte_rwlock|std::mutex)/ {
