@@ -228,6 +228,7 @@ def render(d):
     kmem = load_json(os.path.join(d, "kernel_mem.json"))
     plt = plotter()
     pngs = []
+    missing_figures = []  # figures a benchmark ran for but whose raw output lacks a value
 
     def missing(phase):
         st = phases.get(phase)
@@ -310,13 +311,18 @@ def render(d):
     check = bench(micro, "bench_syn", "BM_CookieCheckAck")
     def cpu_cycles(b, per_iter=1.0):
         """CPU time per operation in TSC cycles (bench_syn's cycles/op is wall time)."""
-        if not b or not ghz:
+        if not b or not ghz or not per_iter:
             return None
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
         return b["cpu_time"] * scale * ghz / per_iter
 
+    # SYNs per iteration from the benchmark's own counter; without it the figure is missing
+    # (a constant here would be a figure the run did not measure).
     worker_per_iter = (worker["SynAcksSent"] / worker["iterations"]
-                       if worker and worker.get("SynAcksSent") else 32.0)
+                       if worker and worker.get("SynAcksSent") else None)
+    if worker and not worker_per_iter:
+        missing_figures.append("cycles per SYN through the worker: bench_syn's "
+                               "BM_WorkerSynToSynAck has no SynAcksSent counter")
     if cookie or worker or ksyn:
         rows = []
         if cookie:
@@ -327,7 +333,9 @@ def render(d):
                          num(check["cycles/op"]), "bench_syn, in memory"))
         if worker:
             rows.append(("sluice: whole worker, SYN frame in to SYN-ACK frame out",
-                         num(cpu_cycles(worker, worker_per_iter)), num(worker["cycles/op"]),
+                         num(cpu_cycles(worker, worker_per_iter)) if worker_per_iter
+                         else "missing (no SynAcksSent counter)",
+                         num(worker.get("cycles/op")),
                          "bench_syn, net_ring port, bursts of 32"))
         if ksyn:
             rows.append(("kernel: a SYN beyond a frame dropped on arrival",
@@ -625,6 +633,9 @@ def render(d):
         head.append("_No comparison completed in this run._\n")
     head.append("\nPhases: " + ", ".join(f"{p} {s} ({t} s)" for p, (s, t) in phases.items()) +
                 ".\n")
+    if missing_figures:
+        head.append("\n**Figures missing from this run:** " + "; ".join(missing_figures) +
+                    ".\n")
     md = md[:2] + head + md[2:]
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(md))

@@ -59,6 +59,26 @@ class Example(unittest.TestCase):
                 self.assertEqual(f.read(8), PNG_MAGIC, png)
 
 
+class MissingCounter(Example):
+    """A benchmark whose raw output lacks a counter: the figure is reported missing, not
+    computed from a constant (issue 20 item 3: 32 SYNs per iteration was assumed)."""
+
+    def test_worker_cycles_without_syn_acks_sent(self):
+        path = os.path.join(self.dir, "micro", "bench_syn.json")
+        data = json.load(open(path))
+        worker = next(b for b in data["benchmarks"] if b["name"] == "BM_WorkerSynToSynAck")
+        del worker["SynAcksSent"]
+        json.dump(data, open(path, "w"))
+        report = open(render.render(self.dir)).read()
+        self.assertIn("missing (no SynAcksSent counter)", report)
+        self.assertIn("**Figures missing from this run:** cycles per SYN through the worker",
+                      report)
+        ghz = 2.450  # micro/bench_syn.txt
+        assumed = worker["cpu_time"] * ghz / 32
+        self.assertNotIn(f"| {assumed:,.0f} |", report)
+        self.assertNotIn("cycles per SYN answered with a cookie", report)  # summary row
+
+
 class NothingMeasured(unittest.TestCase):
     def test_every_section_says_why(self):
         d = tempfile.mkdtemp(prefix="sluice-render-")
