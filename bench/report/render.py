@@ -252,8 +252,11 @@ def render(d):
     md.append("## Machine and settings\n")
     rows = [(k, machine.get(k, "?")) for k in
             ("cpu_model", "cores", "memory_gib", "kernel", "os", "dpdk", "compiler", "buildtype",
-             "commit", "pmd_wire", "pmd_memory", "wrk", "ab", "nginx", "loadavg_start",
-             "loadavg_end")]
+             "commit", "pmd_wire", "wire_sluice_started", "wire_veth_offloads", "pmd_flood",
+             "pmd_memory", "wrk", "ab", "nginx", "loadavg_start")
+            if k in machine or k in ("cpu_model", "dpdk", "commit", "buildtype")]
+    rows += [(k, v) for k, v in machine.items() if k.startswith("loadavg_") and
+             k != "loadavg_start"]
     if ghz:
         rows.insert(2, ("tsc_ghz", f"{ghz:.3f}"))
     md.append(table(["", "value"], rows))
