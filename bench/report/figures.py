@@ -175,7 +175,47 @@ def gen_include(src):
     return f"```\n{text.rstrip()}\n```\n\nRaw output: `{src}`.\n"
 
 
+def gen_badinput(src):
+    """The rows of the bad-input matrix (test/e2e/badinput.py), read from its source: what
+    each row expects back and which counters it asserts, and which rows have no counter of
+    their own."""
+    import ast
+    path = os.path.join(ROOT, src)
+    tree = ast.parse(need(render.read(path), src))
+    rows = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "rows"
+                                                for t in node.targets):
+            rows = node.value
+    need(rows, f"the rows list of {src}")
+    parsed = []
+    for el in rows.elts:
+        name = el.elts[0].value
+        want = el.elts[2].value if isinstance(el.elts[2], ast.Constant) else None
+        counters = tuple(k.value.rstrip("+") for k in el.elts[3].keys)
+        parsed.append((name, want, counters))
+    shared = {}
+    for _, _, c in parsed:
+        shared[c] = shared.get(c, 0) + 1
+    out = []
+    for name, want, c in parsed:
+        if not c:
+            note = "no counter: " + ("answered as a valid segment" if want else
+                                     "the kernel's AF_PACKET reassembly (PACKET_FANOUT_FLAG_"
+                                     "DEFRAG) holds the fragment; sluice never sees it")
+        elif shared[c] > 1:
+            note = f"shared with {shared[c] - 1} other row(s)"
+        else:
+            note = "its own"
+        out.append((f"`{name}`", want.replace("*", " x ") if want else "none",
+                    ", ".join(c) or "–", note))
+    t = render.table(["row", "answer", "counters asserted (exact deltas)", "counter"], out)
+    return (t + f"\n{len(parsed)} rows, from `{src}` (the e2e test `e2e-bad-input` runs "
+            "them); no other `Drop*` counter may move in a row.\n")
+
+
 GENERATORS = {
+    "badinput-rows": gen_badinput,
     "syn-bench": gen_syn_bench,
     "syn-cycles": gen_syn_cycles,
     "flood-table": gen_flood_table,
