@@ -534,10 +534,12 @@ def render(d):
     if msl or kmem:
         rows = []
         if msl:
-            buf = msl["send_buffer"] + msl["recv_buffer"]
+            # Measured by mem_sluice (buffer sizes doubled); an older run without it: missing.
+            buf = msl.get("per_connection_buffers")
             rows.append(("sluice, ESTABLISHED (reserved at start)", num(msl["per_connection_bytes"]),
                          f"slot, TCB, timers, flow-table entry {msl['per_connection_without_buffers']:,.0f}"
-                         f" + send/receive buffers {buf:,}"))
+                         " + send/receive buffers " +
+                         (f"{buf:,.0f}" if buf is not None else "(not measured in this run)")))
             rows.append(("sluice, ESTABLISHED without its buffers",
                          num(msl["per_connection_without_buffers"]), "what the slot itself holds"))
             rows.append(("sluice, TIME-WAIT entry", num(msl["per_time_wait_bytes"]),
@@ -563,10 +565,13 @@ def render(d):
             f"\nsluice: what a worker's TCP host allocates with room for "
             f"{num(msl and msl['n'])} connections (or TIME-WAIT entries) less what it allocates "
             "with room for one (`bench/report/mem_sluice.cpp`; glibc heap + DPDK heap), with "
-            "config/listen.toml's 32 KiB send and receive buffers. sluice reserves all of it "
-            "when it starts, whether or not connections come; buffer pages become resident "
-            f"only when used (resident at start: {num(msl and msl['per_connection_rss_at_start'])}"
-            " bytes per connection). The kernel allocates on demand: its figure is an idle "
+            f"{num(msl and msl['send_buffer'])}-byte send and receive buffers. sluice reserves it "
+            "when it starts, whether or not connections come; pages become resident only when "
+            f"used (resident at start: {num(msl and msl['per_connection_rss_at_start'])}"
+            " bytes per connection). The buffers' share is what doubling their configured size "
+            "added per connection: buffers are mbufs from the worker's TCP data pool, taken "
+            "when data is queued, so what is not reserved per connection is shared by all. "
+            "The kernel allocates on demand: its figure is an idle "
             "connection's socket, file, dentry and inode (`bench/report/kernel_mem.py`, "
             f"{num(kmem and kmem['connections'])} loopback connections, slab growth halved "
             "for one end); data in flight adds sk_buffs and pages, up to tcp_rmem/tcp_wmem "

@@ -79,6 +79,24 @@ class MissingCounter(Example):
         self.assertNotIn("cycles per SYN answered with a cookie", report)  # summary row
 
 
+class MeasuredBuffers(Example):
+    """The buffers' share per connection is mem_sluice's measurement, never the configured
+    sizes subtracted (which printed -64,206 bytes once buffers became a shared pool)."""
+
+    def test_buffers_come_from_the_measurement(self):
+        path = os.path.join(self.dir, "mem_sluice.json")
+        with open(path) as f:
+            msl = json.load(f)
+        msl.update(per_connection_bytes=1330.2, per_connection_buffers=0.1,
+                   per_connection_without_buffers=1330.1)
+        with open(path, "w") as f:
+            json.dump(msl, f)
+        with open(render.render(self.dir)) as f:
+            report = f.read()
+        self.assertIn("flow-table entry 1,330 + send/receive buffers 0 |", report)
+        self.assertNotIn("65,536", report)
+
+
 class NothingMeasured(unittest.TestCase):
     def test_every_section_says_why(self):
         d = tempfile.mkdtemp(prefix="sluice-render-")
