@@ -129,11 +129,14 @@ def gen_flood_summary(src):
     sides = flood_sides(src)
     sl = need(sides.get("sluice"), "the sluice side of flood.log")
     k1 = need(sides.get("kernel-syncookies-1"), "the kernel-syncookies-1 side of flood.log")
+    share = re.search(r"sluice had (\d+)% of a core",
+                      render.read(os.path.join(ROOT, src, "flood.log")) or "")
     return (f"sluice kept {pct(sl):.1f} % of the legitimate connections at "
             f"{sl['pps']:,.0f} spoofed SYN/s and the kernel with syncookies {pct(k1):.1f} % at "
             f"{k1['pps']:,.0f}/s, sluice with a connect p99 of {sl['connect_p99_ms']:,.0f} ms "
-            f"against the kernel's {k1['connect_p99_ms']:,.1f} ms (its polling worker got only "
-            f"a fraction of its core there), in {run_info(src)}, `flood.log`\n")
+            f"against the kernel's {k1['connect_p99_ms']:,.1f} ms" +
+            (f" (its polling worker had {share.group(1)} % of a core there)" if share else "") +
+            f", in {run_info(src)}, `flood.log`\n")
 
 
 def gen_flow_bench(src):
@@ -148,7 +151,9 @@ def gen_flow_bench(src):
         for fam in (0, 1):
             for kind in ("BM_LookupOne", "BM_LookupBulk/"):
                 b = render.bench(micro, "bench_flow", f"{kind.rstrip('/')}/{flows}/{fam}")
-                cells.append(render.num(b and b.get("ns_per_lookup"), "{:.1f}"))
+                # An inverted rate counter: Google Benchmark's JSON holds it in seconds.
+                s_per = b and b.get("ns_per_lookup")
+                cells.append(render.num(s_per and s_per * 1e9, "{:.1f}"))
         rows.append(cells)
     t = render.table(["flows", "IPv4 one at a time, ns", "IPv4 bulk of 32, ns",
                       "IPv6 one at a time, ns", "IPv6 bulk of 32, ns"], rows)

@@ -56,11 +56,18 @@ class Figures(unittest.TestCase):
         self.assertTrue(text.startswith("Intro.\n") and text.endswith("End.\n"))
         self.assertEqual(self.main("--check", self.md)[0], 0)
 
+    def sluice_pps(self):
+        with open(os.path.join(self.root, "run", "flood.log")) as f:
+            sides = figures.render.parse_flood(f.read())
+        return next(s["pps"] for s in sides if s["server"] == "sluice")
+
     def test_a_typed_in_figure_fails_the_check(self):
         self.main(self.md)
         text = self.text()
+        shown = f"| {self.sluice_pps():,.0f} |"
+        self.assertIn(shown, text)
         with open(self.md, "w") as f:
-            f.write(text.replace("| 77,255 |", "| 99,999 |"))
+            f.write(text.replace(shown, "| 99,999 |"))
         rc, out = self.main("--check", self.md)
         self.assertEqual(rc, 1)
         self.assertIn("99,999", out)
@@ -70,8 +77,10 @@ class Figures(unittest.TestCase):
         log = os.path.join(self.root, "run", "flood.log")
         with open(log) as f:
             text = f.read()
+        old = f"server=sluice pps={self.sluice_pps():.0f}"
+        self.assertIn(old, text)
         with open(log, "w") as f:
-            f.write(text.replace("server=sluice pps=77255", "server=sluice pps=12345"))
+            f.write(text.replace(old, "server=sluice pps=12345"))
         self.assertEqual(self.main("--check", self.md)[0], 1)
 
     def test_a_missing_source_says_so(self):
