@@ -635,8 +635,9 @@ def render(d):
         head.append(table(["", "sluice", "Linux kernel", "ratio"], summary))
         head.append("\nCosts (cycles, bytes): kernel / sluice above 1 means sluice needs less. "
                     "Rates: sluice / kernel above 1 means sluice is faster. sluice's memory "
-                    "per ESTABLISHED connection leaves out the send and receive buffers it "
-                    "reserves at start (section 5); the kernel's is an idle socket.\n")
+                    "per ESTABLISHED connection leaves out the send and receive buffers, "
+                    "mbufs taken from the worker's pool when data is queued (section 5); the "
+                    "kernel's is an idle socket.\n")
     else:
         head.append("_No comparison completed in this run._\n")
     head.append("\nPhases: " + ", ".join(f"{p} {s} ({t} s)" for p, (s, t) in phases.items()) +
