@@ -219,7 +219,19 @@ def gen_badinput(src):
             "them); no other `Drop*` counter may move in a row.\n")
 
 
+def gen_run_seconds(src):
+    """How long the committed run took, phase by phase (machine.txt, phases.txt)."""
+    d = os.path.join(ROOT, src)
+    m = render.keyvals(render.read(os.path.join(d, "machine.txt")))
+    phases = [l.split() for l in (render.read(os.path.join(d, "phases.txt")) or "").splitlines()]
+    need(m.get("seconds"), f"{src}/machine.txt seconds")
+    return (f"The committed example, a {m.get('mode', '?')} run, took {m['seconds']} s ("
+            + ", ".join(f"{p[0]} {p[2]} s" for p in phases if len(p) >= 3) +
+            f"), plus the build: {run_info(src)}.\n")
+
+
 GENERATORS = {
+    "run-seconds": gen_run_seconds,
     "badinput-rows": gen_badinput,
     "syn-bench": gen_syn_bench,
     "syn-cycles": gen_syn_cycles,
