@@ -9,8 +9,10 @@ cleanup() {
     "$here/netns.sh" down t- >/dev/null 2>&1
     rm -rf /var/run/dpdk/sluice-t
 }
-trap cleanup EXIT
+# shellcheck source=skip.sh
+. "$here/skip.sh"
 if [[ $(id -u) -ne 0 ]]; then
-    echo "e2e tests need root (network namespaces, DPDK)"; exit 77   # meson: skipped
+    skip_or_fail "e2e tests need root (network namespaces, DPDK): $*"
 fi
+trap cleanup EXIT
 "$@"

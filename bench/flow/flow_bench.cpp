@@ -51,8 +51,15 @@ struct Filled {
     std::vector<uint32_t> hashes;
 };
 
-Filled& table_of(uint32_t flows, bool v6) {
+// Freed before rte_eal_cleanup() (main): a static destructor after it would free the tables
+// into a torn-down EAL (a segfault at exit, which fails the report's micro phase).
+std::vector<std::pair<uint64_t, std::unique_ptr<Filled>>>& table_cache() {
     static std::vector<std::pair<uint64_t, std::unique_ptr<Filled>>> cache;
+    return cache;
+}
+
+Filled& table_of(uint32_t flows, bool v6) {
+    auto& cache = table_cache();
     const uint64_t id = uint64_t(flows) << 1 | (v6 ? 1 : 0);
     for (auto& [n, f] : cache)
         if (n == id) return *f;
@@ -200,6 +207,7 @@ int main(int argc, char** argv) {
     if (std::getenv("BENCH_FLOW_NO_MEMORY") == nullptr) sluice::print_memory();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
+    sluice::table_cache().clear();
     rte_eal_cleanup();
     return 0;
 }

@@ -1,8 +1,9 @@
 // Memory per connection and per TIME-WAIT entry in sluice (issue 9 item 6), from what a
-// worker's TCP host allocates when it starts: sluice preallocates everything for a
-// connection (slot with its TCB and timer nodes, send and receive buffers, flow-table entry)
-// and for a compact TIME-WAIT entry (pool slot, flow-table entry), so the cost of N of them
-// is what enable_tcp() allocates with room for N, less what it allocates with room for one.
+// worker's TCP host allocates when it starts: sluice preallocates a connection's slot (TCB,
+// timer nodes), its flow-table entry and a compact TIME-WAIT entry (pool slot, flow-table
+// entry), so the cost of N of them is what enable_tcp() allocates with room for N, less what
+// it allocates with room for one. The send and receive buffers' share is measured by doubling
+// their configured sizes (per_connection_buffers), not assumed.
 //
 //   mem_sluice [N] [SEND_BUFFER] [RECV_BUFFER]      (defaults: 100000, 32768, 32768 as
 //                                                    config/listen.toml)
@@ -111,9 +112,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mem_sluice: EAL init failed\n");
         return 1;
     }
-    Usage base, conn, tw;
+    // The buffers' share is measured, not assumed: the same N with the buffer sizes doubled.
+    // Reserved per connection, the difference is one more send + receive buffer each; drawn
+    // from the worker's shared (capped) TCP data pool, it is what the pool grew by.
+    Usage base, base2, conn, conn2, tw;
     std::string err;
     if (!measure(1, 1, snd, rcv, base, err) || !measure(n + 1, 1, snd, rcv, conn, err) ||
+        !measure(1, 1, 2 * snd, 2 * rcv, base2, err) ||
+        !measure(n + 1, 1, 2 * snd, 2 * rcv, conn2, err) ||
         !measure(1, n + 1, snd, rcv, tw, err)) {
         std::fprintf(stderr, "mem_sluice: %s\n", err.c_str());
         rte_eal_cleanup();
@@ -122,16 +128,19 @@ int main(int argc, char** argv) {
     auto per = [n](double with, double without) { return (with - without) / double(n); };
     const double conn_heap = per(conn.heap, base.heap), conn_dpdk = per(conn.dpdk, base.dpdk);
     const double tw_heap = per(tw.heap, base.heap), tw_dpdk = per(tw.dpdk, base.dpdk);
+    const double conn2_bytes = per(conn2.heap, base2.heap) + per(conn2.dpdk, base2.dpdk);
+    const double buffers = conn2_bytes - (conn_heap + conn_dpdk);  // per connection
     std::printf(
         "{\"n\": %u, \"send_buffer\": %u, \"recv_buffer\": %u,\n"
         " \"fixed_bytes\": %.0f,\n"
         " \"per_connection_bytes\": %.1f, \"per_connection_heap\": %.1f, "
         "\"per_connection_dpdk_heap\": %.1f,\n"
+        " \"per_connection_buffers\": %.1f,"
         " \"per_connection_without_buffers\": %.1f, \"per_connection_rss_at_start\": %.1f,\n"
         " \"per_time_wait_bytes\": %.1f, \"per_time_wait_heap\": %.1f, "
         "\"per_time_wait_dpdk_heap\": %.1f, \"per_time_wait_rss_at_start\": %.1f}\n",
-        n, snd, rcv, base.heap + base.dpdk, conn_heap + conn_dpdk, conn_heap, conn_dpdk,
-        conn_heap + conn_dpdk - double(snd) - double(rcv), per(conn.rss, base.rss),
+        n, snd, rcv, base.heap + base.dpdk, conn_heap + conn_dpdk, conn_heap, conn_dpdk, buffers,
+        conn_heap + conn_dpdk - buffers, per(conn.rss, base.rss),
         tw_heap + tw_dpdk, tw_heap, tw_dpdk, per(tw.rss, base.rss));
     rte_eal_cleanup();
     return 0;

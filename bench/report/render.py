@@ -228,6 +228,7 @@ def render(d):
     kmem = load_json(os.path.join(d, "kernel_mem.json"))
     plt = plotter()
     pngs = []
+    missing_figures = []  # figures a benchmark ran for but whose raw output lacks a value
 
     def missing(phase):
         st = phases.get(phase)
@@ -251,8 +252,11 @@ def render(d):
     md.append("## Machine and settings\n")
     rows = [(k, machine.get(k, "?")) for k in
             ("cpu_model", "cores", "memory_gib", "kernel", "os", "dpdk", "compiler", "buildtype",
-             "commit", "pmd_wire", "pmd_memory", "wrk", "ab", "nginx", "loadavg_start",
-             "loadavg_end")]
+             "commit", "pmd_wire", "wire_sluice_started", "wire_veth_offloads", "pmd_flood",
+             "pmd_memory", "wrk", "ab", "nginx", "loadavg_start")
+            if k in machine or k in ("cpu_model", "dpdk", "commit", "buildtype")]
+    rows += [(k, v) for k, v in machine.items() if k.startswith("loadavg_") and
+             k != "loadavg_start"]
     if ghz:
         rows.insert(2, ("tsc_ghz", f"{ghz:.3f}"))
     md.append(table(["", "value"], rows))
@@ -310,13 +314,18 @@ def render(d):
     check = bench(micro, "bench_syn", "BM_CookieCheckAck")
     def cpu_cycles(b, per_iter=1.0):
         """CPU time per operation in TSC cycles (bench_syn's cycles/op is wall time)."""
-        if not b or not ghz:
+        if not b or not ghz or not per_iter:
             return None
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
         return b["cpu_time"] * scale * ghz / per_iter
 
+    # SYNs per iteration from the benchmark's own counter; without it the figure is missing
+    # (a constant here would be a figure the run did not measure).
     worker_per_iter = (worker["SynAcksSent"] / worker["iterations"]
-                       if worker and worker.get("SynAcksSent") else 32.0)
+                       if worker and worker.get("SynAcksSent") else None)
+    if worker and not worker_per_iter:
+        missing_figures.append("cycles per SYN through the worker: bench_syn's "
+                               "BM_WorkerSynToSynAck has no SynAcksSent counter")
     if cookie or worker or ksyn:
         rows = []
         if cookie:
@@ -327,7 +336,9 @@ def render(d):
                          num(check["cycles/op"]), "bench_syn, in memory"))
         if worker:
             rows.append(("sluice: whole worker, SYN frame in to SYN-ACK frame out",
-                         num(cpu_cycles(worker, worker_per_iter)), num(worker["cycles/op"]),
+                         num(cpu_cycles(worker, worker_per_iter)) if worker_per_iter
+                         else "missing (no SynAcksSent counter)",
+                         num(worker.get("cycles/op")),
                          "bench_syn, net_ring port, bursts of 32"))
         if ksyn:
             rows.append(("kernel: a SYN beyond a frame dropped on arrival",
@@ -523,10 +534,12 @@ def render(d):
     if msl or kmem:
         rows = []
         if msl:
-            buf = msl["send_buffer"] + msl["recv_buffer"]
+            # Measured by mem_sluice (buffer sizes doubled); an older run without it: missing.
+            buf = msl.get("per_connection_buffers")
             rows.append(("sluice, ESTABLISHED (reserved at start)", num(msl["per_connection_bytes"]),
                          f"slot, TCB, timers, flow-table entry {msl['per_connection_without_buffers']:,.0f}"
-                         f" + send/receive buffers {buf:,}"))
+                         " + send/receive buffers " +
+                         (f"{buf:,.0f}" if buf is not None else "(not measured in this run)")))
             rows.append(("sluice, ESTABLISHED without its buffers",
                          num(msl["per_connection_without_buffers"]), "what the slot itself holds"))
             rows.append(("sluice, TIME-WAIT entry", num(msl["per_time_wait_bytes"]),
@@ -552,10 +565,13 @@ def render(d):
             f"\nsluice: what a worker's TCP host allocates with room for "
             f"{num(msl and msl['n'])} connections (or TIME-WAIT entries) less what it allocates "
             "with room for one (`bench/report/mem_sluice.cpp`; glibc heap + DPDK heap), with "
-            "config/listen.toml's 32 KiB send and receive buffers. sluice reserves all of it "
-            "when it starts, whether or not connections come; buffer pages become resident "
-            f"only when used (resident at start: {num(msl and msl['per_connection_rss_at_start'])}"
-            " bytes per connection). The kernel allocates on demand: its figure is an idle "
+            f"{num(msl and msl['send_buffer'])}-byte send and receive buffers. sluice reserves it "
+            "when it starts, whether or not connections come; pages become resident only when "
+            f"used (resident at start: {num(msl and msl['per_connection_rss_at_start'])}"
+            " bytes per connection). The buffers' share is what doubling their configured size "
+            "added per connection: buffers are mbufs from the worker's TCP data pool, taken "
+            "when data is queued, so what is not reserved per connection is shared by all. "
+            "The kernel allocates on demand: its figure is an idle "
             "connection's socket, file, dentry and inode (`bench/report/kernel_mem.py`, "
             f"{num(kmem and kmem['connections'])} loopback connections, slab growth halved "
             "for one end); data in flight adds sk_buffs and pages, up to tcp_rmem/tcp_wmem "
@@ -619,12 +635,16 @@ def render(d):
         head.append(table(["", "sluice", "Linux kernel", "ratio"], summary))
         head.append("\nCosts (cycles, bytes): kernel / sluice above 1 means sluice needs less. "
                     "Rates: sluice / kernel above 1 means sluice is faster. sluice's memory "
-                    "per ESTABLISHED connection leaves out the send and receive buffers it "
-                    "reserves at start (section 5); the kernel's is an idle socket.\n")
+                    "per ESTABLISHED connection leaves out the send and receive buffers, "
+                    "mbufs taken from the worker's pool when data is queued (section 5); the "
+                    "kernel's is an idle socket.\n")
     else:
         head.append("_No comparison completed in this run._\n")
     head.append("\nPhases: " + ", ".join(f"{p} {s} ({t} s)" for p, (s, t) in phases.items()) +
                 ".\n")
+    if missing_figures:
+        head.append("\n**Figures missing from this run:** " + "; ".join(missing_figures) +
+                    ".\n")
     md = md[:2] + head + md[2:]
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(md))

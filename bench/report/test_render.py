@@ -8,6 +8,7 @@
 """
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -57,6 +58,45 @@ class Example(unittest.TestCase):
             self.assertIn(f"]({png})", report)
             with open(os.path.join(self.dir, png), "rb") as f:
                 self.assertEqual(f.read(8), PNG_MAGIC, png)
+
+
+class MissingCounter(Example):
+    """A benchmark whose raw output lacks a counter: the figure is reported missing, not
+    computed from a constant (issue 20 item 3: 32 SYNs per iteration was assumed)."""
+
+    def test_worker_cycles_without_syn_acks_sent(self):
+        path = os.path.join(self.dir, "micro", "bench_syn.json")
+        data = json.load(open(path))
+        worker = next(b for b in data["benchmarks"] if b["name"] == "BM_WorkerSynToSynAck")
+        del worker["SynAcksSent"]
+        json.dump(data, open(path, "w"))
+        report = open(render.render(self.dir)).read()
+        self.assertIn("missing (no SynAcksSent counter)", report)
+        self.assertIn("**Figures missing from this run:** cycles per SYN through the worker",
+                      report)
+        with open(os.path.join(self.dir, "micro", "bench_syn.txt")) as f:
+            ghz = float(re.search(r"TSC:\s+([\d.]+)", f.read()).group(1))
+        assumed = worker["cpu_time"] * ghz / 32
+        self.assertNotIn(f"| {assumed:,.0f} |", report)
+        self.assertNotIn("cycles per SYN answered with a cookie", report)  # summary row
+
+
+class MeasuredBuffers(Example):
+    """The buffers' share per connection is mem_sluice's measurement, never the configured
+    sizes subtracted (which printed -64,206 bytes once buffers became a shared pool)."""
+
+    def test_buffers_come_from_the_measurement(self):
+        path = os.path.join(self.dir, "mem_sluice.json")
+        with open(path) as f:
+            msl = json.load(f)
+        msl.update(per_connection_bytes=1330.2, per_connection_buffers=0.1,
+                   per_connection_without_buffers=1330.1)
+        with open(path, "w") as f:
+            json.dump(msl, f)
+        with open(render.render(self.dir)) as f:
+            report = f.read()
+        self.assertIn("flow-table entry 1,330 + send/receive buffers 0 |", report)
+        self.assertNotIn("65,536", report)
 
 
 class NothingMeasured(unittest.TestCase):

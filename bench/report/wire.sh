@@ -9,7 +9,8 @@
 # sluice-r; everything is removed on exit, also on failure. The clients run on core 0, the
 # servers on core 1 (sluice's worker lcore; nginx's single worker by taskset). Writes
 # wrk-{sluice,nginx}.txt, ab-{sluice,nginx}.txt and costs.txt (key=value: sluice's
-# BusyCycles and process CPU per connection, nginx's) into OUT_DIR.
+# BusyCycles and process CPU per connection, nginx's), cps-nginx.json and veth-offloads.txt
+# into OUT_DIR. A client that fails fails the script (after both servers ran).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -35,11 +36,14 @@ counters() { "$build/app/sluice-stat" --prefix "$prefix" -a; }  # "Name value  #
 counter() { counters | awk -v k="$1" '$1 == k { print $2 }'; }
 # utime + stime of a process and its reaped children, in clock ticks.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+failed=  # clients that failed: the script goes on to the other server, then fails
 clients() {  # NAME: wrk, then ab, against 198.18.0.2
     timeout $((seconds + 30)) taskset -c 0 ip netns exec "$ns_c" wrk -t1 -c"$conc" \
-        -d"${seconds}s" --latency -H 'Connection: close' "http://$addr/" >"$out/wrk-$1.txt" 2>&1 || true
+        -d"${seconds}s" --latency -H 'Connection: close' "http://$addr/" >"$out/wrk-$1.txt" 2>&1 ||
+        { echo "wire.sh: wrk against $1 failed ($?), see wrk-$1.txt" >&2; failed+=" wrk-$1"; }
     timeout 180 taskset -c 0 ip netns exec "$ns_c" ab -r -s 5 -n "$ab_n" -c "$conc" \
-        "http://$addr/" >"$out/ab-$1.txt" 2>&1 || true
+        "http://$addr/" >"$out/ab-$1.txt" 2>&1 ||
+        { echo "wire.sh: ab against $1 failed ($?), see ab-$1.txt" >&2; failed+=" ab-$1"; }
 }
 wait_http() {  # bounded: 15 s
     for _ in $(seq 75); do
@@ -51,6 +55,10 @@ wait_http() {  # bounded: 15 s
 
 "$src/scripts/netns.sh" up "$tag"
 hz=$(getconf CLK_TCK)
+# The offloads the veth really has (scripts/netns.sh turns them off for af_packet), for
+# machine.txt.
+ip netns exec "$ns_s" ethtool -k "$if_s" 2>&1 | grep -E '^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):' \
+    >"$out/veth-offloads.txt" || echo "ethtool -k $if_s failed" >"$out/veth-offloads.txt"
 
 # --- sluice-listen serves 198.18.0.2 -------------------------------------------------------
 ip netns exec "$ns_s" "$build/app/sluice-listen" --file-prefix=$prefix -- \
@@ -105,16 +113,18 @@ opens1=$(ip netns exec "$ns_s" nstat -az TcpPassiveOpens | awk '$1 == "TcpPassiv
 # an address the client kernel does not own (198.18.0.3: that kernel drops the SYN-ACKs as not
 # its own instead of resetting them), on core 0, server-first close as wrk's `Connection:
 # close`, and writes its JSON report to cps-nginx.json.
-if [[ -x $build/app/sluice-cps && ${SLUICE_REPORT_CPS:-1} == 1 ]]; then
-    timeout $((seconds + 60)) ip netns exec "$ns_c" "$build/app/sluice-cps" \
-        --file-prefix=sluice-r-cps -- --config "$src/config/cps.toml" --iface "sluice-${tag}cli" \
-        --lcores 0 --address 198.18.0.3/24 --gateway none --target "$addr:80" \
-        --concurrency "$conc" --duration "$seconds" --close server --progress off --json \
-        >"$out/cps-nginx.json" 2>"$out/cps-nginx.log" ||
-        echo "wire.sh: sluice-cps failed (see cps-nginx.log)" >&2
-    rm -rf /var/run/dpdk/sluice-r-cps
-fi
+timeout $((seconds + 60)) ip netns exec "$ns_c" "$build/app/sluice-cps" \
+    --file-prefix=sluice-r-cps -- --config "$src/config/cps.toml" --iface "sluice-${tag}cli" \
+    --lcores 0 --address 198.18.0.3/24 --gateway none --target "$addr:80" \
+    --concurrency "$conc" --duration "$seconds" --close server --progress off --json \
+    >"$out/cps-nginx.json" 2>"$out/cps-nginx.log" ||
+    { echo "wire.sh: sluice-cps failed ($?), see cps-nginx.log" >&2; failed+=" sluice-cps"; }
+rm -rf /var/run/dpdk/sluice-r-cps
 
 kill "$nginx_pid" 2>/dev/null || true
 wait "$nginx_pid" 2>/dev/null || true
 nginx_pid=
+if [[ -n $failed ]]; then
+    echo "wire.sh: failed:$failed" >&2
+    exit 1
+fi

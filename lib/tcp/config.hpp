@@ -66,7 +66,7 @@ struct Config {
     // receive buffer be advertised whole, at most window_scale (see offered_window_scale).
     bool window_scaling = true;
     uint8_t window_scale = 7;
-    bool sack_permitted = true;  // RFC 2018: offered; blocks are sent, not yet used (RFC 6675)
+    bool sack_permitted = true;  // RFC 2018: offered; blocks sent, and used (RFC 6675 recovery)
     bool timestamps = true;      // RFC 7323 3
     // Per-connection budgets in bytes for the mbuf send and receive buffers (see Buffers).
     uint32_t send_buffer = 64 * 1024;

@@ -32,12 +32,10 @@ using namespace std::chrono_literals;
 
 constexpr int kWorkers = 2;
 
-std::map<std::string, uint64_t> worker_counters(int w) {
-    auto c = ctl::TelemetryClient::connect(kFilePrefix);
-    if (!c) return {};
-    auto v = c->query_counters("/sluice/stats/worker," + std::to_string(w));
-    return v ? *v : std::map<std::string, uint64_t>{};
-}
+std::string worker_stats(int w) { return "/sluice/stats/worker," + std::to_string(w); }
+
+// One worker's counters; a failed read fails the test.
+Counters worker_counters(int w) { return read_counters(kFilePrefix, worker_stats(w)); }
 
 // Rows in one page of a worker's connection list (-1 if the read failed).
 long conn_rows(int w) {
@@ -72,7 +70,7 @@ TEST(Rss, KernelClientsSpreadOverBothWorkersAndTheCountersAddUp) {
     while (!done) {
         for (int w = 0; w < kWorkers; ++w) {
             if (conn_rows(w) >= 1) ++table_reads;  // at least the LISTEN row
-            if (!worker_counters(w).empty()) ++counter_reads;
+            if (try_read_counters(kFilePrefix, worker_stats(w))) ++counter_reads;
         }
         std::this_thread::sleep_for(100ms);
     }

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "ctl/telemetry_client.hpp"
 
 namespace sluice::e2e {
@@ -173,18 +175,38 @@ std::optional<std::string> SluiceListen::telemetry(const std::string& command) c
     return c->query(command);
 }
 
-std::map<std::string, uint64_t> SluiceListen::counters() const {
-    auto c = ctl::TelemetryClient::connect(kFilePrefix);
-    if (!c) return {};
-    auto v = c->query_counters("/sluice/stats");
-    return v ? *v : std::map<std::string, uint64_t>{};
+uint64_t get(const Counters& c, const std::string& name) {
+    auto it = c.find(name);
+    if (it != c.end()) return it->second;
+    ADD_FAILURE() << "counter " << name << " was not read"
+                  << (c.empty() ? " (no counters at all: the telemetry read failed)"
+                                : " (no such counter)");
+    return 0;
 }
 
-uint64_t SluiceListen::counter(const std::string& name) const {
-    auto c = counters();
-    auto it = c.find(name);
-    return it == c.end() ? 0 : it->second;
+std::optional<Counters> try_read_counters(const std::string& prefix, const std::string& command) {
+    auto c = ctl::TelemetryClient::connect(prefix);
+    if (!c) return std::nullopt;
+    return c->query_counters(command);
 }
+
+void fail_read(const std::string& what) {
+    ADD_FAILURE() << "telemetry read failed: " << what;
+}
+
+Counters read_counters(const std::string& prefix, const std::string& command) {
+    auto v = try_read_counters(prefix, command);
+    if (!v) fail_read(command + " of file prefix " + prefix);
+    return v ? *v : Counters{};
+}
+
+Counters SluiceListen::counters() const { return read_counters(kFilePrefix, "/sluice/stats"); }
+
+std::optional<Counters> SluiceListen::try_counters() const {
+    return try_read_counters(kFilePrefix, "/sluice/stats");
+}
+
+uint64_t SluiceListen::counter(const std::string& name) const { return get(counters(), name); }
 
 KernelProcess::KernelProcess(const std::string& cmd, std::chrono::seconds timeout) {
     f_ = ::popen((std::string("ip netns exec ") + kClientNs + " timeout " +

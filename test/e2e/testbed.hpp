@@ -32,11 +32,17 @@ inline constexpr const char* kMidServerIface = "sluice-t-ms";
 
 using Counters = std::map<std::string, uint64_t>;
 
-// A counter's value, 0 if absent.
-inline uint64_t get(const Counters& c, const std::string& name) {
-    auto it = c.find(name);
-    return it == c.end() ? 0 : it->second;
-}
+// A counter's value. One that is not in `c` fails the test (issue 20 item 8: a dead telemetry
+// socket gives an empty map, and EXPECT_EQ(get(c, "X"), 0u) must not pass on it) and reads 0.
+uint64_t get(const Counters& c, const std::string& name);
+
+// The counters a telemetry `command` of the sluice instance with EAL file prefix `prefix`
+// returns, or nullopt when the socket cannot be reached or the reply is not counters.
+std::optional<Counters> try_read_counters(const std::string& prefix, const std::string& command);
+// The same, where a failed read fails the test (and returns an empty map).
+Counters read_counters(const std::string& prefix, const std::string& command);
+// Fails the test: `what` could not be read.
+void fail_read(const std::string& what);
 
 struct CommandResult {
     int exit_code = -1;
@@ -92,8 +98,11 @@ public:
     // Sends SIGTERM and waits (bounded); returns its exit status, or -1.
     int stop();
 
-    // Counters from /sluice/stats, or empty on failure.
-    std::map<std::string, uint64_t> counters() const;
+    // Counters from /sluice/stats; a failed read fails the test and returns an empty map.
+    Counters counters() const;
+    // The same, nullopt on failure (for polling loops that retry).
+    std::optional<Counters> try_counters() const;
+    // One counter; a failed read or a missing counter fails the test.
     uint64_t counter(const std::string& name) const;
     // Raw JSON of a telemetry command.
     std::optional<std::string> telemetry(const std::string& command) const;
@@ -103,17 +112,18 @@ public:
     // Waits (bounded) until the output contains `text`.
     bool wait_output(const std::string& text, std::chrono::milliseconds limit);
 
-    // Polls the counters until pred holds or `limit` passes; returns the last values.
+    // Polls the counters until pred holds or `limit` passes; returns the last values read.
+    // A read that fails is retried; if none succeeded the test fails.
     template <typename Pred>
-    std::map<std::string, uint64_t> wait_counters(Pred pred,
-                                                  std::chrono::milliseconds limit) const {
+    Counters wait_counters(Pred pred, std::chrono::milliseconds limit) const {
         const auto deadline = std::chrono::steady_clock::now() + limit;
-        auto c = counters();
-        while (!pred(c) && std::chrono::steady_clock::now() < deadline) {
+        std::optional<Counters> c = try_counters();
+        while (!(c && pred(*c)) && std::chrono::steady_clock::now() < deadline) {
             poll_pause();
-            c = counters();
+            if (auto next = try_counters()) c = std::move(next);
         }
-        return c;
+        if (!c) fail_read("/sluice/stats (every read failed)");
+        return c ? *c : Counters{};
     }
 
 private:

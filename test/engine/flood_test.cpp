@@ -45,9 +45,18 @@ namespace F = wire::tcp_flags;
 
 constexpr uint32_t kBatch = 512;  // SYNs per RX ring fill (ring: 1024)
 
+// SLUICE_FLOOD_SYNS: a positive count. 0, a negative number or text would make the flood
+// tests vacuous (nothing sent, nothing to check): they fail instead (issue 20 item 11).
 uint32_t flood_count() {
     const char* e = std::getenv("SLUICE_FLOOD_SYNS");
-    return e != nullptr ? static_cast<uint32_t>(std::atol(e)) : 1'000'000;
+    if (e == nullptr) return 1'000'000;
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(e, &end, 10);
+    if (*e == '\0' || *e == '-' || *end != '\0' || n == 0 || n > UINT32_MAX) {
+        ADD_FAILURE() << "SLUICE_FLOOD_SYNS=" << e << ": want a positive count of SYNs";
+        return 0;
+    }
+    return static_cast<uint32_t>(n);
 }
 
 // What a SYN to a cookie listener must leave untouched.

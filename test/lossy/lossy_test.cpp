@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "testbed.hpp"
 
@@ -162,9 +163,16 @@ TEST(Lossy, GridMatchesGolden) {
     const std::string path = std::string(SLUICE_SOURCE_DIR) + "/test/lossy/golden.txt";
     const std::string table = grid_table();
     std::printf("%s", table.c_str());
-    if (std::getenv("SLUICE_LOSSY_UPDATE_GOLDEN") != nullptr) {
+    // Only "1" rewrites the file; unset, empty or "0" compare. Anything else is a typo that
+    // must not silently skip the comparison (issue 20 item 5).
+    const char* update = std::getenv("SLUICE_LOSSY_UPDATE_GOLDEN");
+    const std::string_view want = update != nullptr ? update : "";
+    ASSERT_TRUE(want.empty() || want == "0" || want == "1")
+        << "SLUICE_LOSSY_UPDATE_GOLDEN=" << want << ": use 1 to rewrite " << path
+        << ", 0 or nothing to compare";
+    if (want == "1") {
         std::ofstream(path) << table;
-        GTEST_SKIP() << "rewrote " << path;
+        GTEST_SKIP() << "rewrote " << path << " (SLUICE_LOSSY_UPDATE_GOLDEN=1): nothing compared";
     }
     std::ifstream in(path);
     std::stringstream golden;

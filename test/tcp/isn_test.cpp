@@ -16,9 +16,14 @@ IsnGenerator::Key key(uint8_t seed) {
 
 const Instant t0 = Instant::from_ns(123'456'788'000);  // a multiple of 4 us
 
+// RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey). Two
+// generators with the same key agree (no hidden per-instance state), and the value is the
+// 4 us clock plus the keyed hash of the tuple.
 TEST(Isn, Rfc6528_SameTupleSameTime_SameIsn) {
-    IsnGenerator g(key(1));
-    EXPECT_EQ(g.isn(kTuple, t0), g.isn(kTuple, t0));
+    const IsnGenerator g(key(1)), h(key(1));
+    EXPECT_EQ(g.isn(kTuple, t0), h.isn(kTuple, t0));
+    const auto m = static_cast<uint32_t>(t0.ns() / 4000);
+    EXPECT_EQ(g.isn(kTuple, t0).raw(), uint32_t(m + g.keyed_hash(kTuple)));
 }
 
 TEST(Isn, Rfc6528_ClockTicksEvery4Microseconds) {
