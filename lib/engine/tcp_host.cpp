@@ -539,7 +539,7 @@ void TcpHost::to_time_wait(Slot& s) noexcept {
     if (tw == nullptr) {
         // No room for the compact entry: keep the full TCB in TIME-WAIT instead. Correct,
         // just heavier; counted so an operator can size max_time_wait.
-        worker_.counters_.add(Counter::TimeWaitPoolExhausted);
+        worker_.counters_.add(Counter::TCPTimeWaitOverflow);
         return;
     }
     tw->tw = s.conn->time_wait_entry();

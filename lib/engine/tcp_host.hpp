@@ -58,6 +58,9 @@ struct TcpHostConfig {
     std::vector<ListenerConfig> listeners;
     uint32_t syn_cache_entries = 4096;  // compact half-open entries per worker (auto mode)
     std::string cookie_key_file;        // empty: a fresh random secret at every start
+    // RSTs to failed-cookie ACKs in LISTEN (RFC 9293 3.10.7.2) per second per worker, drawn
+    // around this like the challenge-ACK budget (tcp/challenge_ack.hpp); 0: no limit.
+    uint32_t bad_cookie_rst_limit = 1000;
     uint16_t ephemeral_low = 32768;     // active-open local ports, as Linux ip_local_port_range
     uint16_t ephemeral_high = 60999;
     // Data mbufs (2 KiB each) per worker for send() copies and copied received text; 0:
