@@ -200,6 +200,8 @@ TEST_F(TimeWaitEntryTest, Rfc1337_RstAnsweringOurChallengeAckToASyn_Closes) {
     EXPECT_EQ(time_wait_on_segment(tw, seg(303, 0, Flags::Rst), now, cfg, reply).action,
               TimeWaitAction::Drop)
         << "not at RCV.NXT";
+    r = time_wait_on_segment(tw, seg(200, 0, Flags::Syn), now, cfg, reply);  // the retry
+    ASSERT_EQ(r.action, TimeWaitAction::Ack);
     EXPECT_EQ(time_wait_on_segment(tw, seg(302, 0, Flags::Rst), now, cfg, reply).action,
               TimeWaitAction::Close);
 }
