@@ -443,7 +443,9 @@ void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t
     }
     s->in_table = true;
     ++s->stats.segments_in;  // the ACK that completed the handshake
-    s->conn->establish_directly(tcp::handshake_params(acc), now);
+    tcp::Connection::HandshakeParams p = tcp::handshake_params(acc);
+    p.syn_retransmitted = acc.retransmitted;
+    s->conn->establish_directly(p, now);
     ++stats_.passive_opens;
     note_state(*s);
     with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
