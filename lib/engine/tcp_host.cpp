@@ -164,6 +164,7 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
     uint64_t seed = 0;
     randombytes_buf(&seed, sizeof seed);  // the challenge-ACK budget must not be guessable
     stats_.challenge_limiter.configure(cfg_.tcp.challenge_ack_limit, seed);
+    bad_cookie_rsts_.configure(cfg_.bad_cookie_rst_limit, seed ^ 0x5bd1e9955bd1e995ull);
 }
 
 namespace {
@@ -412,7 +413,12 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
     }
     worker_.counters_.add(Counter::SyncookiesFailed);
     worker_.counters_.add(Counter::ListenDrops);
-    return !l.cfg.syn.rst_on_bad_cookie;
+    if (!l.cfg.syn.rst_on_bad_cookie) return true;
+    // RFC 9293 3.10.7.2: RST as CLOSED would (the caller sends it), but an ACK flood must not
+    // make us a RST cannon: a per-worker budget like the challenge ACKs' (RFC 5961 7).
+    if (bad_cookie_rsts_.allow(now)) return false;
+    worker_.counters_.add(Counter::TCPRstSkippedBadCookie);
+    return true;
 }
 
 // A handshake completed without a TCB (SYN cache or cookie): the connection starts out

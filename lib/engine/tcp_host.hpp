@@ -301,6 +301,7 @@ private:
     tcp::IsnGenerator isn_;
     std::optional<tcp::CookieSecrets> secrets_;  // set by create()
     tcp::Stats stats_;
+    tcp::ChallengeAckLimiter bad_cookie_rsts_;  // RSTs to failed cookies (on_listen_ack)
     time::TimerWheel wheel_;
     std::optional<flow::FlowTable> flows_;  // set by create()
     tcp::BufferPools pools_;

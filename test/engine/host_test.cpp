@@ -518,12 +518,16 @@ TEST_F(CookieHost, AlwaysMode_SynKeepsNoStateAndTheCookieAckEstablishesWithItsDa
     EXPECT_EQ(echoed, "kept");
 }
 
-TEST_F(CookieHost, ForgedCookieIsCountedAndDroppedWithoutState) {
+// RFC 9293 3.10.7.2: an ACK in LISTEN gets <SEQ=SEG.ACK><CTL=RST> (corner_test.cpp has the
+// limit).
+TEST_F(CookieHost, ForgedCookieIsCountedAndResetWithoutState) {
     inject(42001, 7, 7000, 0, F::Syn);
     auto out = poll();
     ASSERT_EQ(out.size(), 1u);
     inject(42001, 7, 7001, out[0].tcp.seq.raw() + 12345, F::Ack);  // wrong cookie
-    EXPECT_TRUE(poll().empty()) << "dropped silently (rst_on_bad_cookie = false)";
+    out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, F::Rst);
     EXPECT_EQ(counter(Counter::SyncookiesFailed), 1u);
     EXPECT_EQ(counter(Counter::ListenDrops), 1u);
     EXPECT_EQ(worker_->tcp()->connections_in_use(), 0u);
