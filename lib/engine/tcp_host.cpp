@@ -361,7 +361,22 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
 void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash,
                             const wire::Frame& f, const tcp::Segment& seg,
                             time::Instant now) noexcept {
+    // RFC 9293 3.4.3: no ISS of any kind (TCB, cache entry, cookie) in the quiet time.
+    if (isn_.in_quiet_time(now)) [[unlikely]] {
+        worker_.counters_.add(Counter::TcpQuietTimeSynDrops);
+        worker_.counters_.add(Counter::ListenDrops);
+        return;
+    }
     const tcp::FourTuple t = tuple_of(key);
+    if (syn_cache_->find(t) != nullptr) {
+        // The tuple's half-open entry answers its SYN again (or starts over for a new one),
+        // whatever the mode now: a cookie would make the entry reset the client's ACK.
+        // FreeBSD syncache_add looks the tuple up first too.
+        tcp::OutSegment syn_ack;
+        syn_cache_->insert(t, seg, isn_.isn(t, now), f.src_mac.b, now, syn_ack);
+        emit(syn_ack, f.src_mac, f.dst, f.src);
+        return;
+    }
     switch (l.policy->on_syn(now, syn_cache_->size(), syn_cache_->capacity())) {
         case tcp::SynAction::Backlog: accept_syn(l, key, hash, f, seg, now, std::nullopt); return;
         case tcp::SynAction::Cache: {
@@ -394,7 +409,19 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
             case tcp::SynCacheVerdict::Established:
                 establish_accepted(l, key, hash, f.src_mac, acc, seg, now);
                 break;
-            case tcp::SynCacheVerdict::Reset: emit(reply, f.src_mac, f.dst, f.src); break;
+            case tcp::SynCacheVerdict::Reset:
+                // The SYN may also have had a cookie (in a flood, before this entry existed):
+                // a valid one completes the handshake all the same.
+                if (l.policy->cookies_accepted(now)) {
+                    if (auto c = tcp::check_ack(cfg_.tcp, *secrets_, t, seg, now)) {
+                        syn_cache_->erase(*e);
+                        worker_.counters_.add(Counter::SyncookiesRecv);
+                        establish_accepted(l, key, hash, f.src_mac, *c, seg, now);
+                        break;
+                    }
+                }
+                emit(reply, f.src_mac, f.dst, f.src);
+                break;
             case tcp::SynCacheVerdict::Aborted:
             case tcp::SynCacheVerdict::Drop: break;
         }
