@@ -572,11 +572,17 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
 void TcpHost::to_time_wait(Slot& s) noexcept {
     TwSlot* tw = tw_pool_.alloc();
     if (tw == nullptr) {
-        // No room for the compact entry: keep the full TCB in TIME-WAIT instead. Correct,
-        // just heavier; counted so an operator can size max_time_wait.
+        // No room: the oldest entry ends early (its 2 x MSL is the most spent), counted so an
+        // operator can size max_time_wait. Keeping the full TCB instead would cost a slot and
+        // lose a new SYN's reopen. (Linux skips TIME-WAIT for the new one, same counter.)
         worker_.counters_.add(Counter::TCPTimeWaitOverflow);
-        return;
+        free_time_wait(*tw_oldest_);
+        tw = tw_pool_.alloc();
     }
+    tw->older = tw_newest_;
+    tw->newer = nullptr;
+    (tw_newest_ != nullptr ? tw_newest_->newer : tw_oldest_) = tw;
+    tw_newest_ = tw;
     tw->tw = s.conn->time_wait_entry();
     tw->key = s.key;
     tw->hash = s.hash;
@@ -594,6 +600,8 @@ void TcpHost::to_time_wait(Slot& s) noexcept {
 }
 
 void TcpHost::free_time_wait(TwSlot& tw) noexcept {
+    (tw.older != nullptr ? tw.older->newer : tw_oldest_) = tw.newer;
+    (tw.newer != nullptr ? tw.newer->older : tw_newest_) = tw.older;
     wheel_.stop(tw.timer);
     flows_->erase(tw.key, tw.hash);
     --gauge_[static_cast<size_t>(tcp::State::TimeWait)];

@@ -310,6 +310,8 @@ private:
     std::vector<uint32_t> free_slots_;
     uint32_t used_ = 0;
     flow::Pool<TwSlot> tw_pool_;
+    TwSlot* tw_oldest_ = nullptr;  // the TIME-WAIT entries in creation order
+    TwSlot* tw_newest_ = nullptr;
     std::unique_ptr<tcp::SynCache> syn_cache_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::array<uint32_t, tcp::kStateCount> gauge_{};

@@ -41,6 +41,8 @@ struct TcpHost::TwSlot {
     uint32_t hash = 0;
     wire::MacAddr peer_mac;
     TcpHost* host = nullptr;
+    TwSlot* older = nullptr;  // creation order: the oldest is recycled when the pool is full
+    TwSlot* newer = nullptr;
 };
 
 struct TcpHost::Listener {
