@@ -244,6 +244,7 @@ TcpHost::Slot* TcpHost::alloc_slot(const ConnSetup& setup) noexcept {
     s.in_table = false;
     s.mac_known = false;
     s.app_closed = false;
+    s.tw_hold_over = false;
     s.counted = tcp::State::Closed;
     s.listener = nullptr;
     s.app = {};
@@ -626,6 +627,10 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
         for (size_t i = 0; i < n; ++i) {
             tcp::Event e = events[i];
             if (e.kind == tcp::EventKind::TimeWait) {
+                // Unread text stays readable (the FIN "implies PUSH", RFC 9293 3.10.7.4
+                // eighth step): the TCB is held in TIME-WAIT until the application reads to
+                // the end of the stream or closes (end_time_wait_hold).
+                if (!s.tw_hold_over && s.conn->status().recv_queued > 0) continue;
                 // For the application the connection is over once it is in TIME-WAIT: the
                 // 2 x MSL that follows is the host's business (and a compact entry's).
                 time_wait = true;
@@ -638,7 +643,11 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             switch (e.kind) {
                 case tcp::EventKind::Release:
                 case tcp::EventKind::ReturnedToListen: release = true; break;
-                case tcp::EventKind::Reopen: break;  // only from a TCB kept in TIME-WAIT
+                case tcp::EventKind::Reopen:
+                    // Only from a TCB held for unread text: the SYN is dropped, the client
+                    // retransmits it once the application has read (and the entry reopens).
+                    worker_.counters_.add(Counter::ListenDrops);
+                    break;
                 default:
                     if (s.listener != nullptr) {
                         service_event(s, e, now);
@@ -1036,9 +1045,11 @@ rte_mbuf* TcpHost::receive_mbuf(ConnId id, tcp::IoResult& r, time::Instant now) 
         r = {0, tcp::Error::ConnectionDoesNotExist};
         return nullptr;
     }
-    return with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
+    rte_mbuf* m = with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
         return c.receive_mbuf(r, now, fx);
     });
+    if (r.error == tcp::Error::EndOfStream && s->live) end_time_wait_hold(*s, now);
+    return m;
 }
 
 tcp::IoResult TcpHost::receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept {
@@ -1048,12 +1059,27 @@ tcp::IoResult TcpHost::receive(ConnId id, std::span<uint8_t> out, time::Instant 
     const tcp::IoResult r = with_conn(
         *s, now, [&](tcp::Connection& c, tcp::Effects& fx) { return c.receive(out, now, fx); });
     st.bytes_received += r.bytes;
+    if (r.error == tcp::Error::EndOfStream && s->live) end_time_wait_hold(*s, now);
     return r;
+}
+
+// A TCB held in TIME-WAIT for its unread text (run_effects): the application has read to the
+// end or closed. It gets its Closed event and the 4-tuple a compact entry, as without a hold.
+void TcpHost::end_time_wait_hold(Slot& s, time::Instant now) noexcept {
+    if (s.app_closed || s.tw_hold_over || s.conn->state() != tcp::State::TimeWait) return;
+    s.tw_hold_over = true;
+    with_conn(s, now, [](tcp::Connection&, tcp::Effects& fx) {
+        fx.push_event({tcp::EventKind::TimeWait, tcp::CloseReason::Normal, {}});
+    });
 }
 
 tcp::Error TcpHost::close(ConnId id, time::Instant now) noexcept {
     Slot* s = slot_of(id);
     if (s == nullptr) return tcp::Error::ConnectionDoesNotExist;
+    if (s->conn->state() == tcp::State::TimeWait) {
+        end_time_wait_hold(*s, now);  // the unread text goes with the TCB
+        return tcp::Error::None;
+    }
     return with_conn(*s, now,
                      [&](tcp::Connection& c, tcp::Effects& fx) { return c.close(now, fx); });
 }

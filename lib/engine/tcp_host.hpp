@@ -254,6 +254,7 @@ private:
     void on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::Segment& seg,
                               time::Instant now) noexcept;
     void to_time_wait(Slot& s) noexcept;
+    void end_time_wait_hold(Slot& s, time::Instant now) noexcept;
     void free_time_wait(TwSlot& tw) noexcept;
 
     // Drains fx for slot s: frames out, timers to the wheel, events to the application.
