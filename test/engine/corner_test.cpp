@@ -58,6 +58,35 @@ protected:
         return fin + 1;
     }
 
+    // An application connection we half-closed (shutdown_send); the peer ACKs our FIN and
+    // sends 10 KB and its FIN, which the application has not read: TIME-WAIT with text.
+    ConnId half_closed_with_unread_text(std::string& sent) {
+        auto id = h().connect(kPeer, 9000, {}, now());
+        EXPECT_TRUE(id);
+        if (!id) return {};
+        poll();  // the ARP request; the SYN waits for the peer's MAC, which the SYN-ACK brings
+        const auto st = h().status(*id);
+        const uint16_t port = st->tuple.local.port;
+        const uint32_t iss = st->snd_una.raw();
+        wire::TcpOptions mss{};
+        mss.has_mss = true;
+        mss.mss = 1460;
+        inject(9000, port, 7000, iss + 1, F::Syn | F::Ack, {}, mss);
+        poll();
+        EXPECT_EQ(h().status(*id)->state, tcp::State::Established);
+        EXPECT_EQ(h().shutdown_send(*id, now()), tcp::Error::None);
+        poll();  // our FIN
+        for (int i = 0; i < 10; ++i) {
+            const std::string piece(1024, char('a' + i));
+            inject(9000, port, 7001 + uint32_t(sent.size()), iss + 2, F::Ack, piece);
+            sent += piece;
+        }
+        inject(9000, port, 7001 + uint32_t(sent.size()), iss + 2, F::Ack | F::Fin);
+        poll();
+        return *id;
+    }
+    std::string sent_;
+
     static size_t count(const std::vector<Sent>& out, uint8_t flags) {
         return size_t(std::count_if(out.begin(), out.end(),
                                     [&](const Sent& s) { return s.tcp.flags == flags; }));
@@ -282,43 +311,38 @@ TEST_F(Corner, SynCacheHandshakeWithoutLossStartsWithRto1sAndIw10) {
 // then the 4-tuple is a compact TIME-WAIT entry.
 TEST_F(Corner, UnreadDataSurvivesTheWayToTimeWaitAndIsReadToTheEnd) {
     begin(host());
-    auto id = h().connect(kPeer, 9000, {}, now());
-    ASSERT_TRUE(id);
-    poll();  // the ARP request; the SYN waits for the peer's MAC, which the SYN-ACK brings
-    const auto st = h().status(*id);
-    const uint16_t port = st->tuple.local.port;
-    const uint32_t iss = st->snd_una.raw();
-    wire::TcpOptions mss{};
-    mss.has_mss = true;
-    mss.mss = 1460;
-    inject(9000, port, 7000, iss + 1, F::Syn | F::Ack, {}, mss);
-    poll();
-    ASSERT_EQ(h().status(*id)->state, tcp::State::Established);
-    ASSERT_EQ(h().shutdown_send(*id, now()), tcp::Error::None);
-    poll();  // our FIN
-    std::string sent;
-    for (int i = 0; i < 10; ++i) {
-        const std::string piece(1024, char('a' + i));
-        inject(9000, port, 7001 + uint32_t(sent.size()), iss + 2, F::Ack, piece);
-        sent += piece;
-    }
-    inject(9000, port, 7001 + uint32_t(sent.size()), iss + 2, F::Ack | F::Fin);
-    poll();
+    const ConnId id = half_closed_with_unread_text(sent_);
     std::string got;
     tcp::Error end = tcp::Error::None;
     for (int turn = 0; turn < 100 && end == tcp::Error::None; ++turn) {
         std::array<uint8_t, 1024> buf;
-        const tcp::IoResult r = h().receive(*id, buf, now());
+        const tcp::IoResult r = h().receive(id, buf, now());
         got.append(reinterpret_cast<const char*>(buf.data()), r.bytes);
         if (r.bytes == 0) end = r.error;
         advance(1ms);
     }
-    EXPECT_EQ(got.size(), sent.size());
-    EXPECT_TRUE(got == sent) << "the bytes, in order";
+    EXPECT_EQ(got.size(), sent_.size());
+    EXPECT_TRUE(got == sent_) << "the bytes, in order";
     EXPECT_EQ(end, tcp::Error::EndOfStream);
     poll();
     EXPECT_EQ(h().time_wait_entries(), 1u);
     EXPECT_EQ(h().connections_in_use(), 0u);
+}
+
+// Closing instead of reading: the text goes, without the RFC 2525 2.17 RST (the peer has
+// closed too; Linux's socket is already CLOSE then), and the 4-tuple is a compact entry.
+TEST_F(Corner, CloseOfAConnectionHeldInTimeWaitDiscardsTheTextWithoutRst) {
+    begin(host());
+    const ConnId id = half_closed_with_unread_text(sent_);
+    advance(1s);
+    ASSERT_EQ(h().status(id)->state, tcp::State::TimeWait) << "held for its text";
+    EXPECT_EQ(h().close(id, now()), tcp::Error::None);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_FALSE(h().status(id)) << "the handle is gone";
+    EXPECT_EQ(h().time_wait_entries(), 1u);
+    EXPECT_EQ(h().connections_in_use(), 0u);
+    EXPECT_EQ(h().data_mbufs_in_use(), 0u);
+    EXPECT_EQ(h().rx_mbufs_pinned(), 0u);
 }
 
 }  // namespace
