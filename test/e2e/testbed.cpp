@@ -78,15 +78,26 @@ Netns::~Netns() {
 
 SluiceListen::SluiceListen(std::vector<std::string> extra, std::string cfg, std::string bin,
                            std::string ready_marker) {
+    start(Place{}, std::move(extra), std::move(cfg), std::move(bin), ready_marker);
+}
+
+SluiceListen::SluiceListen(const Place& where, std::string cfg) {
+    start(where, {}, std::move(cfg), {}, ": ready on ");
+}
+
+void SluiceListen::start(const Place& where, std::vector<std::string> extra, std::string cfg,
+                         std::string bin, const std::string& ready_marker) {
+    file_prefix_ = where.file_prefix;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
     if (bin.empty()) bin = build_path("app/sluice-listen");
     if (cfg.empty()) cfg = source_path("config/listen.toml");
-    std::vector<std::string> args = {
-        "ip",      "netns",     "exec",
-        kServerNs, bin,         std::string("--file-prefix=") + kFilePrefix,
-        "--",      "--config",  cfg,
-        "--iface", kServerIface};
+    std::vector<std::string> args = {"ip",        "netns",
+                                     "exec",      where.ns,
+                                     bin,         "--file-prefix=" + where.file_prefix,
+                                     "--",        "--config",
+                                     cfg,         "--iface",
+                                     where.iface};
     args.insert(args.end(), extra.begin(), extra.end());
 
     pid_ = ::fork();
@@ -168,13 +179,13 @@ SluiceListen::~SluiceListen() {
 }
 
 std::optional<std::string> SluiceListen::telemetry(const std::string& command) const {
-    auto c = ctl::TelemetryClient::connect(kFilePrefix);
+    auto c = ctl::TelemetryClient::connect(file_prefix_);
     if (!c) return std::nullopt;
     return c->query(command);
 }
 
 std::map<std::string, uint64_t> SluiceListen::counters() const {
-    auto c = ctl::TelemetryClient::connect(kFilePrefix);
+    auto c = ctl::TelemetryClient::connect(file_prefix_);
     if (!c) return {};
     auto v = c->query_counters("/sluice/stats");
     return v ? *v : std::map<std::string, uint64_t>{};

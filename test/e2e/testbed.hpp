@@ -76,12 +76,22 @@ private:
     std::string error_;
 };
 
+// Where a sluice program runs: its namespace, the veth end it drives, its DPDK file prefix
+// (the telemetry socket's directory). Two at once need two of each.
+struct Place {
+    std::string ns = kServerNs;
+    std::string iface = kServerIface;
+    std::string file_prefix = kFilePrefix;
+};
+
 // A sluice program in the server namespace; the constructor returns once it printed
 // `ready_marker` (bounded wait). By default: sluice-listen with config/listen.toml.
 class SluiceListen {
 public:
     explicit SluiceListen(std::vector<std::string> extra_app_args = {}, std::string config = {},
                           std::string binary = {}, std::string ready_marker = ": ready on ");
+    // sluice-listen with `config`, at `where`.
+    SluiceListen(const Place& where, std::string config);
     ~SluiceListen();
     SluiceListen(const SluiceListen&) = delete;
     SluiceListen& operator=(const SluiceListen&) = delete;
@@ -120,6 +130,10 @@ private:
     static void poll_pause();
     void drain(std::chrono::milliseconds wait);
 
+    void start(const Place& where, std::vector<std::string> extra, std::string config,
+               std::string binary, const std::string& ready_marker);
+
+    std::string file_prefix_ = kFilePrefix;
     pid_t pid_ = -1;
     int out_fd_ = -1;
     bool ok_ = false;
