@@ -109,9 +109,9 @@ Outcome handshake_across(const std::string& key_a, const std::string& key_b) {
     if (!bed.ok() || !tmp.ok()) return o;
     const std::string ka = tmp.write("a.key", key_a + "\n");
     const std::string kb = tmp.write("b.key", key_b + "\n");
-    SluiceListen a(kHostA, tmp.write("a.toml", host_config(kHostA.iface, ka, 1)));
+    SluiceListen a(tmp.write("a.toml", host_config(kHostA.iface, ka, 1)), kHostA);
     EXPECT_TRUE(a.ok()) << a.output();
-    SluiceListen b(kHostB, tmp.write("b.toml", host_config(kHostB.iface, kb, 0)));
+    SluiceListen b(tmp.write("b.toml", host_config(kHostB.iface, kb, 0)), kHostB);
     EXPECT_TRUE(b.ok()) << b.output();
     if (!a.ok() || !b.ok()) return o;
     const std::string mac_a = mac_of(kHostA), mac_b = mac_of(kHostB);

@@ -81,7 +81,7 @@ SluiceListen::SluiceListen(std::vector<std::string> extra, std::string cfg, std:
     start(Place{}, std::move(extra), std::move(cfg), std::move(bin), ready_marker);
 }
 
-SluiceListen::SluiceListen(const Place& where, std::string cfg) {
+SluiceListen::SluiceListen(std::string cfg, const Place& where) {
     start(where, {}, std::move(cfg), {}, ": ready on ");
 }
 

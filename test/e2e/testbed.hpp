@@ -91,7 +91,7 @@ public:
     explicit SluiceListen(std::vector<std::string> extra_app_args = {}, std::string config = {},
                           std::string binary = {}, std::string ready_marker = ": ready on ");
     // sluice-listen with `config`, at `where`.
-    SluiceListen(const Place& where, std::string config);
+    SluiceListen(std::string config, const Place& where);
     ~SluiceListen();
     SluiceListen(const SluiceListen&) = delete;
     SluiceListen& operator=(const SluiceListen&) = delete;
