@@ -369,15 +369,6 @@ void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash
         return;
     }
     const tcp::FourTuple t = tuple_of(key);
-    if (syn_cache_->find(t) != nullptr) {
-        // The tuple's half-open entry answers its SYN again (or starts over for a new one),
-        // whatever the mode now: a cookie would make the entry reset the client's ACK.
-        // FreeBSD syncache_add looks the tuple up first too.
-        tcp::OutSegment syn_ack;
-        syn_cache_->insert(t, seg, isn_.isn(t, now), f.src_mac.b, now, syn_ack);
-        emit(syn_ack, f.src_mac, f.dst, f.src);
-        return;
-    }
     switch (l.policy->on_syn(now, syn_cache_->size(), syn_cache_->capacity())) {
         case tcp::SynAction::Backlog: accept_syn(l, key, hash, f, seg, now, std::nullopt); return;
         case tcp::SynAction::Cache: {
@@ -392,7 +383,17 @@ void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash
             l.policy->note_cache_full(now);  // full: this SYN gets a cookie
             break;
         }
-        case tcp::SynAction::Cookie: break;
+        case tcp::SynAction::Cookie:
+            // The tuple's half-open entry answers its SYN again (or starts over for a new
+            // one), as insert() does for the Cache action: a cookie would make the entry
+            // reset the client's ACK. FreeBSD syncache_add looks the tuple up first too.
+            if (syn_cache_->size() != 0 && syn_cache_->find(t) != nullptr) {
+                tcp::OutSegment syn_ack;
+                syn_cache_->insert(t, seg, isn_.isn(t, now), f.src_mac.b, now, syn_ack);
+                emit(syn_ack, f.src_mac, f.dst, f.src);
+                return;
+            }
+            break;
     }
     // No state at all: the SYN-ACK's ISS is the cookie (tcp/syncookie.hpp).
     emit(tcp::make_syn_ack(cfg_.tcp, *secrets_, t, seg, now), f.src_mac, f.dst, f.src);
