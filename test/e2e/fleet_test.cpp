@@ -32,25 +32,6 @@ const Place kHostB{"sluice-t-serverb", "sluice-t-srb", "sluice-t-b"};
 constexpr const char* kClientToA = "sluice-t-cli";
 constexpr const char* kClientToB = "sluice-t-clb";
 
-// The namespaces of the fleet bed; removed on destruction.
-class FleetBed {
-public:
-    FleetBed() {
-        const auto r = run(source_path("scripts/netns.sh") + " up-fleet " + kTag);
-        ok_ = r.exit_code == 0;
-        error_ = r.output;
-    }
-    ~FleetBed() { run(source_path("scripts/netns.sh") + " down " + kTag); }
-    FleetBed(const FleetBed&) = delete;
-    FleetBed& operator=(const FleetBed&) = delete;
-    bool ok() const { return ok_; }
-    const std::string& error() const { return error_; }
-
-private:
-    bool ok_ = false;
-    std::string error_;
-};
-
 // A scratch directory for the configs and key files; removed on destruction.
 class Scratch {
 public:
@@ -102,7 +83,7 @@ struct Outcome {
 // Starts both hosts with their key files and runs one client handshake across them.
 Outcome handshake_across(const std::string& key_a, const std::string& key_b) {
     Outcome o;
-    FleetBed bed;
+    Netns bed(kFleet);
     EXPECT_TRUE(bed.ok()) << bed.error();
     Scratch tmp;
     EXPECT_TRUE(tmp.ok());

@@ -72,6 +72,12 @@ Netns::Netns(bool relay, bool ipv6) {
     error_ = r.output;
 }
 
+Netns::Netns(FleetBed) {
+    auto r = run(source_path("scripts/netns.sh") + " up-fleet " + kTag);
+    ok_ = r.exit_code == 0;
+    error_ = r.output;
+}
+
 Netns::~Netns() {
     run(source_path("scripts/netns.sh") + " down " + kTag);
 }

@@ -62,9 +62,14 @@ std::string line_with(const std::string& out, const std::string& prefix);
 
 // Creates the namespaces (with `relay`, the middle one too: scripts/netns.sh up-relay; with
 // `ipv6`, the client has 2001:2::1/64 too); removes them on destruction.
+// Netns(kFleet): scripts/netns.sh up-fleet (two sluice hosts, fleet_test.cpp).
+struct FleetBed {};
+inline constexpr FleetBed kFleet{};
+
 class Netns {
 public:
     explicit Netns(bool relay = false, bool ipv6 = false);
+    explicit Netns(FleetBed);
     ~Netns();
     Netns(const Netns&) = delete;
     Netns& operator=(const Netns&) = delete;
