@@ -551,8 +551,11 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
     switch (r.action) {
         case tcp::TimeWaitAction::Drop: return;
         case tcp::TimeWaitAction::Ack:
-            if (!r.challenge || tcp::take_challenge_ack(stats_, now))
+            if (!r.challenge || tcp::take_challenge_ack(stats_, now)) {
                 emit(reply, f.src_mac, f.dst, f.src);
+            } else {
+                tw.tw.syn_challenged = false;  // nothing went out for a RST to answer
+            }
             return;
         case tcp::TimeWaitAction::Close: free_time_wait(tw); return;
         case tcp::TimeWaitAction::Reopen: {
