@@ -7,7 +7,7 @@ cleanup() {
     pkill -f "file-prefix=sluice-t" 2>/dev/null || true
     pkill -f "sluice-t-nginx" 2>/dev/null || true    # cps_test.cpp's kernel HTTP server
     "$here/netns.sh" down t- >/dev/null 2>&1
-    rm -rf /var/run/dpdk/sluice-t
+    rm -rf /var/run/dpdk/sluice-t /var/run/dpdk/sluice-t-b   # fleet_test.cpp's second host
 }
 # shellcheck source=skip.sh
 . "$here/skip.sh"

@@ -8,6 +8,10 @@
 #   namespace sluice-${TAG}server : veth sluice-${TAG}srv, no address: sluice drives it
 #                                   through DPDK's net_af_packet as 198.18.0.2
 #
+#   scripts/netns.sh up-fleet [TAG]  two sluice hosts: the client namespace has two veths,
+#                                   [cli] <-> [srv] sluice-${TAG}server and [clb] <-> [srb]
+#                                   sluice-${TAG}serverb; no addresses anywhere (the client
+#                                   writes its frames itself, test/e2e/fleet_peer.py)
 #   scripts/netns.sh up-relay [TAG]  the same two namespaces, but with a third between them:
 #                                   sluice-${TAG}client [cli] <-> [mc] sluice-${TAG}mid [ms]
 #                                   <-> [srv] sluice-${TAG}server; test/e2e/impair runs in
@@ -30,6 +34,9 @@ if_s="sluice-${tag}srv"
 ns_m="sluice-${tag}mid"
 if_mc="sluice-${tag}mc"
 if_ms="sluice-${tag}ms"
+ns_b="sluice-${tag}serverb"
+if_cb="sluice-${tag}clb"
+if_sb="sluice-${tag}srb"
 client_addr=${SLUICE_CLIENT_ADDR:-198.18.0.1/24}
 client_addr6=${SLUICE_CLIENT_ADDR6:-2001:2::1/64}
 ipv6=${SLUICE_NETNS_IPV6:-0}
@@ -43,7 +50,7 @@ down() {
     local ns i
     # A namespace whose last process is just exiting (the relay) can refuse deletion for a
     # moment: retry, bounded.
-    for ns in "$ns_c" "$ns_s" "$ns_m"; do
+    for ns in "$ns_c" "$ns_s" "$ns_m" "$ns_b"; do
         for i in 1 2 3 4 5 6 7 8 9 10; do
             [[ -e /run/netns/$ns ]] || break
             ip netns del "$ns" 2>/dev/null || sleep 0.1
@@ -52,6 +59,7 @@ down() {
     ip link del "$if_c" 2>/dev/null || true
     ip link del "$if_mc" 2>/dev/null || true
     ip link del "$if_ms" 2>/dev/null || true
+    ip link del "$if_cb" 2>/dev/null || true
 }
 
 # Offloads off on a veth end: veth hands checksum-less (CHECKSUM_PARTIAL) and TSO-sized frames
@@ -126,11 +134,31 @@ up-relay)
     ip -n "$ns_m" link set "$if_ms" up
     ip -n "$ns_s" link set "$if_s" up
     ;;
+up-fleet)
+    down
+    ip netns add "$ns_c"
+    ip netns add "$ns_s"
+    ip netns add "$ns_b"
+    ip link add "$if_c" type veth peer name "$if_s"
+    ip link add "$if_cb" type veth peer name "$if_sb"
+    ip link set "$if_c" netns "$ns_c"
+    ip link set "$if_cb" netns "$ns_c"
+    ip link set "$if_s" netns "$ns_s"
+    ip link set "$if_sb" netns "$ns_b"
+    for ns in "$ns_c" "$ns_s" "$ns_b"; do ip -n "$ns" link set lo up; done
+    # No addresses and no IPv6: no kernel answers or solicits anything on these links.
+    for pair in "$ns_c $if_c" "$ns_c $if_cb" "$ns_s $if_s" "$ns_b $if_sb"; do
+        set -- $pair
+        ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+        no_offload "$1" "$2"
+        ip -n "$1" link set "$2" up
+    done
+    ;;
 down)
     down
     ;;
 *)
-    echo "usage: $0 up|up-relay|down [TAG]" >&2
+    echo "usage: $0 up|up-relay|up-fleet|down [TAG]" >&2
     exit 2
     ;;
 esac

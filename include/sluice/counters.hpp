@@ -72,6 +72,8 @@ namespace sluice {
     X(SyncookiesSent, "SYN-ACKs carrying a cookie (no state kept)")                         \
     X(SyncookiesRecv, "ACKs with a valid cookie: connection created")                       \
     X(SyncookiesFailed, "ACKs whose cookie did not validate (forged or stale)")             \
+    X(TCPRstSkippedBadCookie, "RSTs to failed-cookie ACKs not sent: over the per-worker limit") \
+    X(TcpQuietTimeSynDrops, "SYNs to a listener dropped in the quiet time after start (RFC 9293 3.4.3)") \
     X(ListenOverflows, "SYNs dropped: SYN backlog full")                                       \
     X(ListenDrops, "SYNs and segments to a listener dropped, for any reason")                  \
     X(TcpConnPoolExhausted, "new connections refused: connection pool empty")                  \
@@ -80,7 +82,7 @@ namespace sluice {
     X(TimeWaitReopens, "TIME-WAIT entries reused by a new SYN (RFC 6191, RFC 1122)")           \
     X(TWRecycled, "TIME-WAIT entries of ours taken over by an active open (RFC 6191, Linux tw_reuse)") \
     X(TimeWaitExpired, "TIME-WAIT entries ended after 2 x MSL")                                \
-    X(TimeWaitPoolExhausted, "TIME-WAIT kept as a full TCB: compact entry pool empty")         \
+    X(TCPTimeWaitOverflow, "TIME-WAIT entries recycled early: compact entry pool full")        \
     X(ArpInRequests, "ARP requests for our address")                                           \
     X(ArpInReplies, "ARP replies received")                                                    \
     X(ArpOutRequests, "ARP requests sent")                                                     \

@@ -350,6 +350,7 @@ Result<StackConfig> parse_config(std::string_view text, std::string_view origin_
             t.tcp.quiet_time = std::chrono::milliseconds(quiet_ms);
         r.get<uint8_t>("syn_retries", t.tcp.syn_retries, 1, 20);
         r.get<uint32_t>("challenge_ack_limit", t.tcp.challenge_ack_limit, 0, 1u << 24);
+        r.get<uint32_t>("bad_cookie_rst_limit", t.bad_cookie_rst_limit, 0, 1u << 24);
         uint32_t min_rto_ms = 200, max_rto_ms = 120000, delack_ms = 40;
         if (r.get<uint32_t>("min_rto_ms", min_rto_ms, 1, 60000))
             t.tcp.min_rto = std::chrono::milliseconds(min_rto_ms);

@@ -164,6 +164,7 @@ TcpHost::TcpHost(const TcpHostConfig& cfg, Worker& worker, const wire::IpAddr& l
     uint64_t seed = 0;
     randombytes_buf(&seed, sizeof seed);  // the challenge-ACK budget must not be guessable
     stats_.challenge_limiter.configure(cfg_.tcp.challenge_ack_limit, seed);
+    bad_cookie_rsts_.configure(cfg_.bad_cookie_rst_limit, seed ^ 0x5bd1e9955bd1e995ull);
 }
 
 namespace {
@@ -243,6 +244,7 @@ TcpHost::Slot* TcpHost::alloc_slot(const ConnSetup& setup) noexcept {
     s.in_table = false;
     s.mac_known = false;
     s.app_closed = false;
+    s.tw_hold_over = false;
     s.counted = tcp::State::Closed;
     s.listener = nullptr;
     s.app = {};
@@ -360,6 +362,12 @@ bool TcpHost::on_segment(const wire::Frame& f, const wire::TcpSegmentView& v,
 void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash,
                             const wire::Frame& f, const tcp::Segment& seg,
                             time::Instant now) noexcept {
+    // RFC 9293 3.4.3: no ISS of any kind (TCB, cache entry, cookie) in the quiet time.
+    if (isn_.in_quiet_time(now)) [[unlikely]] {
+        worker_.counters_.add(Counter::TcpQuietTimeSynDrops);
+        worker_.counters_.add(Counter::ListenDrops);
+        return;
+    }
     const tcp::FourTuple t = tuple_of(key);
     switch (l.policy->on_syn(now, syn_cache_->size(), syn_cache_->capacity())) {
         case tcp::SynAction::Backlog: accept_syn(l, key, hash, f, seg, now, std::nullopt); return;
@@ -375,7 +383,17 @@ void TcpHost::on_listen_syn(Listener& l, const wire::FlowKey& key, uint32_t hash
             l.policy->note_cache_full(now);  // full: this SYN gets a cookie
             break;
         }
-        case tcp::SynAction::Cookie: break;
+        case tcp::SynAction::Cookie:
+            // The tuple's half-open entry answers its SYN again (or starts over for a new
+            // one), as insert() does for the Cache action: a cookie would make the entry
+            // reset the client's ACK. FreeBSD syncache_add looks the tuple up first too.
+            if (syn_cache_->size() != 0 && syn_cache_->find(t) != nullptr) {
+                tcp::OutSegment syn_ack;
+                syn_cache_->insert(t, seg, isn_.isn(t, now), f.src_mac.b, now, syn_ack);
+                emit(syn_ack, f.src_mac, f.dst, f.src);
+                return;
+            }
+            break;
     }
     // No state at all: the SYN-ACK's ISS is the cookie (tcp/syncookie.hpp).
     emit(tcp::make_syn_ack(cfg_.tcp, *secrets_, t, seg, now), f.src_mac, f.dst, f.src);
@@ -393,7 +411,19 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
             case tcp::SynCacheVerdict::Established:
                 establish_accepted(l, key, hash, f.src_mac, acc, seg, now);
                 break;
-            case tcp::SynCacheVerdict::Reset: emit(reply, f.src_mac, f.dst, f.src); break;
+            case tcp::SynCacheVerdict::Reset:
+                // The SYN may also have had a cookie (in a flood, before this entry existed):
+                // a valid one completes the handshake all the same.
+                if (l.policy->cookies_accepted(now)) {
+                    if (auto c = tcp::check_ack(cfg_.tcp, *secrets_, t, seg, now)) {
+                        syn_cache_->erase(*e);
+                        worker_.counters_.add(Counter::SyncookiesRecv);
+                        establish_accepted(l, key, hash, f.src_mac, *c, seg, now);
+                        break;
+                    }
+                }
+                emit(reply, f.src_mac, f.dst, f.src);
+                break;
             case tcp::SynCacheVerdict::Aborted:
             case tcp::SynCacheVerdict::Drop: break;
         }
@@ -412,7 +442,12 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
     }
     worker_.counters_.add(Counter::SyncookiesFailed);
     worker_.counters_.add(Counter::ListenDrops);
-    return !l.cfg.syn.rst_on_bad_cookie;
+    if (!l.cfg.syn.rst_on_bad_cookie) return true;
+    // RFC 9293 3.10.7.2: RST as CLOSED would (the caller sends it), but an ACK flood must not
+    // make us a RST cannon: a per-worker budget like the challenge ACKs' (RFC 5961 7).
+    if (bad_cookie_rsts_.allow(now)) return false;
+    worker_.counters_.add(Counter::TCPRstSkippedBadCookie);
+    return true;
 }
 
 // A handshake completed without a TCB (SYN cache or cookie): the connection starts out
@@ -443,7 +478,9 @@ void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t
     }
     s->in_table = true;
     ++s->stats.segments_in;  // the ACK that completed the handshake
-    s->conn->establish_directly(tcp::handshake_params(acc), now);
+    tcp::Connection::HandshakeParams p = tcp::handshake_params(acc);
+    p.syn_retransmitted = acc.retransmitted;
+    s->conn->establish_directly(p, now);
     ++stats_.passive_opens;
     note_state(*s);
     with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
@@ -514,8 +551,11 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
     switch (r.action) {
         case tcp::TimeWaitAction::Drop: return;
         case tcp::TimeWaitAction::Ack:
-            if (!r.challenge || tcp::take_challenge_ack(stats_, now))
+            if (!r.challenge || tcp::take_challenge_ack(stats_, now)) {
                 emit(reply, f.src_mac, f.dst, f.src);
+            } else {
+                tw.tw.syn_challenged = false;  // nothing went out for a RST to answer
+            }
             return;
         case tcp::TimeWaitAction::Close: free_time_wait(tw); return;
         case tcp::TimeWaitAction::Reopen: {
@@ -537,11 +577,17 @@ void TcpHost::on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::
 void TcpHost::to_time_wait(Slot& s) noexcept {
     TwSlot* tw = tw_pool_.alloc();
     if (tw == nullptr) {
-        // No room for the compact entry: keep the full TCB in TIME-WAIT instead. Correct,
-        // just heavier; counted so an operator can size max_time_wait.
-        worker_.counters_.add(Counter::TimeWaitPoolExhausted);
-        return;
+        // No room: the oldest entry ends early (its 2 x MSL is the most spent), counted so an
+        // operator can size max_time_wait. Keeping the full TCB instead would cost a slot and
+        // lose a new SYN's reopen. (Linux skips TIME-WAIT for the new one, same counter.)
+        worker_.counters_.add(Counter::TCPTimeWaitOverflow);
+        free_time_wait(*tw_oldest_);
+        tw = tw_pool_.alloc();
     }
+    tw->older = tw_newest_;
+    tw->newer = nullptr;
+    (tw_newest_ != nullptr ? tw_newest_->newer : tw_oldest_) = tw;
+    tw_newest_ = tw;
     tw->tw = s.conn->time_wait_entry();
     tw->key = s.key;
     tw->hash = s.hash;
@@ -559,6 +605,8 @@ void TcpHost::to_time_wait(Slot& s) noexcept {
 }
 
 void TcpHost::free_time_wait(TwSlot& tw) noexcept {
+    (tw.older != nullptr ? tw.older->newer : tw_oldest_) = tw.newer;
+    (tw.newer != nullptr ? tw.newer->older : tw_newest_) = tw.older;
     wheel_.stop(tw.timer);
     flows_->erase(tw.key, tw.hash);
     --gauge_[static_cast<size_t>(tcp::State::TimeWait)];
@@ -583,6 +631,10 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
         for (size_t i = 0; i < n; ++i) {
             tcp::Event e = events[i];
             if (e.kind == tcp::EventKind::TimeWait) {
+                // Unread text stays readable (the FIN "implies PUSH", RFC 9293 3.10.7.4
+                // eighth step): the TCB is held in TIME-WAIT until the application reads to
+                // the end of the stream or closes (end_time_wait_hold).
+                if (!s.tw_hold_over && s.conn->status().recv_queued > 0) continue;
                 // For the application the connection is over once it is in TIME-WAIT: the
                 // 2 x MSL that follows is the host's business (and a compact entry's).
                 time_wait = true;
@@ -595,7 +647,11 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             switch (e.kind) {
                 case tcp::EventKind::Release:
                 case tcp::EventKind::ReturnedToListen: release = true; break;
-                case tcp::EventKind::Reopen: break;  // only from a TCB kept in TIME-WAIT
+                case tcp::EventKind::Reopen:
+                    // Only from a TCB held for unread text: the SYN is dropped, the client
+                    // retransmits it once the application has read (and the entry reopens).
+                    worker_.counters_.add(Counter::ListenDrops);
+                    break;
                 default:
                     if (s.listener != nullptr) {
                         service_event(s, e, now);
@@ -993,9 +1049,11 @@ rte_mbuf* TcpHost::receive_mbuf(ConnId id, tcp::IoResult& r, time::Instant now) 
         r = {0, tcp::Error::ConnectionDoesNotExist};
         return nullptr;
     }
-    return with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
+    rte_mbuf* m = with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
         return c.receive_mbuf(r, now, fx);
     });
+    if (r.error == tcp::Error::EndOfStream && s->live) end_time_wait_hold(*s, now);
+    return m;
 }
 
 tcp::IoResult TcpHost::receive(ConnId id, std::span<uint8_t> out, time::Instant now) noexcept {
@@ -1005,12 +1063,27 @@ tcp::IoResult TcpHost::receive(ConnId id, std::span<uint8_t> out, time::Instant 
     const tcp::IoResult r = with_conn(
         *s, now, [&](tcp::Connection& c, tcp::Effects& fx) { return c.receive(out, now, fx); });
     st.bytes_received += r.bytes;
+    if (r.error == tcp::Error::EndOfStream && s->live) end_time_wait_hold(*s, now);
     return r;
+}
+
+// A TCB held in TIME-WAIT for its unread text (run_effects): the application has read to the
+// end or closed. It gets its Closed event and the 4-tuple a compact entry, as without a hold.
+void TcpHost::end_time_wait_hold(Slot& s, time::Instant now) noexcept {
+    if (s.app_closed || s.tw_hold_over || s.conn->state() != tcp::State::TimeWait) return;
+    s.tw_hold_over = true;
+    with_conn(s, now, [](tcp::Connection&, tcp::Effects& fx) {
+        fx.push_event({tcp::EventKind::TimeWait, tcp::CloseReason::Normal, {}});
+    });
 }
 
 tcp::Error TcpHost::close(ConnId id, time::Instant now) noexcept {
     Slot* s = slot_of(id);
     if (s == nullptr) return tcp::Error::ConnectionDoesNotExist;
+    if (s->conn->state() == tcp::State::TimeWait) {
+        end_time_wait_hold(*s, now);  // the unread text goes with the TCB
+        return tcp::Error::None;
+    }
     return with_conn(*s, now,
                      [&](tcp::Connection& c, tcp::Effects& fx) { return c.close(now, fx); });
 }

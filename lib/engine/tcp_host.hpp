@@ -58,6 +58,9 @@ struct TcpHostConfig {
     std::vector<ListenerConfig> listeners;
     uint32_t syn_cache_entries = 4096;  // compact half-open entries per worker (auto mode)
     std::string cookie_key_file;        // empty: a fresh random secret at every start
+    // RSTs to failed-cookie ACKs in LISTEN (RFC 9293 3.10.7.2) per second per worker, drawn
+    // around this like the challenge-ACK budget (tcp/challenge_ack.hpp); 0: no limit.
+    uint32_t bad_cookie_rst_limit = 1000;
     uint16_t ephemeral_low = 32768;     // active-open local ports, as Linux ip_local_port_range
     uint16_t ephemeral_high = 60999;
     // Data mbufs (2 KiB each) per worker for send() copies and copied received text; 0:
@@ -251,6 +254,7 @@ private:
     void on_time_wait_segment(TwSlot& tw, const wire::Frame& f, const tcp::Segment& seg,
                               time::Instant now) noexcept;
     void to_time_wait(Slot& s) noexcept;
+    void end_time_wait_hold(Slot& s, time::Instant now) noexcept;
     void free_time_wait(TwSlot& tw) noexcept;
 
     // Drains fx for slot s: frames out, timers to the wheel, events to the application.
@@ -298,6 +302,7 @@ private:
     tcp::IsnGenerator isn_;
     std::optional<tcp::CookieSecrets> secrets_;  // set by create()
     tcp::Stats stats_;
+    tcp::ChallengeAckLimiter bad_cookie_rsts_;  // RSTs to failed cookies (on_listen_ack)
     time::TimerWheel wheel_;
     std::optional<flow::FlowTable> flows_;  // set by create()
     tcp::BufferPools pools_;
@@ -306,6 +311,8 @@ private:
     std::vector<uint32_t> free_slots_;
     uint32_t used_ = 0;
     flow::Pool<TwSlot> tw_pool_;
+    TwSlot* tw_oldest_ = nullptr;  // the TIME-WAIT entries in creation order
+    TwSlot* tw_newest_ = nullptr;
     std::unique_ptr<tcp::SynCache> syn_cache_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::array<uint32_t, tcp::kStateCount> gauge_{};

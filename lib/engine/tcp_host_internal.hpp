@@ -17,6 +17,7 @@ struct TcpHost::Slot {
     bool in_table = false;
     bool mac_known = false;
     bool app_closed = false;                  // the application has had its Closed event
+    bool tw_hold_over = false;  // TIME-WAIT: no longer held for unread text (run_effects)
     tcp::State counted = tcp::State::Closed;  // the state gauge_ counts this slot under
     wire::FlowKey key{};
     uint32_t hash = 0;
@@ -41,6 +42,8 @@ struct TcpHost::TwSlot {
     uint32_t hash = 0;
     wire::MacAddr peer_mac;
     TcpHost* host = nullptr;
+    TwSlot* older = nullptr;  // creation order: the oldest is recycled when the pool is full
+    TwSlot* newer = nullptr;
 };
 
 struct TcpHost::Listener {

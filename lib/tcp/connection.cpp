@@ -450,6 +450,8 @@ void Connection::establish_directly(const HandshakeParams& p, time::Instant now)
     tcb_ = fresh;
     Tcb& t = tcb_;
     t.passive = p.passive;
+    t.syn_retransmitted = p.syn_retransmitted;  // init_congestion: IW 1
+    if (p.syn_retransmitted) t.rtx.rto = std::max(t.rtx.rto, kRtoAfterSynLoss);  // (5.7)
     t.iss = p.iss;
     t.irs = p.irs;
     t.snd_una = t.snd_nxt = t.snd_max = t.snd_buf_seq = p.iss + 1;

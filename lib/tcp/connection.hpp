@@ -221,6 +221,7 @@ public:
         uint16_t peer_ack_window = 0;       // window field of the segment that completed it
         uint32_t peer_last_tsval = 0;       // TSval of that segment
         bool passive = false;
+        bool syn_retransmitted = false;  // RFC 6298 (5.7): RTO 3 s, RFC 5681 3.1: IW 1
     };
     void establish_directly(const HandshakeParams& p, time::Instant now) noexcept;
 

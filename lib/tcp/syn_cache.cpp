@@ -133,6 +133,7 @@ SynCacheEntry* SynCache::insert(const FourTuple& t, const Segment& syn, wire::Se
             if (e.irs == syn.seq) {
                 // A retransmitted SYN: our SYN-ACK was lost (or is late). Answer again.
                 ++stats_.resent;
+                e.flags |= SynCacheEntry::kResent;
             } else {
                 // The peer forgot the old attempt and started over: this SYN is new.
                 fill(e, t, syn, iss, peer_mac);
@@ -228,6 +229,7 @@ SynCacheVerdict SynCache::on_segment(SynCacheEntry& e, const Segment& seg, time:
     accept.peer_ack_window = seg.window;
     accept.peer_last_tsval = n.ts_ok ? seg.options.ts_val : 0;
     accept.ecn_ok = n.ecn_ok;
+    accept.retransmitted = (e.flags & SynCacheEntry::kResent) != 0;
     erase(e);
     ++stats_.completed;
     return SynCacheVerdict::Established;
@@ -249,6 +251,7 @@ void SynCache::fire(SynCacheEntry& e, time::Instant now) noexcept {
     }
     ++e.retransmits;
     ++stats_.retransmits;
+    e.flags |= SynCacheEntry::kResent;
     wheel_->start(e.timer, now + rto(e.retransmits));
     if (sink_ != nullptr) sink_(sink_ctx_, e, syn_ack(e, now), now);
 }

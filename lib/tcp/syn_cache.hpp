@@ -57,8 +57,9 @@ using MacBytes = std::array<uint8_t, 6>;  // the peer's Ethernet address, opaque
 struct SynCacheEntry {
     static constexpr uint32_t kNone = UINT32_MAX;
     // Bits of `flags`.
+    // kResent: a SYN-ACK went out again (timer or retransmitted SYN), RFC 6298 (5.7).
     static constexpr uint8_t kInUse = 1, kHasMss = 2, kWsOk = 4, kSackOk = 8, kTsOk = 16,
-                             kEcnOk = 32;
+                             kEcnOk = 32, kResent = 64;
 
     time::Timer timer;         // SYN-ACK retransmission, then expiry
     FourTuple tuple;           // local = us

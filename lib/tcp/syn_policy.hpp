@@ -53,10 +53,11 @@ struct SynPolicyConfig {
     uint32_t rate_limit = 10'000;
     uint8_t high_water_pct = 90;     // of the cache's capacity
     time::Duration calm_time = 15s;  // FreeBSD tcp_syncache.c SYNCOOKIE_LIFETIME
-    // An invalid or stale cookie: false = drop silently (counted), true = RST as CLOSED
-    // would (RFC 9293 3.10.7.1). Dropping gives a scanner nothing; RST tells a confused
-    // peer at once.
-    bool rst_on_bad_cookie = false;
+    // An ACK whose cookie is invalid or stale: true = RST, as RFC 9293 3.10.7.2 says for any
+    // ACK in LISTEN (Linux and FreeBSD do), within the host's per-worker limit
+    // (TcpHostConfig::bad_cookie_rst_limit); false = drop silently (counted), which gives a
+    // scanner nothing but leaves a confused peer to time out.
+    bool rst_on_bad_cookie = true;
 };
 
 // nstat-named counters of a listener (or of a worker, summed). The host maps them onto

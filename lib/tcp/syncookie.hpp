@@ -190,6 +190,7 @@ struct PassiveAccept {
     uint16_t peer_ack_window = 0;       // the final ACK's window field
     uint32_t peer_last_tsval = 0;       // the final ACK's TSval
     bool ecn_ok = false;                // ECN negotiated (for when the core does ECN)
+    bool retransmitted = false;  // the SYN or SYN-ACK was sent again (SYN cache; RFC 6298 (5.7))
 };
 using CookieAccept = PassiveAccept;
 

@@ -30,6 +30,9 @@ TimeWaitResult time_wait_on_segment(TimeWaitEntry& tw, const Segment& seg, time:
                                     const Config& cfg, OutSegment& reply) noexcept {
     const Flags f = seg.flags;
     const bool seg_ts = seg.options.has_timestamps;
+    // Our last answer was a challenge ACK to a SYN (for the RST rule below).
+    const bool syn_challenged = tw.syn_challenged;
+    tw.syn_challenged = false;
 
     // A new SYN for the same 4-tuple: RFC 6191 4 / RFC 1122 4.2.2.13.
     if (f.has(Flags::Syn) && !f.any(Flags::Ack | Flags::Rst)) {
@@ -44,9 +47,12 @@ TimeWaitResult time_wait_on_segment(TimeWaitEntry& tw, const Segment& seg, time:
                 accept = seg.seq > tw.rcv_nxt;
             if (!accept) return {TimeWaitAction::Drop, false, {}};  // RFC 6191 4: silently drop
         } else {
-            accept = seg.seq > tw.rcv_nxt;  // RFC 1122 4.2.2.13
+            // RFC 6191 2, old connection without timestamps: a new one with them is
+            // honoured (PAWS guards it); without them, RFC 1122 4.2.2.13.
+            accept = (seg_ts && cfg.timestamps) || seg.seq > tw.rcv_nxt;
             if (!accept) {
                 reply = make_ack(tw, now);  // RFC 9293 3.10.7.4 fourth step (RFC 5961 4)
+                tw.syn_challenged = true;
                 return {TimeWaitAction::Ack, false, {}, true};
             }
         }
@@ -55,7 +61,14 @@ TimeWaitResult time_wait_on_segment(TimeWaitEntry& tw, const Segment& seg, time:
 
     // RST: RFC 1337 F1, or RFC 9293 3.10.7.4 second step with RFC 5961 3.2.
     if (f.has(Flags::Rst)) {
-        if (cfg.time_wait_ignores_rst) return {TimeWaitAction::Drop, false, {}};
+        if (cfg.time_wait_ignores_rst) {
+            // RFC 1337 F1 guards against a RST to our ACK of an old duplicate. A RST exactly
+            // at RCV.NXT right after our challenge ACK to a SYN is the client in SYN-SENT
+            // answering it (RFC 9293 3.10.7.3): it ends TIME-WAIT so that the retried SYN
+            // opens at once instead of after 2 x MSL.
+            if (syn_challenged && seg.seq == tw.rcv_nxt) return {TimeWaitAction::Close, false, {}};
+            return {TimeWaitAction::Drop, false, {}};
+        }
         if (seg.seq == tw.rcv_nxt) return {TimeWaitAction::Close, false, {}};
         if (wire::seq_in_window(seg.seq, tw.rcv_nxt, tw.rcv_nxt + (uint32_t(tw.window) + 1))) {
             reply = make_ack(tw, now);

@@ -4,14 +4,17 @@
 // Connection still in TIME-WAIT delegates to the same function, so both behave alike.
 //
 // Rules, in the order applied:
-//   SYN (no ACK, no RST)   reopen early if RFC 6191 4 (timestamps newer, or equal with a
-//                          higher sequence number) or, without timestamps on the old
-//                          connection, RFC 1122 4.2.2.13 (SEG.SEQ > RCV.NXT); otherwise
-//                          RFC 6191 drops it silently when timestamps were in use and RFC
-//                          9293 3.10.7.4 (fourth step, RFC 5961 4) sends a challenge ACK.
-//   RST                    RFC 1337 F1 (Config::time_wait_ignores_rst, default): ignored.
-//                          Otherwise RFC 5961 3.2: exact RCV.NXT -> close, in window ->
-//                          challenge ACK, outside -> drop.
+//   SYN (no ACK, no RST)   reopen early if RFC 6191 2 (timestamps newer, or equal with a
+//                          higher sequence number; old connection without timestamps and
+//                          the new one with them) or, without timestamps on either, RFC
+//                          1122 4.2.2.13 (SEG.SEQ > RCV.NXT); otherwise RFC 6191 drops it
+//                          silently when timestamps were in use and RFC 9293 3.10.7.4
+//                          (fourth step, RFC 5961 4) sends a challenge ACK.
+//   RST                    RFC 1337 F1 (Config::time_wait_ignores_rst, default): ignored,
+//                          except exactly at RCV.NXT right after a challenge ACK to a SYN
+//                          (the client's answer to it: close). Otherwise RFC 5961 3.2:
+//                          exact RCV.NXT -> close, in window -> challenge ACK, outside ->
+//                          drop.
 //   PAWS (RFC 7323 5.3)    an older TSval: ACK and drop.
 //   retransmitted FIN      ends at RCV.NXT: ACK it and restart 2MSL (RFC 9293 3.10.7.4
 //                          eighth step; Linux tcp_timewait_state_process does the same).
@@ -35,6 +38,7 @@ struct TimeWaitEntry {
     uint16_t remote_port = 0;
     uint16_t window = 0;      // header window field for re-ACKs (already scaled)
     bool timestamps = false;  // the connection used RFC 7323 timestamps
+    bool syn_challenged = false;  // the last segment was a SYN we sent a challenge ACK for
 };
 // The budget promised to the flow layer (a million TIME-WAITs ~ 32 MB).
 static_assert(sizeof(TimeWaitEntry) <= 32, "TimeWaitEntry budget");

@@ -245,6 +245,52 @@ TEST_F(Api, PassiveConnectionReportsAcceptDataPeerClosedCloseInOrder) {
     EXPECT_EQ(log.joined(), "accept,data:hello,peer_closed,close");
 }
 
+// Issue 18 item 1, RFC 9293 3.10.7.4 eighth step (the FIN pushes the text to the user):
+// half-closed by us, the peer sends 10 KB and its FIN; the application reads 1 KB per loop
+// turn, after the connection has reached TIME-WAIT: all of it, then EndOfStream, and only
+// then on_close.
+TEST_F(Api, TextUnreadWhenTimeWaitBeginsIsReadToTheEndBeforeOnClose) {
+    Log log;
+    log.read_on_data = false;
+    Conn a;
+    ASSERT_EQ(w0().connect(Ipv4{0xC6120001}, 9000, recording_handlers(log), {}, &a), Errc::Ok);
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    const uint16_t port = out[0].tcp.src_port;
+    const uint32_t iss = out[0].tcp.seq.raw();
+    inject(9000, port, 500, iss + 1, F::Syn | F::Ack);
+    poll();
+    ASSERT_EQ(a.shutdown_send(), Errc::Ok);
+    poll();  // our FIN
+    std::string sent;
+    for (int i = 0; i < 10; ++i) {
+        const std::string piece(1024, char('a' + i));
+        inject(9000, port, 501 + uint32_t(sent.size()), iss + 2, F::Ack, piece);
+        sent += piece;
+    }
+    inject(9000, port, 501 + uint32_t(sent.size()), iss + 2, F::Ack | F::Fin);
+    poll();
+    ConnStatus st;
+    ASSERT_EQ(a.status(st), Errc::Ok);
+    EXPECT_EQ(st.state, State::TimeWait);
+    std::string got;
+    Errc end = Errc::Ok;
+    for (int turn = 0; turn < 100 && end == Errc::Ok; ++turn) {
+        std::byte buf[1024];
+        const IoResult r = a.receive(buf);
+        got.append(reinterpret_cast<const char*>(buf), r.bytes);
+        if (r.bytes == 0) end = r.error;
+        if (end == Errc::Ok) {
+            EXPECT_EQ(log.events.back(), "peer_closed") << "no on_close yet";
+        }
+        poll();
+    }
+    EXPECT_EQ(got.size(), sent.size());
+    EXPECT_TRUE(got == sent) << "the bytes, in order";
+    EXPECT_EQ(end, Errc::EndOfStream);
+    EXPECT_EQ(log.events.back(), "close");
+}
+
 TEST_F(Api, ActiveOpenReportsConnectedOrRefusedThenClose) {
     Log ok, refused;
     Conn a, b;

@@ -74,21 +74,38 @@ Netns::Netns(bool relay, bool ipv6) {
     error_ = r.output;
 }
 
+Netns::Netns(FleetBed) {
+    auto r = run(source_path("scripts/netns.sh") + " up-fleet " + kTag);
+    ok_ = r.exit_code == 0;
+    error_ = r.output;
+}
+
 Netns::~Netns() {
     run(source_path("scripts/netns.sh") + " down " + kTag);
 }
 
 SluiceListen::SluiceListen(std::vector<std::string> extra, std::string cfg, std::string bin,
                            std::string ready_marker) {
+    start(Place{}, std::move(extra), std::move(cfg), std::move(bin), ready_marker);
+}
+
+SluiceListen::SluiceListen(std::string cfg, const Place& where) {
+    start(where, {}, std::move(cfg), {}, ": ready on ");
+}
+
+void SluiceListen::start(const Place& where, std::vector<std::string> extra, std::string cfg,
+                         std::string bin, const std::string& ready_marker) {
+    file_prefix_ = where.file_prefix;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
     if (bin.empty()) bin = build_path("app/sluice-listen");
     if (cfg.empty()) cfg = source_path("config/listen.toml");
-    std::vector<std::string> args = {
-        "ip",      "netns",     "exec",
-        kServerNs, bin,         std::string("--file-prefix=") + kFilePrefix,
-        "--",      "--config",  cfg,
-        "--iface", kServerIface};
+    std::vector<std::string> args = {"ip",        "netns",
+                                     "exec",      where.ns,
+                                     bin,         "--file-prefix=" + where.file_prefix,
+                                     "--",        "--config",
+                                     cfg,         "--iface",
+                                     where.iface};
     args.insert(args.end(), extra.begin(), extra.end());
 
     pid_ = ::fork();
@@ -170,7 +187,7 @@ SluiceListen::~SluiceListen() {
 }
 
 std::optional<std::string> SluiceListen::telemetry(const std::string& command) const {
-    auto c = ctl::TelemetryClient::connect(kFilePrefix);
+    auto c = ctl::TelemetryClient::connect(file_prefix_);
     if (!c) return std::nullopt;
     return c->query(command);
 }
@@ -200,10 +217,10 @@ Counters read_counters(const std::string& prefix, const std::string& command) {
     return v ? *v : Counters{};
 }
 
-Counters SluiceListen::counters() const { return read_counters(kFilePrefix, "/sluice/stats"); }
+Counters SluiceListen::counters() const { return read_counters(file_prefix_, "/sluice/stats"); }
 
 std::optional<Counters> SluiceListen::try_counters() const {
-    return try_read_counters(kFilePrefix, "/sluice/stats");
+    return try_read_counters(file_prefix_, "/sluice/stats");
 }
 
 uint64_t SluiceListen::counter(const std::string& name) const { return get(counters(), name); }

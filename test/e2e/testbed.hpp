@@ -68,9 +68,14 @@ std::string line_with(const std::string& out, const std::string& prefix);
 
 // Creates the namespaces (with `relay`, the middle one too: scripts/netns.sh up-relay; with
 // `ipv6`, the client has 2001:2::1/64 too); removes them on destruction.
+// Netns(kFleet): scripts/netns.sh up-fleet (two sluice hosts, fleet_test.cpp).
+struct FleetBed {};
+inline constexpr FleetBed kFleet{};
+
 class Netns {
 public:
     explicit Netns(bool relay = false, bool ipv6 = false);
+    explicit Netns(FleetBed);
     ~Netns();
     Netns(const Netns&) = delete;
     Netns& operator=(const Netns&) = delete;
@@ -82,12 +87,22 @@ private:
     std::string error_;
 };
 
+// Where a sluice program runs: its namespace, the veth end it drives, its DPDK file prefix
+// (the telemetry socket's directory). Two at once need two of each.
+struct Place {
+    std::string ns = kServerNs;
+    std::string iface = kServerIface;
+    std::string file_prefix = kFilePrefix;
+};
+
 // A sluice program in the server namespace; the constructor returns once it printed
 // `ready_marker` (bounded wait). By default: sluice-listen with config/listen.toml.
 class SluiceListen {
 public:
     explicit SluiceListen(std::vector<std::string> extra_app_args = {}, std::string config = {},
                           std::string binary = {}, std::string ready_marker = ": ready on ");
+    // sluice-listen with `config`, at `where`.
+    SluiceListen(std::string config, const Place& where);
     ~SluiceListen();
     SluiceListen(const SluiceListen&) = delete;
     SluiceListen& operator=(const SluiceListen&) = delete;
@@ -130,6 +145,10 @@ private:
     static void poll_pause();
     void drain(std::chrono::milliseconds wait);
 
+    void start(const Place& where, std::vector<std::string> extra, std::string config,
+               std::string binary, const std::string& ready_marker);
+
+    std::string file_prefix_ = kFilePrefix;
     pid_t pid_ = -1;
     int out_fd_ = -1;
     bool ok_ = false;

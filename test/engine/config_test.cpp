@@ -125,6 +125,29 @@ challenge_ack_limit = 0
     EXPECT_EQ(defaults->tcp.tcp.challenge_ack_limit, 1000u);
 }
 
+// Issue 18 item 6: failed-cookie ACKs get a RST by default (RFC 9293 3.10.7.2), within a
+// per-worker limit that 0 turns off; a listener may still drop them silently.
+TEST(Config, BadCookieRstLimitAndPerListenerSwitch) {
+    auto cfg = parse_config(std::string(kMinimal) + R"(
+[tcp]
+bad_cookie_rst_limit = 0
+[[listener]]
+port = 7
+service = "echo"
+rst_on_bad_cookie = false
+)",
+                            "t.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->tcp.bad_cookie_rst_limit, 0u);
+    ASSERT_EQ(cfg->tcp.listeners.size(), 1u);
+    EXPECT_FALSE(cfg->tcp.listeners[0].syn.rst_on_bad_cookie);
+    auto defaults = parse_config(std::string(kMinimal) + "[[listener]]\nport = 7\n", "t.toml");
+    ASSERT_TRUE(defaults) << defaults.error().message;
+    EXPECT_EQ(defaults->tcp.bad_cookie_rst_limit, 1000u);
+    ASSERT_EQ(defaults->tcp.listeners.size(), 1u);
+    EXPECT_TRUE(defaults->tcp.listeners[0].syn.rst_on_bad_cookie);
+}
+
 TEST(Config, OverridesReplaceAddressGatewayAndInterface) {
     auto cfg =
         parse_config(std::string(kMinimal) +

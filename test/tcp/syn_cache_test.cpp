@@ -310,6 +310,36 @@ TEST_F(SynCacheTest, AcceptedEntryStopsRetransmitting) {
     EXPECT_EQ(wheel.size(), 0u);
 }
 
+// RFC 6298 (5.7) and RFC 5681 3.1: a connection whose SYN or SYN-ACK was lost starts with
+// RTO 3 s and one segment; the accept says whether the SYN-ACK went out again (timer, or
+// answer to a retransmitted SYN), and the connection made from it applies it.
+TEST_F(SynCacheTest, Rfc6298_5_7_AcceptSaysWhetherTheSynAckWentOutAgain) {
+    PassiveAccept acc;
+    OutSegment sa, reply;
+    const Segment sy = syn(300);
+    SynCacheEntry* e = cache.insert(tuple_n(1), sy, SeqNum(100), kMac, now, sa);
+    ASSERT_EQ(cache.on_segment(*e, ack_of(sy, sa), now, acc, reply), SynCacheVerdict::Established);
+    EXPECT_FALSE(acc.retransmitted);
+
+    e = cache.insert(tuple_n(2), sy, SeqNum(100), kMac, now, sa);
+    advance_to(t0 + 1500ms);  // the timer sends it again
+    ASSERT_EQ(rtx.size(), 1u);
+    Segment a = ack_of(sy, sa);
+    ASSERT_EQ(cache.on_segment(*e, a, now, acc, reply), SynCacheVerdict::Established);
+    EXPECT_TRUE(acc.retransmitted);
+    Host h(cfg);
+    Connection::HandshakeParams p = handshake_params(acc);
+    p.syn_retransmitted = acc.retransmitted;
+    h.conn.establish_directly(p, now);
+    EXPECT_EQ(h.conn.tcb().rtx.rto, kRtoAfterSynLoss);
+    EXPECT_EQ(h.conn.status().cwnd, uint32_t(h.conn.tcb().send_mss));
+
+    e = cache.insert(tuple_n(3), sy, SeqNum(100), kMac, now, sa);
+    cache.insert(tuple_n(3), sy, SeqNum(100), kMac, now, sa);  // the client's SYN again
+    ASSERT_EQ(cache.on_segment(*e, a, now, acc, reply), SynCacheVerdict::Established);
+    EXPECT_TRUE(acc.retransmitted);
+}
+
 TEST(SynCacheLayout, EntryIsTwoCacheLines) {
     EXPECT_LE(sizeof(SynCacheEntry), 128u);
 }

@@ -165,6 +165,56 @@ TEST_F(TimeWaitEntryTest, Rfc6191_NoTimestampOnNewSyn_FallsBackToSequence) {
               TimeWaitAction::Drop);
 }
 
+// RFC 6191 2: the old incarnation did not use timestamps and the new SYN has them (we use
+// them too): "honor the incoming connection request", whatever its sequence number; PAWS
+// will keep old duplicates out. (Linux accepts it as well: the old connection's TS.Recent
+// of 0 is older than the SYN's TSval.)
+TEST_F(TimeWaitEntryTest, Rfc6191_2_OldWithoutTimestampsNewSynWithThem_ReopensBelowRcvNxt) {
+    cfg.timestamps = true;
+    TimeWaitEntry tw = entry(false);
+    auto r = time_wait_on_segment(tw, seg(200, 0, Flags::Syn, 42), now, cfg, reply);
+    EXPECT_EQ(r.action, TimeWaitAction::Reopen);
+    EXPECT_EQ(r.iss_after, SeqNum(102));
+}
+
+// RFC 6191 2: the new incarnation would not use timestamps (we do not), so only the sequence
+// number counts: below RCV.NXT is RFC 793 processing, the challenge ACK.
+TEST_F(TimeWaitEntryTest, Rfc6191_2_SynTimestampsWeDoNotUse_FallBackToSequence) {
+    cfg.timestamps = false;
+    TimeWaitEntry tw = entry(false);
+    auto r = time_wait_on_segment(tw, seg(200, 0, Flags::Syn, 42), now, cfg, reply);
+    EXPECT_EQ(r.action, TimeWaitAction::Ack);
+    EXPECT_TRUE(r.challenge);
+}
+
+// RFC 1337 F1 ignores RSTs in TIME-WAIT, against old duplicates that kill it (the peer resets
+// our ACK of an old segment). A SYN below RCV.NXT from a client without timestamps gets a
+// challenge ACK (RFC 9293 3.10.7.4 fourth step); the client, in SYN-SENT, answers
+// <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.3) and retries. That RST, exactly at RCV.NXT, must
+// end TIME-WAIT or the client stalls for 2 MSL. (Linux, tcp_rfc1337 = 0: any RST at RCV.NXT.)
+TEST_F(TimeWaitEntryTest, Rfc1337_RstAnsweringOurChallengeAckToASyn_Closes) {
+    ASSERT_TRUE(cfg.time_wait_ignores_rst);
+    TimeWaitEntry tw = entry(false);
+    auto r = time_wait_on_segment(tw, seg(200, 0, Flags::Syn), now, cfg, reply);
+    ASSERT_EQ(r.action, TimeWaitAction::Ack);
+    EXPECT_EQ(time_wait_on_segment(tw, seg(303, 0, Flags::Rst), now, cfg, reply).action,
+              TimeWaitAction::Drop)
+        << "not at RCV.NXT";
+    r = time_wait_on_segment(tw, seg(200, 0, Flags::Syn), now, cfg, reply);  // the retry
+    ASSERT_EQ(r.action, TimeWaitAction::Ack);
+    EXPECT_EQ(time_wait_on_segment(tw, seg(302, 0, Flags::Rst), now, cfg, reply).action,
+              TimeWaitAction::Close);
+}
+
+// The RFC 1337 hazard itself: our ACK of an old duplicate draws the peer's RST. Ignored.
+TEST_F(TimeWaitEntryTest, Rfc1337_RstAnsweringOurAckOfAnOldSegment_StillIgnored) {
+    TimeWaitEntry tw = entry(false);
+    ASSERT_EQ(time_wait_on_segment(tw, seg(250, 102, Flags::Ack | Flags::Psh), now, cfg, reply).action,
+              TimeWaitAction::Ack);
+    EXPECT_EQ(time_wait_on_segment(tw, seg(302, 0, Flags::Rst), now, cfg, reply).action,
+              TimeWaitAction::Drop);
+}
+
 TEST_F(TimeWaitEntryTest, Rfc7323_Paws_OldSegmentAcked) {
     TimeWaitEntry tw = entry(true);
     auto r = time_wait_on_segment(tw, seg(301, 102, Flags::Fin | Flags::Ack, 10), now, cfg, reply);
