@@ -82,12 +82,39 @@ TEST_F(FinWait2, Fin_EntersTimeWaitAndAcks) {
     EXPECT_FALSE(h.has_timer(TimerKind::FinWait2));
 }
 
-TEST_F(FinWait2, DataStillAcknowledged) {
-    // close() closed our receive side too: text is acknowledged and discarded.
+// RFC 1122 4.2.2.13: a host that called CLOSE and then receives new data SHOULD send RST to
+// show that the data was lost (Linux and FreeBSD do, and close: TCPAbortOnData). close()
+// closed our receive side, so nobody would ever read it.
+TEST_F(FinWait2, Rfc1122_4_2_2_13_DataAfterCloseGetsRst) {
     inject({.seq = 301, .ack = 102, .flags = Flags::Ack, .payload = "late"});
-    expect_sent({.seq = 102, .ack = 305, .flags = Flags::Ack});
-    expect_state(State::FinWait2);
+    expect_sent({.seq = 102, .flags = Flags::Rst});
+    expect_state(State::Closed);
+    expect_closed(CloseReason::Aborted);
     EXPECT_EQ(h.stats.drop_count(DropReason::AfterClose), 1u);
+    EXPECT_FALSE(h.next_timer().has_value());
+}
+
+TEST_F(FinWait1, Rfc1122_4_2_2_13_DataAfterCloseGetsRst) {
+    // <SEQ=SEG.ACK><CTL=RST>, as Linux: the peer's RCV.NXT when it sent this (our FIN may
+    // not have reached it), so its RFC 5961 3.2 check takes the RST at once.
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = "late"});
+    expect_sent({.seq = 101, .flags = Flags::Rst});
+    expect_state(State::Closed);
+    expect_closed(CloseReason::Aborted);
+}
+
+// Out of order is new data too (Linux checks only that it ends beyond RCV.NXT).
+TEST_F(FinWait2, Rfc1122_4_2_2_13_OutOfOrderDataAfterCloseGetsRst) {
+    inject({.seq = 310, .ack = 102, .flags = Flags::Ack, .payload = "late"});
+    expect_sent({.seq = 102, .flags = Flags::Rst});
+    expect_state(State::Closed);
+}
+
+// Nothing new (a retransmission of what was ACKed before close()): the usual ACK, no RST.
+TEST_F(FinWait2, OldDataAfterClose_JustAcked) {
+    inject({.seq = 297, .ack = 102, .flags = Flags::Ack, .payload = "old"});
+    expect_sent({.seq = 102, .ack = 301, .flags = Flags::Ack});
+    expect_state(State::FinWait2);
 }
 
 TEST_F(FinWait2, Timeout_ClosesOrphanedConnection) {
