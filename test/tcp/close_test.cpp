@@ -229,6 +229,15 @@ TEST_F(TimeWait, CompactEntryMatchesTheTcb) {
 
 // --- four-way close, passive side ---------------------------------------------------------
 
+// RFC 5681 4.2 / RFC 9293 3.10.7.4: an out-of-order segment is ACKed at once, a bare FIN
+// beyond RCV.NXT (the data before it lost) included: the duplicate ACK tells the peer.
+TEST_F(Established, Rfc5681_4_2_OutOfOrderBareFinGetsDuplicateAck) {
+    inject({.seq = 305, .ack = 101, .flags = Flags::Fin | Flags::Ack});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    expect_state(State::Established);
+    expect_no_event(EventKind::PeerClosed);
+}
+
 TEST_F(Established, Fin_EntersCloseWaitAndAcks) {
     inject({.seq = 301, .ack = 101, .flags = Flags::Fin | Flags::Ack});
     expect_sent({.seq = 101, .ack = 302, .flags = Flags::Ack});
