@@ -175,6 +175,28 @@ TEST_F(Data, Rfc9293_3_8_6_1_ZeroWindow_PersistProbes) {
     EXPECT_EQ(h.conn.tcb().persist_probes, 0);
 }
 
+// RFC 9293 3.8.6.1 (SHLD-30): the persist interval backs off exponentially (capped, here at
+// max_rto as Linux's TCP_RTO_MAX) also while every probe is answered with window 0: an
+// answer proves the peer alive, it does not shorten the interval (Linux tcp_probe_timer
+// keeps icsk_backoff across answered probes).
+TEST_F(Data, Rfc9293_3_8_6_1_PersistIntervalBacksOffWhileAnswered) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    send("stalled");
+    Duration expected = 1s;  // the RTO
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, expected) << "interval " << i;
+        advance(h.timer_at(TimerKind::Persist) - h.now);
+        expect_sent({.seq = 100, .ack = 301, .flags = Flags::Ack});
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+        expect_nothing_sent();
+        expected = std::min<Duration>(2 * expected, h.cfg.max_rto);
+    }
+    EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, h.cfg.max_rto);  // 1 s << 10 > 120 s
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // window opens
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack | Flags::Psh, .payload = "stalled"});
+    EXPECT_FALSE(h.has_timer(TimerKind::Persist));
+}
+
 TEST_F(Data, ZeroWindow_AnsweredProbesNeverTimeOut) {
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
     send("x");
