@@ -276,6 +276,42 @@ TEST_F(SynSent, Syn_SimultaneousOpenEntersSynReceived) {
     expect_event(EventKind::Connected);
 }
 
+// RFC 7323 2.2: "The window field in a segment where the SYN bit is set (i.e., a <SYN> or
+// <SYN,ACK>) MUST NOT be scaled." In a simultaneous open the peer's SYN-ACK reaches us in
+// SYN-RECEIVED with scaling already negotiated (from its SYN): its window is still the
+// plain 16-bit figure.
+class SynSentScaled : public TcpTest {
+protected:
+    static Config ws_config() {
+        Config c = plain_config();
+        c.window_scaling = true;
+        return c;
+    }
+    SynSentScaled() : TcpTest(ws_config()) {}
+    void SetUp() override {
+        ASSERT_EQ(open_active(), Error::None);
+        h.sent.clear();
+    }
+};
+
+TEST_F(SynSentScaled, Rfc7323_2_2_SimultaneousOpenSynAckWindowNotScaled) {
+    wire::TcpOptions ws;
+    ws.has_wscale = true;
+    ws.wscale = 7;
+    inject({.seq = 300, .flags = Flags::Syn, .window = 8192, .options = ws});
+    expect_sent({.seq = 100, .ack = 301, .flags = Flags::Syn | Flags::Ack});
+    expect_state(State::SynReceived);
+    inject({.seq = 300, .ack = 101, .flags = Flags::Syn | Flags::Ack, .window = 8000,
+            .options = ws});
+    expect_nothing_sent();
+    expect_state(State::Established);
+    expect_event(EventKind::Connected);
+    EXPECT_EQ(h.conn.status().snd_wnd, 8000u);  // not 8000 << 7
+    // The first segment without SYN is scaled.
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 100});
+    EXPECT_EQ(h.conn.status().snd_wnd, 100u << 7);
+}
+
 TEST_F(SynSent, SimultaneousOpen_RstInSynReceivedClosesRefused) {
     inject({.seq = 300, .flags = Flags::Syn});
     expect_sent({.seq = 100, .ack = 301, .flags = Flags::Syn | Flags::Ack});
