@@ -76,6 +76,29 @@ TEST_F(Data, ReceiveWindowClosesAndReopens) {
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 4096});
 }
 
+// RFC 9293 3.8.6.2.2 (MUST-39) receiver SWS avoidance: the right edge moves only once it can
+// move by min(RCV.BUFF / 2, Eff.snd.MSS) = min(2048, 536), in every segment we send, not
+// only in the update after a read. Before, the ACK to a zero-window probe offered the 100
+// bytes just read, and the peer would fill it with a 100-byte segment.
+TEST_F(Data, Rfc9293_3_8_6_2_2_ReceiverSws_NoSmallWindowInAnyAck) {
+    std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
+    expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
+    inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
+    expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
+    inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    EXPECT_EQ(receive(100).size(), 100u);
+    expect_nothing_sent();  // no update for 100 bytes
+    inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});  // the peer's zero-window probe
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    EXPECT_EQ(receive(436).size(), 436u);  // 536 free: now the edge moves
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 536});
+    EXPECT_EQ(receive(100).size(), 100u);
+    inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});  // a probe again
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 536});  // not 636
+}
+
 TEST_F(Data, Rfc9293_3_10_7_4_OutOfOrder_HeldAndDuplicateAck) {
     inject({.seq = 310, .ack = 101, .flags = Flags::Ack, .payload = "later"});
     expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
