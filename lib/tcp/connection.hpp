@@ -256,7 +256,7 @@ private:
     void send_challenge_ack(time::Instant now, Effects& fx) noexcept;
     bool check_syn(Incoming& in, time::Instant now, Effects& fx) noexcept;
     bool check_ack(Incoming& in, time::Instant now, Effects& fx) noexcept;
-    void process_text(Incoming& in, time::Instant now, Effects& fx) noexcept;
+    bool process_text(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void check_fin(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void update_send_window(const Segment& seg) noexcept;
     void ack_sent_data(wire::SeqNum ack, const Segment* seg, time::Instant now,

@@ -185,8 +185,8 @@ void Connection::on_synchronized(const Segment& seg, time::Instant now, Effects&
     if (!check_syn(in, now, fx)) return;  // fourth: SYN bit
     if (!check_ack(in, now, fx)) return;  // fifth: ACK field
     // sixth: URG is ignored; urgent data is delivered inline as normal text (RFC 6093).
-    process_text(in, now, fx);  // seventh: segment text
-    check_fin(in, now, fx);     // eighth: FIN bit
+    if (!process_text(in, now, fx)) return;  // seventh: segment text
+    check_fin(in, now, fx);                  // eighth: FIN bit
     output(now, fx);
 }
 
@@ -416,32 +416,33 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
     }
 }
 
-// Seventh step: the segment text.
-void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noexcept {
-    if (in.payload.empty()) return;
+// Seventh step: the segment text. Returns false if the connection ended here.
+bool Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noexcept {
+    if (in.payload.empty()) return true;
     Tcb& t = tcb_;
-    if (!states::kReceivesText.contains(t.state)) return;  // FIN already received: ignore
+    if (!states::kReceivesText.contains(t.state)) return true;  // FIN already received: ignore
+    if (t.recv_closed) {
+        // close() was called: nobody will read this. RFC 1122 4.2.2.13: send RST to show the
+        // data was lost (Linux TCPAbortOnData, FreeBSD alike), <SEQ=SEG.ACK><CTL=RST> as
+        // Linux: the peer's RCV.NXT when it sent this, so RFC 5961 3.2 takes it at once.
+        // Only new data gets here: the first step already ACKed what lies before RCV.NXT.
+        // shutdown_send() leaves recv_closed false: a half-closed connection keeps reading.
+        drop(DropReason::AfterClose);
+        send_rst(in.seg.ack, fx);
+        enter_closed(CloseReason::Aborted, fx);
+        return false;
+    }
     if (in.seq != t.rcv_nxt) {
         // Beyond RCV.NXT: held for later (reassembly.cpp) and a duplicate ACK at once (RFC
         // 5681 4.2), with SACK blocks when negotiated. A FIN on it is not kept: the peer
         // sends it again.
         in.flags = in.flags.without(Flags::Fin);
         t.ack_pending = true;
-        if (t.recv_closed || !queue_out_of_order(in.seq, in.payload, in.seg.mbuf)) {
+        if (!queue_out_of_order(in.seq, in.payload, in.seg.mbuf)) {
             ++stats_->ofo_drop;
             drop(DropReason::OutOfOrder);
         }
-        return;
-    }
-    if (t.recv_closed) {  // close() was called: acknowledge and discard
-        t.ack_pending = true;
-        drop(DropReason::AfterClose);
-        t.rcv_nxt += uint32_t(in.payload.size());
-        // Held ranges would now sit at or behind RCV.NXT; they are discarded too (reneging
-        // on SACKed data is allowed, RFC 2018 8: the peer resends, we ACK and discard).
-        t.ooo.clear();
-        rcv_buf_.clear_ooo();
-        return;
+        return true;
     }
     const bool filled_hole = !t.ooo.empty();
     std::size_t n = rcv_buf_.push(in.payload, in.seg.mbuf);
@@ -461,6 +462,7 @@ void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noex
     else
         schedule_ack(now, fx);
     if (n > 0) fx.push_event({EventKind::DataReadable, CloseReason::Normal, {}});
+    return true;
 }
 
 // RFC 9293 3.8.6.3 (RFC 1122 4.2.3.2) delayed ACK: at least every second segment (RFC 5681
