@@ -480,8 +480,13 @@ void Connection::schedule_ack(time::Instant now, Effects& fx) noexcept {
 void Connection::check_fin(Incoming& in, time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
     if (!in.flags.has(Flags::Fin)) return;
-    // Out of order (its FIN was not kept), or held data lay beyond the FIN: ignore it.
-    if (in.seq + uint32_t(in.payload.size()) != t.rcv_nxt) return;
+    // Beyond RCV.NXT (a bare FIN after a hole; text out of order lost its FIN already):
+    // not kept, but ACKed at once like any out-of-order segment (RFC 5681 4.2), so the
+    // peer learns of the hole from the duplicate ACK.
+    if (in.seq + uint32_t(in.payload.size()) != t.rcv_nxt) {
+        t.ack_pending = true;
+        return;
+    }
     if (!states::kReceivesText.contains(t.state) && t.state != State::SynReceived) return;
     t.rcv_nxt += 1;  // advance RCV.NXT over the FIN and acknowledge it
     t.ack_pending = true;
