@@ -318,7 +318,8 @@ void Connection::update_send_window(const Segment& seg) noexcept {
     // RFC 9293 3.10.7.4 fifth step: only a newer segment (SND.WL1, SND.WL2) moves the window.
     Tcb& t = tcb_;
     if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
-        t.snd_wnd = uint32_t(seg.window) << t.snd_wscale;
+        // RFC 7323 2.2: a SYN's window is never scaled (a simultaneous open's SYN-ACK).
+        t.snd_wnd = uint32_t(seg.window) << (seg.flags.has(Flags::Syn) ? 0 : t.snd_wscale);
         t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
@@ -369,7 +370,9 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
             return false;
         }
         enter_established(now, fx);
-        t.snd_wnd = uint32_t(seg.window) << t.snd_wscale;
+        // A simultaneous open's SYN-ACK completes it here: its window is never scaled
+        // (RFC 7323 2.2), even though scaling was negotiated from the SYN before it.
+        t.snd_wnd = uint32_t(seg.window) << (seg.flags.has(Flags::Syn) ? 0 : t.snd_wscale);
         t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
