@@ -23,6 +23,8 @@ constexpr uint16_t default_peer_mss(Family f) noexcept {
 }
 // RFC 7323 2.3: shift counts above 14 are used as 14.
 inline constexpr uint8_t kMaxWindowScale = 14;
+// RFC 7323 5.5: TS.Recent is invalid after this long without a segment from the peer.
+inline constexpr time::Duration kPawsIdleLimit = std::chrono::hours(24 * 24);
 // RFC 6298 (2.1): the RTO before any RTT sample.
 inline constexpr time::Duration kInitialRto = 1s;
 // RFC 6298 (5.7): RTO after a handshake whose SYN (or SYN-ACK) was retransmitted.

@@ -211,8 +211,13 @@ bool Connection::check_sequence(Incoming& in, time::Instant now, Effects& fx) no
         drop(DropReason::MissingTimestamp);
         return false;
     }
+    // RFC 7323 5.5: after 24 days without a segment from the peer TS.Recent is invalid
+    // (its 1 ms clock may have moved half the 32-bit space): skip PAWS and take the next
+    // TSval. (Linux: TCP_PAWS_24DAYS, from when TS.Recent was last set.)
+    const bool ts_recent_valid = now - t.last_rx <= kPawsIdleLimit;
     // RFC 7323 5.3 R1 (PAWS): a TSval older than TS.Recent marks an old duplicate.
-    if (t.ts_ok && !rst && static_cast<int32_t>(seg.options.ts_val - t.ts_recent) < 0) {
+    if (t.ts_ok && !rst && ts_recent_valid &&
+        static_cast<int32_t>(seg.options.ts_val - t.ts_recent) < 0) {
         ++stats_->paws_rejected;
         drop(DropReason::Paws);
         send_ack(now, fx);
@@ -259,7 +264,7 @@ bool Connection::check_sequence(Incoming& in, time::Instant now, Effects& fx) no
     }
     // RFC 7323 4.3: TS.Recent follows the peer's clock for segments up to Last.ACK.sent.
     if (t.ts_ok && seg.options.has_timestamps && seg.seq <= t.last_ack_sent &&
-        static_cast<int32_t>(seg.options.ts_val - t.ts_recent) >= 0)
+        (!ts_recent_valid || static_cast<int32_t>(seg.options.ts_val - t.ts_recent) >= 0))
         t.ts_recent = seg.options.ts_val;
     // An acceptable segment proves the peer alive (RFC 1122 4.2.3.6).
     t.last_rx = now;
