@@ -79,7 +79,7 @@ void Connection::enter_established(time::Instant now, Effects& fx) noexcept {
     set_state(State::Established);
     if (tcb_.syn_retransmitted)
         tcb_.rtx.rto = std::max(tcb_.rtx.rto, kRtoAfterSynLoss);  // RFC 6298 (5.7)
-    tcb_.rtx.on_progress();
+    tcb_.rtx.on_established();
     init_congestion(now);
     tcb_.last_rx = now;
     fx.push_event({EventKind::Connected, CloseReason::Normal, {}});
