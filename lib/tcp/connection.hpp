@@ -94,7 +94,8 @@ struct Tcb {
     bool pto_armed = false;  // the Retransmit timer is a loss probe (RFC 8985 7.2), not the RTO
     bool tlp_out = false;    // a loss probe is outstanding until SND.UNA reaches tlp_end
     uint8_t keepalive_probes = 0;
-    uint8_t persist_probes = 0;  // zero-window probes since the last ACK (RFC 9293 3.8.6.1)
+    uint8_t persist_probes = 0;   // zero-window probes since the last ACK: the give-up count
+    uint8_t persist_backoff = 0;  // persist interval doublings this stall (RFC 9293 3.8.6.1)
     CloseReason close_reason = CloseReason::Normal;
     uint8_t delack_segs = 0;  // in-order segments received and not yet ACKed (RFC 5681 4.2)
     RetransmitState rtx;

@@ -155,7 +155,10 @@ void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
             const auto chunk =
                 snd_buf_.peek(offset, std::min<uint32_t>({room, unsent, usable, cwnd_left}));
             const uint32_t len = uint32_t(chunk.size());
-            const bool fin = fin_wanted && len == unsent;
+            // The FIN takes a sequence number: it goes only where the window has room for it
+            // (as Linux's tcp_snd_wnd_test); otherwise it waits, and a zero window is probed
+            // (RFC 9293 3.8.6.1, MUST-36) instead of retransmitting a FIN the peer must drop.
+            const bool fin = fin_wanted && len == unsent && usable > len;
             if (len == 0 && !fin) break;
             // RFC 9293 3.7.4 (RFC 896) Nagle: a less-than-full segment waits while data is
             // unacknowledged, unless it carries our FIN (closing pushes, as Linux does).
@@ -204,6 +207,7 @@ void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
             arm(TimerKind::Persist, now + t.rtx.current(cfg_->max_rto), fx);
     } else {
         cancel(TimerKind::Persist, fx);
+        t.persist_backoff = 0;  // the window opened: the next stall starts from the RTO
     }
 }
 

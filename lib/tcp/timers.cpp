@@ -9,6 +9,9 @@
 namespace sluice::tcp {
 
 namespace {
+// Doublings past this cannot matter: 1 ms << 30 is beyond any max_rto.
+constexpr uint8_t kMaxPersistBackoff = 30;
+
 constexpr uint8_t bit(TimerKind k) noexcept {
     return uint8_t(1u << static_cast<unsigned>(k));
 }
@@ -222,8 +225,10 @@ void Connection::on_keepalive_timer(time::Instant now, Effects& fx) noexcept {
 
 // RFC 9293 3.8.6.1 zero-window probe: <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK> (as Linux
 // tcp_xmit_probe_skb) makes the receiver answer with its current window. The interval
-// backs off like the RTO; the connection is not closed while the peer answers (each ACK
-// resets the count), only after max_retries unanswered probes (Linux tcp_probe_timer).
+// backs off exponentially up to max_rto (SHLD-30) for as long as the window stays shut,
+// answered or not (Linux tcp_probe_timer keeps icsk_backoff the same way). The connection
+// is not closed while the peer answers (each ACK resets persist_probes: answered probes do
+// not count toward the limit, RFC 1122 4.2.2.17), only after max_retries unanswered ones.
 void Connection::on_persist_timer(time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
     if (!zero_window_stall()) return;
@@ -233,9 +238,10 @@ void Connection::on_persist_timer(time::Instant now, Effects& fx) noexcept {
         return;
     }
     ++t.persist_probes;
+    if (t.persist_backoff < kMaxPersistBackoff) ++t.persist_backoff;
     emit(make_segment(Flags::Ack, t.snd_una - 1, now), fx);
     time::Duration d = t.rtx.rto;
-    for (uint8_t i = 0; i < t.persist_probes && d < cfg_->max_rto; ++i) d *= 2;
+    for (uint8_t i = 0; i < t.persist_backoff && d < cfg_->max_rto; ++i) d *= 2;
     arm(TimerKind::Persist, now + std::min(d, cfg_->max_rto), fx);
 }
 
