@@ -303,8 +303,7 @@ void Connection::after_read(time::Instant now, Effects& fx) noexcept {
         uint32_t can = std::min<uint32_t>(uint32_t(rcv_buf_.free()) >> tcb_.rcv_wscale, 65535u)
                        << tcb_.rcv_wscale;
         wire::SeqNum edge = tcb_.rcv_nxt + can;
-        uint32_t threshold = std::min<uint32_t>(uint32_t(rcv_buf_.capacity() / 2), tcb_.send_mss);
-        if (edge > tcb_.rcv_adv && uint32_t(edge - tcb_.rcv_adv) >= threshold) {
+        if (edge > tcb_.rcv_adv && uint32_t(edge - tcb_.rcv_adv) >= rcv_sws_threshold()) {
             tcb_.ack_pending = true;
             output(now, fx);
         }

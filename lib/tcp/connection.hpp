@@ -301,6 +301,7 @@ private:
     OutSegment make_segment(Flags f, wire::SeqNum seq, time::Instant now) noexcept;
     uint16_t advertise(bool syn) noexcept;
     uint32_t rcv_wnd() const noexcept;
+    uint32_t rcv_sws_threshold() const noexcept;
     bool emit(const OutSegment& s, Effects& fx) noexcept;
 
     // timers.cpp
@@ -318,6 +319,7 @@ private:
     void on_keepalive_timer(time::Instant now, Effects& fx) noexcept;
     void on_persist_timer(time::Instant now, Effects& fx) noexcept;
     bool zero_window_stall() const noexcept;
+    bool sws_stall() const noexcept;
 
     // Hot.
     Tcb tcb_;

@@ -231,7 +231,11 @@ void Connection::on_keepalive_timer(time::Instant now, Effects& fx) noexcept {
 // not count toward the limit, RFC 1122 4.2.2.17), only after max_retries unanswered ones.
 void Connection::on_persist_timer(time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
-    if (!zero_window_stall()) return;
+    if (!zero_window_stall()) {
+        // RFC 9293 3.8.6.2.1 override timeout: send the runt the small window allows.
+        if (sws_stall()) output(now, fx, /*probe=*/true);
+        return;
+    }
     if (t.persist_probes >= cfg_->max_retries) {
         ++stats_->timeouts;
         enter_closed(CloseReason::Timeout, fx);
