@@ -39,8 +39,7 @@ uint16_t Connection::advertise(bool syn) noexcept {
         // past the buffer (by up to 2^shift - 1 bytes per ACK, without bound). Otherwise the
         // edge the peer sees retracts by less than 2^shift, which RFC 7323 2.4 allows; RCV.ADV
         // stays, and data up to it still fits.
-        const uint32_t up =
-            std::min<uint32_t>((rcv_wnd() + (1u << shift) - 1) >> shift, 65535u);
+        const uint32_t up = std::min<uint32_t>((rcv_wnd() + (1u << shift) - 1) >> shift, 65535u);
         if ((up << shift) <= free) {
             field = up;
             edge = t.rcv_nxt + (field << shift);
@@ -172,8 +171,7 @@ void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
             // peer's window goes only if it is at least half the largest window the peer has
             // offered; otherwise wait for the window to open (or the override timeout, the
             // persist timer). All the queued data in one short segment is Nagle's call below.
-            if (!probe && len == usable && len < room && len < unsent &&
-                len < t.max_snd_wnd / 2)
+            if (!probe && len == usable && len < room && len < unsent && len < t.max_snd_wnd / 2)
                 break;
             // RFC 9293 3.7.4 (RFC 896) Nagle: a less-than-full segment waits while data is
             // unacknowledged, unless it carries our FIN (closing pushes, as Linux does).

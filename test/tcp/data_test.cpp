@@ -73,8 +73,10 @@ TEST_F(Data, Rfc9293_3_8_6_2_1_OverrideTimeoutSendsTheHeldRunt) {
     EXPECT_FALSE(h.has_timer(TimerKind::Persist));
     EXPECT_TRUE(h.has_timer(TimerKind::Retransmit));
     inject({.seq = 301, .ack = 201, .flags = Flags::Ack, .window = 4000});
-    expect_sent({.seq = 201, .flags = Flags::Ack, .payload = std::string_view(big).substr(100, 536)});
-    expect_sent({.seq = 737, .flags = Flags::Ack | Flags::Psh,
+    expect_sent(
+        {.seq = 201, .flags = Flags::Ack, .payload = std::string_view(big).substr(100, 536)});
+    expect_sent({.seq = 737,
+                 .flags = Flags::Ack | Flags::Psh,
                  .payload = std::string_view(big).substr(636)});
 }
 
@@ -108,13 +110,13 @@ TEST_F(Data, Rfc9293_3_8_6_2_2_ReceiverSws_NoSmallWindowInAnyAck) {
     inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
     EXPECT_EQ(receive(100).size(), 100u);
-    expect_nothing_sent();  // no update for 100 bytes
+    expect_nothing_sent();                                   // no update for 100 bytes
     inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});  // the peer's zero-window probe
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
     EXPECT_EQ(receive(436).size(), 436u);  // 536 free: now the edge moves
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 536});
     EXPECT_EQ(receive(100).size(), 100u);
-    inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});  // a probe again
+    inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});                      // a probe again
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 536});  // not 636
 }
 
@@ -233,7 +235,7 @@ TEST_F(Data, Rfc9293_3_8_6_1_PersistIntervalBacksOffWhileAnswered) {
         expect_nothing_sent();
         expected = std::min<Duration>(2 * expected, h.cfg.max_rto);
     }
-    EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, h.cfg.max_rto);  // 1 s << 10 > 120 s
+    EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, h.cfg.max_rto);       // 1 s << 10 > 120 s
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // window opens
     expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack | Flags::Psh, .payload = "stalled"});
     EXPECT_FALSE(h.has_timer(TimerKind::Persist));

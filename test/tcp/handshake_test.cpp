@@ -306,8 +306,8 @@ TEST_F(SynSentScaled, Rfc7323_2_2_SimultaneousOpenSynAckWindowNotScaled) {
     inject({.seq = 300, .flags = Flags::Syn, .window = 8192, .options = ws});
     expect_sent({.seq = 100, .ack = 301, .flags = Flags::Syn | Flags::Ack});
     expect_state(State::SynReceived);
-    inject({.seq = 300, .ack = 101, .flags = Flags::Syn | Flags::Ack, .window = 8000,
-            .options = ws});
+    inject(
+        {.seq = 300, .ack = 101, .flags = Flags::Syn | Flags::Ack, .window = 8000, .options = ws});
     expect_nothing_sent();
     expect_state(State::Established);
     expect_event(EventKind::Connected);

@@ -63,7 +63,9 @@ inline Config plain_config() {
 enum class Profile : uint8_t { Plain, Full };
 Config profile_config(Profile p);
 std::string profile_name(const ::testing::TestParamInfo<Profile>& info);
-inline void PrintTo(Profile p, std::ostream* os) { *os << (p == Profile::Full ? "Full" : "Plain"); }
+inline void PrintTo(Profile p, std::ostream* os) {
+    *os << (p == Profile::Full ? "Full" : "Plain");
+}
 // The window scale the Full peer offers: a shift it applies nowhere else, so a window that
 // is (or is not) scaled where RFC 7323 2.2 says shows.
 inline constexpr uint8_t kPeerWindowScale = 2;
@@ -197,7 +199,7 @@ class StateTest : public TcpTest, public ::testing::WithParamInterface<Profile> 
 protected:
     StateTest() : TcpTest(GetParam()) {}
 };
-#define SLUICE_BOTH_PROFILES(Fixture)                                                         \
+#define SLUICE_BOTH_PROFILES(Fixture)                                                     \
     INSTANTIATE_TEST_SUITE_P(, Fixture, ::testing::Values(Profile::Plain, Profile::Full), \
                              profile_name)
 

@@ -288,7 +288,7 @@ TEST_F(BackToBack, Rfc1122_4_2_2_17_ZeroWindowHoldsFinWhileProbesAreAnswered) {
     p.pump();
     ASSERT_EQ(p.a.conn.status().snd_wnd, 0u);
     ASSERT_EQ(p.a.conn.status().send_queued, 0u);  // all of it acknowledged
-    close(p.a);  // the last data is out: now the FIN
+    close(p.a);                                    // the last data is out: now the FIN
     p.pump();
     for (int minute = 0; minute < 20; ++minute) {
         p.advance(60s);
@@ -296,7 +296,7 @@ TEST_F(BackToBack, Rfc1122_4_2_2_17_ZeroWindowHoldsFinWhileProbesAreAnswered) {
     }
     EXPECT_EQ(p.a.stats.timeouts, 0u);
     EXPECT_GT(p.b.stats.drop_count(DropReason::Unacceptable), 5u);  // the probes, answered
-    EXPECT_EQ(p.b.conn.state(), State::Established);  // no FIN has reached b
+    EXPECT_EQ(p.b.conn.state(), State::Established);                // no FIN has reached b
     EXPECT_EQ(receive(p.b), data);  // the window opens: the FIN follows
     p.pump();
     EXPECT_EQ(p.b.conn.state(), State::CloseWait);
@@ -335,8 +335,10 @@ TEST(SillyWindow, Rfc9293_3_8_6_2_SlowReader_NoSegmentsBelowMss) {
         p.sync_clocks();
         if (queued < data.size()) {
             const auto rest = std::string_view(data).substr(queued);
-            queued += p.a.conn.send({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()},
-                                    p.a.now, fx).bytes;
+            queued +=
+                p.a.conn
+                    .send({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()}, p.a.now, fx)
+                    .bytes;
             p.a.absorb(fx);
         }
         p.pump();

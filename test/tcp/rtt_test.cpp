@@ -170,8 +170,11 @@ TEST_F(RttTimestamps, Rfc7323_5_5_PawsSkippedAfter24DaysIdle) {
     advance(std::chrono::hours(25 * 24));
     const uint32_t later = 500 + 25 * kDay;  // "older" than 500 in 32-bit serial arithmetic
     ASSERT_LT(static_cast<int32_t>(later - 500), 0);
-    inject({.seq = 301, .ack = 101, .flags = Flags::Ack | Flags::Psh,
-            .options = ts(later, ts_clock(h.now)), .payload = "hi"});
+    inject({.seq = 301,
+            .ack = 101,
+            .flags = Flags::Ack | Flags::Psh,
+            .options = ts(later, ts_clock(h.now)),
+            .payload = "hi"});
     expect_sent({.seq = 101, .ack = 303, .flags = Flags::Ack});
     EXPECT_EQ(receive(), "hi");
     EXPECT_EQ(h.conn.tcb().ts_recent, later);
@@ -181,8 +184,11 @@ TEST_F(RttTimestamps, Rfc7323_5_5_PawsSkippedAfter24DaysIdle) {
 // Within 24 days PAWS holds: an old TSval is rejected (and ACKed, RFC 7323 5.3 R1).
 TEST_F(RttTimestamps, Rfc7323_5_3_PawsHoldsWithin24Days) {
     advance(std::chrono::hours(23 * 24));
-    inject({.seq = 301, .ack = 101, .flags = Flags::Ack | Flags::Psh,
-            .options = ts(499, ts_clock(h.now)), .payload = "hi"});
+    inject({.seq = 301,
+            .ack = 101,
+            .flags = Flags::Ack | Flags::Psh,
+            .options = ts(499, ts_clock(h.now)),
+            .payload = "hi"});
     expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
     EXPECT_EQ(h.stats.paws_rejected, 1u);
 }

@@ -120,7 +120,7 @@ TEST_F(Retransmit, Rfc6298_RtoExpires_RetransmitsWithBackoff) {
     EXPECT_EQ(h.timer_at(TimerKind::Retransmit), h.now + 4s);
     inject({.seq = 301, .ack = 105, .flags = Flags::Ack});
     EXPECT_FALSE(h.has_timer(TimerKind::Retransmit));  // (5.2) all acknowledged
-    EXPECT_EQ(h.conn.tcb().rtx.backoff, 2);  // Karn: kept until a valid RTT sample
+    EXPECT_EQ(h.conn.tcb().rtx.backoff, 2);            // Karn: kept until a valid RTT sample
     EXPECT_EQ(h.stats.retrans_segs, 2u);
 }
 
