@@ -9,6 +9,16 @@ namespace {
 class Data : public TcpTest {
 protected:
     void SetUp() override { to_established_active(); }
+    // The peer fills our 4096-byte window in three segments: RCV.NXT 4397, window 0.
+    void fill_receive_window() {
+        const std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
+        expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
+        inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
+        expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
+        inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
+        expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    }
 };
 
 TEST_F(Data, SendSmall_AckedTimerStopped) {
@@ -81,13 +91,7 @@ TEST_F(Data, Rfc9293_3_8_6_2_1_OverrideTimeoutSendsTheHeldRunt) {
 }
 
 TEST_F(Data, ReceiveWindowClosesAndReopens) {
-    std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
-    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
-    expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
-    inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
-    expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
-    inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
-    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    fill_receive_window();
     // Zero window: text is not accepted, the ACK says so again.
     inject({.seq = 4397, .ack = 101, .flags = Flags::Ack, .payload = "z"});
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
@@ -102,13 +106,7 @@ TEST_F(Data, ReceiveWindowClosesAndReopens) {
 // only in the update after a read. Before, the ACK to a zero-window probe offered the 100
 // bytes just read, and the peer would fill it with a 100-byte segment.
 TEST_F(Data, Rfc9293_3_8_6_2_2_ReceiverSws_NoSmallWindowInAnyAck) {
-    std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
-    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
-    expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
-    inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
-    expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
-    inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
-    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    fill_receive_window();
     EXPECT_EQ(receive(100).size(), 100u);
     expect_nothing_sent();                                   // no update for 100 bytes
     inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});  // the peer's zero-window probe
@@ -250,6 +248,41 @@ TEST_F(Data, ZeroWindow_AnsweredProbesNeverTimeOut) {
         inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
     }
     expect_state(State::Established);
+}
+
+// RFC 1122 4.2.2.17: the peer shrank its window to zero under data already in flight (RFC
+// 9293 3.8.6.2.2 discourages it, it happens). Our retransmissions are now zero-window
+// probes; while the peer answers them they do not count toward max_retries (Linux
+// tcp_retransmit_timer: "receiver dastardly shrinks window").
+TEST_F(Data, Rfc1122_4_2_2_17_ShrunkWindow_AnsweredRetransmissionsNeverTimeOut) {
+    send("data");
+    expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});  // nothing ACKed, wnd 0
+    for (int i = 0; i < 2 * h.cfg.max_retries; ++i) {
+        ASSERT_TRUE(h.next_timer().has_value());
+        advance(h.next_timer()->first - h.now);
+        ASSERT_FALSE(h.sent.empty()) << "round " << i;
+        h.sent.clear();  // the retransmission or probe
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+        expect_nothing_sent();
+    }
+    expect_state(State::Established);
+    EXPECT_EQ(h.stats.timeouts, 0u);
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // opens
+    expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
+    inject({.seq = 301, .ack = 105, .flags = Flags::Ack, .window = 1000});
+    EXPECT_EQ(h.conn.status().send_queued, 0u);
+}
+
+// Unanswered, the same retransmissions do end the connection after max_retries.
+TEST_F(Data, ShrunkWindow_UnansweredRetransmissionsTimeOut) {
+    send("data");
+    expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    advance(3600s);
+    h.sent.clear();
+    expect_state(State::Closed);
+    expect_closed(CloseReason::Timeout);
 }
 
 TEST(DataBulk, ManySegments_SinkNeverOverflows) {
