@@ -176,7 +176,13 @@ void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
     if (t.snd_una == t.snd_max) return;  // nothing outstanding
     const bool syn = t.snd_una == t.iss;
     const uint8_t limit = syn ? cfg_->syn_retries : cfg_->max_retries;
-    if (t.rtx.retries >= limit) {
+    // RFC 1122 4.2.2.17: the peer shrank its window to zero under data in flight, so these
+    // retransmissions are zero-window probes; one the peer answered (a segment from it
+    // since this timer was armed) does not count toward the limit (Linux
+    // tcp_retransmit_timer, "receiver dastardly shrinks window"). The backoff still grows.
+    const bool probe_answered =
+        !syn && t.snd_wnd == 0 && t.last_rx + t.rtx.current(cfg_->max_rto) >= now;
+    if (t.rtx.retries >= limit && !probe_answered) {
         // Give up: RFC 1122 4.2.3.5 R2 (and 4.2.3.5 for SYNs); Linux sends no RST here.
         ++stats_->timeouts;
         if (t.state == State::SynReceived && t.passive)
@@ -188,6 +194,7 @@ void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
     const bool first = t.rtx.retries == 0;
     t.tlp_out = false;  // the RTO's go-back-N covers the probe too
     t.rtx.on_timeout();  // RFC 6298 (5.5): back off
+    if (probe_answered) --t.rtx.retries;  // not counted (Linux skips icsk_retransmits++)
     if (syn) {
         retransmit_syn(now, fx);  // RFC 6298 (5.4)
     } else {

@@ -269,6 +269,8 @@ TEST_F(Data, Rfc1122_4_2_2_17_ShrunkWindow_AnsweredRetransmissionsNeverTimeOut) 
     expect_state(State::Established);
     EXPECT_EQ(h.stats.timeouts, 0u);
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // opens
+    expect_nothing_sent();  // the data is in flight: the next (backed-off) RTO resends it
+    advance(h.timer_at(TimerKind::Retransmit) - h.now);
     expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
     inject({.seq = 301, .ack = 105, .flags = Flags::Ack, .window = 1000});
     EXPECT_EQ(h.conn.status().send_queued, 0u);
