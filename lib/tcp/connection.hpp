@@ -177,8 +177,9 @@ public:
     rte_mbuf* receive_mbuf(IoResult& r, time::Instant now, Effects& fx) noexcept;
 
     // --- CLOSE / shutdown / ABORT (3.10.4, 3.10.5) -----------------------------------------
-    // Graceful close of both directions: FIN after queued data; received data after this
-    // is acknowledged and discarded; FIN-WAIT-2 ends after Config::fin_wait_2_timeout.
+    // Graceful close of both directions: FIN after queued data; new data received after
+    // this gets RST and CLOSED (RFC 1122 4.2.2.13); FIN-WAIT-2 ends after
+    // Config::fin_wait_2_timeout.
     Error close(time::Instant now, Effects& fx) noexcept;
     // Half-close: FIN after queued data; receive() keeps working until the peer's FIN.
     Error shutdown_send(time::Instant now, Effects& fx) noexcept;
