@@ -251,7 +251,7 @@ void Connection::on_persist_timer(time::Instant now, Effects& fx) noexcept {
     ++t.persist_probes;
     if (t.persist_backoff < kMaxPersistBackoff) ++t.persist_backoff;
     emit(make_segment(Flags::Ack, t.snd_una - 1, now), fx);
-    time::Duration d = t.rtx.rto;
+    time::Duration d = t.rtx.current(cfg_->max_rto);  // the first interval (output())
     for (uint8_t i = 0; i < t.persist_backoff && d < cfg_->max_rto; ++i) d *= 2;
     arm(TimerKind::Persist, now + std::min(d, cfg_->max_rto), fx);
 }
