@@ -208,7 +208,8 @@ public:
     // FIN after the queued data; receive() keeps working (half-close). Errors: NoConnection,
     // WrongLcore, Closing (already), Reset/...: ended.
     Errc shutdown_send() noexcept;
-    // Graceful close of both directions: FIN after queued data, later data discarded;
+    // Graceful close of both directions: FIN after queued data; new data from the peer after
+    // this is answered with RST, which ends the connection (RFC 1122 4.2.2.13);
     // on_close follows once the connection is done. Errors: NoConnection, WrongLcore, Closing.
     Errc close() noexcept;
     // RST, drop the queues, on_close at once (inside this call when made outside a callback).

@@ -23,6 +23,8 @@ constexpr uint16_t default_peer_mss(Family f) noexcept {
 }
 // RFC 7323 2.3: shift counts above 14 are used as 14.
 inline constexpr uint8_t kMaxWindowScale = 14;
+// RFC 7323 5.5: TS.Recent is invalid after this long without a segment from the peer.
+inline constexpr time::Duration kPawsIdleLimit = std::chrono::hours(24 * 24);
 // RFC 6298 (2.1): the RTO before any RTT sample.
 inline constexpr time::Duration kInitialRto = 1s;
 // RFC 6298 (5.7): RTO after a handshake whose SYN (or SYN-ACK) was retransmitted.
@@ -44,9 +46,10 @@ inline constexpr time::Duration kDefaultMsl = 30s;
 inline constexpr time::Duration kDefaultFinWait2Timeout = 60s;
 // RFC 1122 4.2.3.6: keepalive idle "MUST default to no less than two hours".
 inline constexpr time::Duration kDefaultKeepaliveIdle = 7200s;
-// Linux net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes.
+// 75 s between probes and 10 probes, as in the BSD TCP design this project follows
+// (tcp_keepintvl, tcp_keepcnt); Linux has the same interval but 9 probes.
 inline constexpr time::Duration kDefaultKeepaliveInterval = 75s;
-inline constexpr uint8_t kDefaultKeepaliveCount = 9;
+inline constexpr uint8_t kDefaultKeepaliveCount = 10;
 // Linux net.ipv4.tcp_syn_retries (and tcp_synack_retries is 5; we use one value for both).
 inline constexpr uint8_t kDefaultSynRetries = 6;
 // Linux net.ipv4.tcp_retries2 (RFC 1122 4.2.3.5 R2: at least 100 s; 15 backed-off RTOs >> 100 s).

@@ -79,7 +79,7 @@ void Connection::enter_established(time::Instant now, Effects& fx) noexcept {
     set_state(State::Established);
     if (tcb_.syn_retransmitted)
         tcb_.rtx.rto = std::max(tcb_.rtx.rto, kRtoAfterSynLoss);  // RFC 6298 (5.7)
-    tcb_.rtx.on_progress();
+    tcb_.rtx.on_established();
     init_congestion(now);
     tcb_.last_rx = now;
     fx.push_event({EventKind::Connected, CloseReason::Normal, {}});
@@ -303,8 +303,7 @@ void Connection::after_read(time::Instant now, Effects& fx) noexcept {
         uint32_t can = std::min<uint32_t>(uint32_t(rcv_buf_.free()) >> tcb_.rcv_wscale, 65535u)
                        << tcb_.rcv_wscale;
         wire::SeqNum edge = tcb_.rcv_nxt + can;
-        uint32_t threshold = std::min<uint32_t>(uint32_t(rcv_buf_.capacity() / 2), tcb_.send_mss);
-        if (edge > tcb_.rcv_adv && uint32_t(edge - tcb_.rcv_adv) >= threshold) {
+        if (edge > tcb_.rcv_adv && uint32_t(edge - tcb_.rcv_adv) >= rcv_sws_threshold()) {
             tcb_.ack_pending = true;
             output(now, fx);
         }

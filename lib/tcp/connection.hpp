@@ -94,7 +94,8 @@ struct Tcb {
     bool pto_armed = false;  // the Retransmit timer is a loss probe (RFC 8985 7.2), not the RTO
     bool tlp_out = false;    // a loss probe is outstanding until SND.UNA reaches tlp_end
     uint8_t keepalive_probes = 0;
-    uint8_t persist_probes = 0;  // zero-window probes since the last ACK (RFC 9293 3.8.6.1)
+    uint8_t persist_probes = 0;   // zero-window probes since the last ACK: the give-up count
+    uint8_t persist_backoff = 0;  // persist interval doublings this stall (RFC 9293 3.8.6.1)
     CloseReason close_reason = CloseReason::Normal;
     uint8_t delack_segs = 0;  // in-order segments received and not yet ACKed (RFC 5681 4.2)
     RetransmitState rtx;
@@ -176,8 +177,9 @@ public:
     rte_mbuf* receive_mbuf(IoResult& r, time::Instant now, Effects& fx) noexcept;
 
     // --- CLOSE / shutdown / ABORT (3.10.4, 3.10.5) -----------------------------------------
-    // Graceful close of both directions: FIN after queued data; received data after this
-    // is acknowledged and discarded; FIN-WAIT-2 ends after Config::fin_wait_2_timeout.
+    // Graceful close of both directions: FIN after queued data; new data received after
+    // this gets RST and CLOSED (RFC 1122 4.2.2.13); FIN-WAIT-2 ends after
+    // Config::fin_wait_2_timeout.
     Error close(time::Instant now, Effects& fx) noexcept;
     // Half-close: FIN after queued data; receive() keeps working until the peer's FIN.
     Error shutdown_send(time::Instant now, Effects& fx) noexcept;
@@ -257,7 +259,7 @@ private:
     void send_challenge_ack(time::Instant now, Effects& fx) noexcept;
     bool check_syn(Incoming& in, time::Instant now, Effects& fx) noexcept;
     bool check_ack(Incoming& in, time::Instant now, Effects& fx) noexcept;
-    void process_text(Incoming& in, time::Instant now, Effects& fx) noexcept;
+    bool process_text(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void check_fin(Incoming& in, time::Instant now, Effects& fx) noexcept;
     void update_send_window(const Segment& seg) noexcept;
     void ack_sent_data(wire::SeqNum ack, const Segment* seg, time::Instant now,
@@ -301,6 +303,7 @@ private:
     OutSegment make_segment(Flags f, wire::SeqNum seq, time::Instant now) noexcept;
     uint16_t advertise(bool syn) noexcept;
     uint32_t rcv_wnd() const noexcept;
+    uint32_t rcv_sws_threshold() const noexcept;
     bool emit(const OutSegment& s, Effects& fx) noexcept;
 
     // timers.cpp
@@ -318,6 +321,7 @@ private:
     void on_keepalive_timer(time::Instant now, Effects& fx) noexcept;
     void on_persist_timer(time::Instant now, Effects& fx) noexcept;
     bool zero_window_stall() const noexcept;
+    bool sws_stall() const noexcept;
 
     // Hot.
     Tcb tcb_;

@@ -185,8 +185,8 @@ void Connection::on_synchronized(const Segment& seg, time::Instant now, Effects&
     if (!check_syn(in, now, fx)) return;  // fourth: SYN bit
     if (!check_ack(in, now, fx)) return;  // fifth: ACK field
     // sixth: URG is ignored; urgent data is delivered inline as normal text (RFC 6093).
-    process_text(in, now, fx);  // seventh: segment text
-    check_fin(in, now, fx);     // eighth: FIN bit
+    if (!process_text(in, now, fx)) return;  // seventh: segment text
+    check_fin(in, now, fx);                  // eighth: FIN bit
     output(now, fx);
 }
 
@@ -211,8 +211,13 @@ bool Connection::check_sequence(Incoming& in, time::Instant now, Effects& fx) no
         drop(DropReason::MissingTimestamp);
         return false;
     }
+    // RFC 7323 5.5: after 24 days without a segment from the peer TS.Recent is invalid
+    // (its 1 ms clock may have moved half the 32-bit space): skip PAWS and take the next
+    // TSval. (Linux: TCP_PAWS_24DAYS, from when TS.Recent was last set.)
+    const bool ts_recent_valid = now - t.last_rx <= kPawsIdleLimit;
     // RFC 7323 5.3 R1 (PAWS): a TSval older than TS.Recent marks an old duplicate.
-    if (t.ts_ok && !rst && static_cast<int32_t>(seg.options.ts_val - t.ts_recent) < 0) {
+    if (t.ts_ok && !rst && ts_recent_valid &&
+        static_cast<int32_t>(seg.options.ts_val - t.ts_recent) < 0) {
         ++stats_->paws_rejected;
         drop(DropReason::Paws);
         send_ack(now, fx);
@@ -259,7 +264,7 @@ bool Connection::check_sequence(Incoming& in, time::Instant now, Effects& fx) no
     }
     // RFC 7323 4.3: TS.Recent follows the peer's clock for segments up to Last.ACK.sent.
     if (t.ts_ok && seg.options.has_timestamps && seg.seq <= t.last_ack_sent &&
-        static_cast<int32_t>(seg.options.ts_val - t.ts_recent) >= 0)
+        (!ts_recent_valid || static_cast<int32_t>(seg.options.ts_val - t.ts_recent) >= 0))
         t.ts_recent = seg.options.ts_val;
     // An acceptable segment proves the peer alive (RFC 1122 4.2.3.6).
     t.last_rx = now;
@@ -318,7 +323,8 @@ void Connection::update_send_window(const Segment& seg) noexcept {
     // RFC 9293 3.10.7.4 fifth step: only a newer segment (SND.WL1, SND.WL2) moves the window.
     Tcb& t = tcb_;
     if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
-        t.snd_wnd = uint32_t(seg.window) << t.snd_wscale;
+        // RFC 7323 2.2: a SYN's window is never scaled (a simultaneous open's SYN-ACK).
+        t.snd_wnd = uint32_t(seg.window) << (seg.flags.has(Flags::Syn) ? 0 : t.snd_wscale);
         t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
@@ -369,7 +375,9 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
             return false;
         }
         enter_established(now, fx);
-        t.snd_wnd = uint32_t(seg.window) << t.snd_wscale;
+        // A simultaneous open's SYN-ACK completes it here: its window is never scaled
+        // (RFC 7323 2.2), even though scaling was negotiated from the SYN before it.
+        t.snd_wnd = uint32_t(seg.window) << (seg.flags.has(Flags::Syn) ? 0 : t.snd_wscale);
         t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
@@ -416,32 +424,33 @@ bool Connection::check_ack(Incoming& in, time::Instant now, Effects& fx) noexcep
     }
 }
 
-// Seventh step: the segment text.
-void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noexcept {
-    if (in.payload.empty()) return;
+// Seventh step: the segment text. Returns false if the connection ended here.
+bool Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noexcept {
+    if (in.payload.empty()) return true;
     Tcb& t = tcb_;
-    if (!states::kReceivesText.contains(t.state)) return;  // FIN already received: ignore
+    if (!states::kReceivesText.contains(t.state)) return true;  // FIN already received: ignore
+    if (t.recv_closed) {
+        // close() was called: nobody will read this. RFC 1122 4.2.2.13: send RST to show the
+        // data was lost (Linux TCPAbortOnData, FreeBSD alike), <SEQ=SEG.ACK><CTL=RST> as
+        // Linux: the peer's RCV.NXT when it sent this, so RFC 5961 3.2 takes it at once.
+        // Only new data gets here: the first step already ACKed what lies before RCV.NXT.
+        // shutdown_send() leaves recv_closed false: a half-closed connection keeps reading.
+        drop(DropReason::AfterClose);
+        send_rst(in.seg.ack, fx);
+        enter_closed(CloseReason::Aborted, fx);
+        return false;
+    }
     if (in.seq != t.rcv_nxt) {
         // Beyond RCV.NXT: held for later (reassembly.cpp) and a duplicate ACK at once (RFC
         // 5681 4.2), with SACK blocks when negotiated. A FIN on it is not kept: the peer
         // sends it again.
         in.flags = in.flags.without(Flags::Fin);
         t.ack_pending = true;
-        if (t.recv_closed || !queue_out_of_order(in.seq, in.payload, in.seg.mbuf)) {
+        if (!queue_out_of_order(in.seq, in.payload, in.seg.mbuf)) {
             ++stats_->ofo_drop;
             drop(DropReason::OutOfOrder);
         }
-        return;
-    }
-    if (t.recv_closed) {  // close() was called: acknowledge and discard
-        t.ack_pending = true;
-        drop(DropReason::AfterClose);
-        t.rcv_nxt += uint32_t(in.payload.size());
-        // Held ranges would now sit at or behind RCV.NXT; they are discarded too (reneging
-        // on SACKed data is allowed, RFC 2018 8: the peer resends, we ACK and discard).
-        t.ooo.clear();
-        rcv_buf_.clear_ooo();
-        return;
+        return true;
     }
     const bool filled_hole = !t.ooo.empty();
     std::size_t n = rcv_buf_.push(in.payload, in.seg.mbuf);
@@ -461,6 +470,7 @@ void Connection::process_text(Incoming& in, time::Instant now, Effects& fx) noex
     else
         schedule_ack(now, fx);
     if (n > 0) fx.push_event({EventKind::DataReadable, CloseReason::Normal, {}});
+    return true;
 }
 
 // RFC 9293 3.8.6.3 (RFC 1122 4.2.3.2) delayed ACK: at least every second segment (RFC 5681
@@ -478,8 +488,13 @@ void Connection::schedule_ack(time::Instant now, Effects& fx) noexcept {
 void Connection::check_fin(Incoming& in, time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
     if (!in.flags.has(Flags::Fin)) return;
-    // Out of order (its FIN was not kept), or held data lay beyond the FIN: ignore it.
-    if (in.seq + uint32_t(in.payload.size()) != t.rcv_nxt) return;
+    // Beyond RCV.NXT (a bare FIN after a hole; text out of order lost its FIN already):
+    // not kept, but ACKed at once like any out-of-order segment (RFC 5681 4.2), so the
+    // peer learns of the hole from the duplicate ACK.
+    if (in.seq + uint32_t(in.payload.size()) != t.rcv_nxt) {
+        t.ack_pending = true;
+        return;
+    }
     if (!states::kReceivesText.contains(t.state) && t.state != State::SynReceived) return;
     t.rcv_nxt += 1;  // advance RCV.NXT over the FIN and acknowledge it
     t.ack_pending = true;

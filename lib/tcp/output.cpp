@@ -15,24 +15,31 @@ uint32_t Connection::rcv_wnd() const noexcept {
     return tcb_.rcv_adv > tcb_.rcv_nxt ? uint32_t(tcb_.rcv_adv - tcb_.rcv_nxt) : 0u;
 }
 
+// RFC 9293 3.8.6.2.2 (MUST-39) receiver SWS avoidance: the right edge moves only by at
+// least min(Fr * RCV.BUFF, Eff.snd.MSS), Fr = 1/2.
+uint32_t Connection::rcv_sws_threshold() const noexcept {
+    return std::min<uint32_t>(uint32_t(rcv_buf_.capacity() / 2), tcb_.send_mss);
+}
+
 // The header window field for a segment carrying ACK. A SYN's window is never scaled (RFC
 // 7323 2.2). The right edge never moves left (RFC 9293 3.8.6.2.2, "shrinking the window"
-// is strongly discouraged), and RCV.ADV / Last.ACK.sent are recorded. RCV.ADV never passes
-// the end of the ring (RCV.NXT + free): every byte promised has a place.
+// is strongly discouraged) and moves right only by the SWS threshold (MUST-39), in every
+// segment, and RCV.ADV / Last.ACK.sent are recorded. RCV.ADV never passes the end of the
+// ring (RCV.NXT + free): every byte promised has a place.
 uint16_t Connection::advertise(bool syn) noexcept {
     Tcb& t = tcb_;
     const uint8_t shift = syn ? 0 : t.rcv_wscale;
     const uint32_t free = uint32_t(rcv_buf_.free());
     uint32_t field = std::min<uint32_t>(free >> shift, 65535u);
     SeqNum edge = t.rcv_nxt + (field << shift);
-    if (edge < t.rcv_adv) {
+    const bool silly = !syn && edge > t.rcv_adv && uint32_t(edge - t.rcv_adv) < rcv_sws_threshold();
+    if (edge < t.rcv_adv || silly) {
         // Holding the old edge means rounding up to the scale unit. Only while that still fits
         // the ring: rounding up again on every ACK from an edge already rounded up would creep
         // past the buffer (by up to 2^shift - 1 bytes per ACK, without bound). Otherwise the
         // edge the peer sees retracts by less than 2^shift, which RFC 7323 2.4 allows; RCV.ADV
         // stays, and data up to it still fits.
-        const uint32_t up = std::min<uint32_t>(
-            (uint32_t(t.rcv_adv - t.rcv_nxt) + (1u << shift) - 1) >> shift, 65535u);
+        const uint32_t up = std::min<uint32_t>((rcv_wnd() + (1u << shift) - 1) >> shift, 65535u);
         if ((up << shift) <= free) {
             field = up;
             edge = t.rcv_nxt + (field << shift);
@@ -155,8 +162,17 @@ void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
             const auto chunk =
                 snd_buf_.peek(offset, std::min<uint32_t>({room, unsent, usable, cwnd_left}));
             const uint32_t len = uint32_t(chunk.size());
-            const bool fin = fin_wanted && len == unsent;
+            // The FIN takes a sequence number: it goes only where the window has room for it
+            // (as Linux's tcp_snd_wnd_test); otherwise it waits, and a zero window is probed
+            // (RFC 9293 3.8.6.1, MUST-36) instead of retransmitting a FIN the peer must drop.
+            const bool fin = fin_wanted && len == unsent && usable > len;
             if (len == 0 && !fin) break;
+            // RFC 9293 3.8.6.2.1 (MUST-38) sender SWS avoidance: a segment cut short by the
+            // peer's window goes only if it is at least half the largest window the peer has
+            // offered; otherwise wait for the window to open (or the override timeout, the
+            // persist timer). All the queued data in one short segment is Nagle's call below.
+            if (!probe && len == usable && len < room && len < unsent && len < t.max_snd_wnd / 2)
+                break;
             // RFC 9293 3.7.4 (RFC 896) Nagle: a less-than-full segment waits while data is
             // unacknowledged, unless it carries our FIN (closing pushes, as Linux does).
             if (!probe && !t.nodelay && len < room && len == unsent && !fin &&
@@ -198,13 +214,25 @@ void Connection::output(time::Instant now, Effects& fx, bool probe) noexcept {
         (!armed(TimerKind::Retransmit) || (sent_new && t.pto_armed)))
         arm_loss_timer(now, fx);
     // RFC 9293 3.8.6.1: data waits behind a zero window with nothing in flight to bring
-    // an update: probe after RTO, backing off.
-    if (zero_window_stall()) {
+    // an update: probe after RTO, backing off. The same timer is the override timeout for
+    // a runt held back by SWS avoidance (3.8.6.2.1).
+    if (zero_window_stall() || sws_stall()) {
         if (!armed(TimerKind::Persist))
             arm(TimerKind::Persist, now + t.rtx.current(cfg_->max_rto), fx);
     } else {
         cancel(TimerKind::Persist, fx);
+        t.persist_backoff = 0;  // the window opened: the next stall starts from the RTO
     }
+}
+
+// Nothing in flight and the runt the window allows held back by SWS avoidance (the
+// condition in output() with SND.NXT = SND.UNA): only the override timeout sends it.
+bool Connection::sws_stall() const noexcept {
+    const Tcb& t = tcb_;
+    if (!states::kCanOutput.contains(t.state) || t.snd_una != t.snd_max || t.snd_wnd == 0)
+        return false;
+    const uint32_t unsent = uint32_t(snd_buf_.size()) - uint32_t(t.snd_nxt - t.snd_buf_seq);
+    return t.snd_wnd < unsent && t.snd_wnd < payload_room() && t.snd_wnd < t.max_snd_wnd / 2;
 }
 
 bool Connection::zero_window_stall() const noexcept {

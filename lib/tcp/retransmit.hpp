@@ -19,7 +19,7 @@ struct RetransmitState {
     time::Instant timed_at;
     wire::SeqNum timed_seq;  // its first sequence number
     bool timing = false;
-    uint8_t backoff = 0;  // RTO doublings since the last forward progress
+    uint8_t backoff = 0;  // RTO doublings since the last valid RTT sample (Karn)
     uint8_t retries = 0;  // retransmission timeouts of the current head
 
     // The timeout to arm now: RTO << backoff, at most max (RFC 6298 (5.5), (2.5)).
@@ -28,12 +28,18 @@ struct RetransmitState {
         for (uint8_t i = 0; i < backoff && d < max; ++i) d *= 2;
         return std::min(d, max);
     }
-    // A valid RTT sample: RFC 6298 (2.2)/(2.3); the backed-off RTO is recomputed (5.7).
+    // A valid RTT sample: RFC 6298 (2.2)/(2.3); the backed-off RTO is recomputed from it,
+    // which ends the backoff (Karn's algorithm, RFC 1122 4.2.3.1).
     void on_sample(time::Duration r, const Config& cfg) noexcept {
         rto = rtt.sample(r, cfg.min_rto, cfg.max_rto);
+        backoff = 0;
     }
-    // New data was acknowledged: forget the backoff (RFC 6298 5, after (5.7)).
-    void on_progress() noexcept {
+    // New data was acknowledged: the head is no longer the one that timed out. The backoff
+    // stays until a valid sample (RFC 6298 (5.5) and Karn: the ACK of a retransmitted
+    // segment is ambiguous and says nothing about the path's RTT).
+    void on_progress() noexcept { retries = 0; }
+    // The handshake completed: RFC 6298 (5.7) sets the RTO afresh (3 s after a lost SYN).
+    void on_established() noexcept {
         backoff = 0;
         retries = 0;
     }

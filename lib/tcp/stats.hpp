@@ -23,7 +23,7 @@ enum class DropReason : uint8_t {
     SynSentBadAck,     // RFC 9293 3.10.7.3 first step
     ListenNoSyn,       // RFC 9293 3.10.7.2 (RST, ACK, other)
     QuietTime,         // RFC 9293 3.4.3
-    AfterClose,        // text arriving after the application closed (acked, discarded)
+    AfterClose,        // new text after the application closed: RST (RFC 1122 4.2.2.13)
     Closed,            // arrived in CLOSED (RFC 9293 3.10.7.1)
 };
 inline constexpr std::size_t kDropReasonCount = 12;

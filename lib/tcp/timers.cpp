@@ -9,6 +9,9 @@
 namespace sluice::tcp {
 
 namespace {
+// Doublings past this cannot matter: 1 ms << 30 is beyond any max_rto.
+constexpr uint8_t kMaxPersistBackoff = 30;
+
 constexpr uint8_t bit(TimerKind k) noexcept {
     return uint8_t(1u << static_cast<unsigned>(k));
 }
@@ -173,7 +176,13 @@ void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
     if (t.snd_una == t.snd_max) return;  // nothing outstanding
     const bool syn = t.snd_una == t.iss;
     const uint8_t limit = syn ? cfg_->syn_retries : cfg_->max_retries;
-    if (t.rtx.retries >= limit) {
+    // RFC 1122 4.2.2.17: the peer shrank its window to zero under data in flight, so these
+    // retransmissions are zero-window probes; one the peer answered (a segment from it
+    // since this timer was armed) does not count toward the limit (Linux
+    // tcp_retransmit_timer, "receiver dastardly shrinks window"). The backoff still grows.
+    const bool probe_answered =
+        !syn && t.snd_wnd == 0 && t.last_rx + t.rtx.current(cfg_->max_rto) >= now;
+    if (t.rtx.retries >= limit && !probe_answered) {
         // Give up: RFC 1122 4.2.3.5 R2 (and 4.2.3.5 for SYNs); Linux sends no RST here.
         ++stats_->timeouts;
         if (t.state == State::SynReceived && t.passive)
@@ -185,6 +194,7 @@ void Connection::on_retransmit_timer(time::Instant now, Effects& fx) noexcept {
     const bool first = t.rtx.retries == 0;
     t.tlp_out = false;  // the RTO's go-back-N covers the probe too
     t.rtx.on_timeout();  // RFC 6298 (5.5): back off
+    if (probe_answered) --t.rtx.retries;  // not counted (Linux skips icsk_retransmits++)
     if (syn) {
         retransmit_syn(now, fx);  // RFC 6298 (5.4)
     } else {
@@ -222,20 +232,27 @@ void Connection::on_keepalive_timer(time::Instant now, Effects& fx) noexcept {
 
 // RFC 9293 3.8.6.1 zero-window probe: <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK> (as Linux
 // tcp_xmit_probe_skb) makes the receiver answer with its current window. The interval
-// backs off like the RTO; the connection is not closed while the peer answers (each ACK
-// resets the count), only after max_retries unanswered probes (Linux tcp_probe_timer).
+// backs off exponentially up to max_rto (SHLD-30) for as long as the window stays shut,
+// answered or not (Linux tcp_probe_timer keeps icsk_backoff the same way). The connection
+// is not closed while the peer answers (each ACK resets persist_probes: answered probes do
+// not count toward the limit, RFC 1122 4.2.2.17), only after max_retries unanswered ones.
 void Connection::on_persist_timer(time::Instant now, Effects& fx) noexcept {
     Tcb& t = tcb_;
-    if (!zero_window_stall()) return;
+    if (!zero_window_stall()) {
+        // RFC 9293 3.8.6.2.1 override timeout: send the runt the small window allows.
+        if (sws_stall()) output(now, fx, /*probe=*/true);
+        return;
+    }
     if (t.persist_probes >= cfg_->max_retries) {
         ++stats_->timeouts;
         enter_closed(CloseReason::Timeout, fx);
         return;
     }
     ++t.persist_probes;
+    if (t.persist_backoff < kMaxPersistBackoff) ++t.persist_backoff;
     emit(make_segment(Flags::Ack, t.snd_una - 1, now), fx);
-    time::Duration d = t.rtx.rto;
-    for (uint8_t i = 0; i < t.persist_probes && d < cfg_->max_rto; ++i) d *= 2;
+    time::Duration d = t.rtx.current(cfg_->max_rto);  // the first interval (output())
+    for (uint8_t i = 0; i < t.persist_backoff && d < cfg_->max_rto; ++i) d *= 2;
     arm(TimerKind::Persist, now + std::min(d, cfg_->max_rto), fx);
 }
 

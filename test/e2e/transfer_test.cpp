@@ -189,8 +189,21 @@ TEST(Transfer, SluiceClientSendsHundredMegabytesToKernelSink_SameSha256) {
     EXPECT_EQ(client.stop(), 0) << client.output();
 }
 
+// The client namespace's kernel counters `names` (nstat, absolute since the namespace was
+// made, which the test did): lower-case name -> value.
+std::map<std::string, uint64_t> client_nstat(const std::string& names) {
+    const auto r = in_client("nstat -az " + names + " | awk 'NR>1{print tolower($1) \"=\" $2}'");
+    std::map<std::string, uint64_t> out;
+    for (const auto& [k, v] : fields(r.output)) out[k] = std::stoull(v);
+    return out;
+}
+
 // 2% loss and 10 ms delay in each direction. The relay stands in for `tc netem` (missing
 // from this kernel, see impair.cpp); its report shows that it dropped and delayed.
+// SACK (RFC 2018, RFC 6675) is negotiated and used both ways: sluice's TCPSackRecovery moves
+// when sluice sends (the kernel's SACK blocks drive its recovery) and the kernel's
+// TcpExtTCPSackRecovery in the client namespace moves when the kernel sends (sluice's blocks
+// drive the kernel's); neither side falls back to NewReno recovery.
 TEST(Transfer, TenMegabytesEachWayThroughEchoAcrossLossAndDelay_SameSha256) {
     Netns netns(true);
     ASSERT_TRUE(netns.ok()) << netns.error();
@@ -213,12 +226,27 @@ TEST(Transfer, TenMegabytesEachWayThroughEchoAcrossLossAndDelay_SameSha256) {
     relay.signal(SIGUSR1);
     ASSERT_TRUE(relay.wait_output("socket_drops=", 5s)) << relay.output();
     relay.mark();
+    const char* kKernelRecovery = "TcpExtTCPSackRecovery TcpExtTCPRenoRecovery";
+    const auto k_before = client_nstat(kKernelRecovery);
+    ASSERT_EQ(k_before.size(), 2u) << "nstat in the client namespace gave no counters";
     echo_and_check(kLossy, 13, kLossySeconds);
     auto c = listen.wait_counters([](const Counters& v) { return get(v, "CurrEstab") == 0; }, 5s);
     EXPECT_EQ(get(c, "CurrEstab"), 0u);
     EXPECT_GT(get(c, "RetransSegs"), 0u) << "2% loss, yet sluice retransmitted nothing";
-    std::printf("sluice: RetransSegs=%llu\n",
-                static_cast<unsigned long long>(get(c, "RetransSegs")));
+    auto k = client_nstat(kKernelRecovery);
+    const uint64_t k_sack = k["tcpexttcpsackrecovery"] - k_before.at("tcpexttcpsackrecovery");
+    const uint64_t k_reno = k["tcpexttcprenorecovery"] - k_before.at("tcpexttcprenorecovery");
+    std::printf(
+        "sluice: RetransSegs=%llu TCPSackRecovery=%llu TCPRenoRecovery=%llu\n"
+        "kernel: TcpExtTCPSackRecovery=%llu TcpExtTCPRenoRecovery=%llu\n",
+        static_cast<unsigned long long>(get(c, "RetransSegs")),
+        static_cast<unsigned long long>(get(c, "TCPSackRecovery")),
+        static_cast<unsigned long long>(get(c, "TCPRenoRecovery")),
+        static_cast<unsigned long long>(k_sack), static_cast<unsigned long long>(k_reno));
+    EXPECT_GT(get(c, "TCPSackRecovery"), 0u) << "sluice never recovered from the kernel's SACKs";
+    EXPECT_EQ(get(c, "TCPRenoRecovery"), 0u) << "sluice fell back to NewReno: no SACK";
+    EXPECT_GT(k_sack, 0u) << "the kernel never recovered from sluice's SACK blocks";
+    EXPECT_EQ(k_reno, 0u) << "the kernel fell back to NewReno: SACK not negotiated";
 
     relay.stop();
     std::printf("relay:\n%s", relay.output().substr(relay.marked()).c_str());

@@ -9,6 +9,16 @@ namespace {
 class Data : public TcpTest {
 protected:
     void SetUp() override { to_established_active(); }
+    // The peer fills our 4096-byte window in three segments: RCV.NXT 4397, window 0.
+    void fill_receive_window() {
+        const std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
+        expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
+        inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
+        expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
+        inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
+        expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    }
 };
 
 TEST_F(Data, SendSmall_AckedTimerStopped) {
@@ -45,28 +55,43 @@ TEST_F(Data, SegmentedByPeerMss) {
                  .payload = std::string_view(big).substr(1072)});
 }
 
+// The window cuts the second segment to 64 bytes: RFC 9293 3.8.6.2.1 (MUST-38) holds that
+// runt (less than half the largest window offered, 8192) until the ACK opens the window.
+// (Linux holds it too with Nagle on; with TCP_NODELAY it would send it.)
 TEST_F(Data, PeerWindowLimitsSending) {
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 600});
     std::string big(1000, 'y');
     send(big);
     expect_sent({.seq = 101, .flags = Flags::Ack, .payload = std::string_view(big).substr(0, 536)});
-    expect_sent(
-        {.seq = 637, .flags = Flags::Ack, .payload = std::string_view(big).substr(536, 64)});
     expect_nothing_sent();
-    inject({.seq = 301, .ack = 701, .flags = Flags::Ack, .window = 600});
-    expect_sent({.seq = 701,
+    inject({.seq = 301, .ack = 637, .flags = Flags::Ack, .window = 600});
+    expect_sent({.seq = 637,
                  .flags = Flags::Ack | Flags::Psh,
-                 .payload = std::string_view(big).substr(600)});
+                 .payload = std::string_view(big).substr(536)});
+}
+
+// RFC 9293 3.8.6.2.1: a runt held back with nothing in flight would wait forever for an ACK
+// that never comes; the override timeout (the persist timer, RTO) sends what fits.
+TEST_F(Data, Rfc9293_3_8_6_2_1_OverrideTimeoutSendsTheHeldRunt) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 100});
+    std::string big(1000, 'v');
+    send(big);
+    expect_nothing_sent();  // 100 bytes: less than a segment and than half of 8192
+    EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, 1s);
+    advance(1s);
+    expect_sent({.seq = 101, .flags = Flags::Ack, .payload = std::string_view(big).substr(0, 100)});
+    EXPECT_FALSE(h.has_timer(TimerKind::Persist));
+    EXPECT_TRUE(h.has_timer(TimerKind::Retransmit));
+    inject({.seq = 301, .ack = 201, .flags = Flags::Ack, .window = 4000});
+    expect_sent(
+        {.seq = 201, .flags = Flags::Ack, .payload = std::string_view(big).substr(100, 536)});
+    expect_sent({.seq = 737,
+                 .flags = Flags::Ack | Flags::Psh,
+                 .payload = std::string_view(big).substr(636)});
 }
 
 TEST_F(Data, ReceiveWindowClosesAndReopens) {
-    std::string a(1460, 'a'), b(1460, 'b'), c(1176, 'c');
-    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .payload = a});
-    expect_sent({.seq = 101, .ack = 1761, .flags = Flags::Ack, .window = 2636});
-    inject({.seq = 1761, .ack = 101, .flags = Flags::Ack, .payload = b});
-    expect_sent({.seq = 101, .ack = 3221, .flags = Flags::Ack, .window = 1176});
-    inject({.seq = 3221, .ack = 101, .flags = Flags::Ack, .payload = c});
-    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    fill_receive_window();
     // Zero window: text is not accepted, the ACK says so again.
     inject({.seq = 4397, .ack = 101, .flags = Flags::Ack, .payload = "z"});
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
@@ -74,6 +99,23 @@ TEST_F(Data, ReceiveWindowClosesAndReopens) {
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 2000});
     EXPECT_EQ(receive().size(), 2096u);
     expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 4096});
+}
+
+// RFC 9293 3.8.6.2.2 (MUST-39) receiver SWS avoidance: the right edge moves only once it can
+// move by min(RCV.BUFF / 2, Eff.snd.MSS) = min(2048, 536), in every segment we send, not
+// only in the update after a read. Before, the ACK to a zero-window probe offered the 100
+// bytes just read, and the peer would fill it with a 100-byte segment.
+TEST_F(Data, Rfc9293_3_8_6_2_2_ReceiverSws_NoSmallWindowInAnyAck) {
+    fill_receive_window();
+    EXPECT_EQ(receive(100).size(), 100u);
+    expect_nothing_sent();                                   // no update for 100 bytes
+    inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});  // the peer's zero-window probe
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 0});
+    EXPECT_EQ(receive(436).size(), 436u);  // 536 free: now the edge moves
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 536});
+    EXPECT_EQ(receive(100).size(), 100u);
+    inject({.seq = 4396, .ack = 101, .flags = Flags::Ack});                      // a probe again
+    expect_sent({.seq = 101, .ack = 4397, .flags = Flags::Ack, .window = 536});  // not 636
 }
 
 TEST_F(Data, Rfc9293_3_10_7_4_OutOfOrder_HeldAndDuplicateAck) {
@@ -149,12 +191,12 @@ TEST_F(Data, SendBufferFull_ShortSendThenSendSpace) {
     expect_nothing_sent();  // zero window
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});
     expect_sent({.seq = 101, .flags = Flags::Ack, .payload = std::string_view(big).substr(0, 536)});
-    expect_sent(
-        {.seq = 637, .flags = Flags::Ack, .payload = std::string_view(big).substr(536, 464)});
+    expect_nothing_sent();  // the 464-byte rest of the window is a runt (RFC 9293 3.8.6.2.1)
     inject({.seq = 301, .ack = 637, .flags = Flags::Ack, .window = 1000});
     expect_event(EventKind::SendSpace);
     expect_sent(
-        {.seq = 1101, .flags = Flags::Ack, .payload = std::string_view(big).substr(1000, 536)});
+        {.seq = 637, .flags = Flags::Ack, .payload = std::string_view(big).substr(536, 536)});
+    expect_nothing_sent();
 }
 
 TEST_F(Data, Rfc9293_3_8_6_1_ZeroWindow_PersistProbes) {
@@ -175,6 +217,28 @@ TEST_F(Data, Rfc9293_3_8_6_1_ZeroWindow_PersistProbes) {
     EXPECT_EQ(h.conn.tcb().persist_probes, 0);
 }
 
+// RFC 9293 3.8.6.1 (SHLD-30): the persist interval backs off exponentially (capped, here at
+// max_rto as Linux's TCP_RTO_MAX) also while every probe is answered with window 0: an
+// answer proves the peer alive, it does not shorten the interval (Linux tcp_probe_timer
+// keeps icsk_backoff across answered probes).
+TEST_F(Data, Rfc9293_3_8_6_1_PersistIntervalBacksOffWhileAnswered) {
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    send("stalled");
+    Duration expected = 1s;  // the RTO
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, expected) << "interval " << i;
+        advance(h.timer_at(TimerKind::Persist) - h.now);
+        expect_sent({.seq = 100, .ack = 301, .flags = Flags::Ack});
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+        expect_nothing_sent();
+        expected = std::min<Duration>(2 * expected, h.cfg.max_rto);
+    }
+    EXPECT_EQ(h.timer_at(TimerKind::Persist) - h.now, h.cfg.max_rto);       // 1 s << 10 > 120 s
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // window opens
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack | Flags::Psh, .payload = "stalled"});
+    EXPECT_FALSE(h.has_timer(TimerKind::Persist));
+}
+
 TEST_F(Data, ZeroWindow_AnsweredProbesNeverTimeOut) {
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
     send("x");
@@ -184,6 +248,43 @@ TEST_F(Data, ZeroWindow_AnsweredProbesNeverTimeOut) {
         inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
     }
     expect_state(State::Established);
+}
+
+// RFC 1122 4.2.2.17: the peer shrank its window to zero under data already in flight (RFC
+// 9293 3.8.6.2.2 discourages it, it happens). Our retransmissions are now zero-window
+// probes; while the peer answers them they do not count toward max_retries (Linux
+// tcp_retransmit_timer: "receiver dastardly shrinks window").
+TEST_F(Data, Rfc1122_4_2_2_17_ShrunkWindow_AnsweredRetransmissionsNeverTimeOut) {
+    send("data");
+    expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});  // nothing ACKed, wnd 0
+    for (int i = 0; i < 2 * h.cfg.max_retries; ++i) {
+        ASSERT_TRUE(h.next_timer().has_value());
+        advance(h.next_timer()->first - h.now);
+        ASSERT_FALSE(h.sent.empty()) << "round " << i;
+        h.sent.clear();  // the retransmission or probe
+        inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+        expect_nothing_sent();
+    }
+    expect_state(State::Established);
+    EXPECT_EQ(h.stats.timeouts, 0u);
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 1000});  // opens
+    expect_nothing_sent();  // the data is in flight: the next (backed-off) RTO resends it
+    advance(h.timer_at(TimerKind::Retransmit) - h.now);
+    expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
+    inject({.seq = 301, .ack = 105, .flags = Flags::Ack, .window = 1000});
+    EXPECT_EQ(h.conn.status().send_queued, 0u);
+}
+
+// Unanswered, the same retransmissions do end the connection after max_retries.
+TEST_F(Data, ShrunkWindow_UnansweredRetransmissionsTimeOut) {
+    send("data");
+    expect_sent({.seq = 101, .flags = Flags::Ack | Flags::Psh, .payload = "data"});
+    inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .window = 0});
+    advance(3600s);
+    h.sent.clear();
+    expect_state(State::Closed);
+    expect_closed(CloseReason::Timeout);
 }
 
 TEST(DataBulk, ManySegments_SinkNeverOverflows) {

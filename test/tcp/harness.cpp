@@ -97,6 +97,21 @@ Segment to_segment(const Sent& s) {
     return g;
 }
 
+Config profile_config(Profile p) {
+    Config c = plain_config();
+    if (p == Profile::Full) {
+        c.window_scaling = true;
+        c.sack_permitted = true;
+        c.timestamps = true;
+        c.delayed_ack = true;
+    }
+    return c;
+}
+
+std::string profile_name(const ::testing::TestParamInfo<Profile>& info) {
+    return info.param == Profile::Full ? "Full" : "Plain";
+}
+
 // --- Host ---------------------------------------------------------------------------------
 
 Host::Host(const Config& c, std::size_t sndbuf, std::size_t rcvbuf, BufferPools* pools)
@@ -117,7 +132,10 @@ Host::~Host() {
 
 void Host::absorb(Effects& fx) {
     for (;;) {
-        for (const OutSegment& s : fx.sent()) sent.push_back({s, to_string(s.payload)});
+        for (const OutSegment& s : fx.sent()) {
+            sent.push_back({s, to_string(s.payload)});
+            if (s.options.has_timestamps) last_ts_sent = s.options.ts_val;
+        }
         for (const Event& e : fx.app_events()) events.push_back(e);
         for (std::size_t i = 0; i < kTimerKindCount; ++i) {
             const TimerOp& op = fx.timers[i];
@@ -177,7 +195,24 @@ void Host::inject(const In& in, uint16_t src_port, uint16_t dst_port) {
     s.window = in.window;
     s.options = in.options;
     s.payload = {reinterpret_cast<const uint8_t*>(in.payload.data()), in.payload.size()};
+    if (auto_peer_options) fill_peer_options(s);
     inject(s);
+}
+
+void Host::fill_peer_options(Segment& s) {
+    wire::TcpOptions& o = s.options;
+    const bool written = o.has_mss || o.has_wscale || o.sack_permitted || o.has_timestamps;
+    if (written || s.flags.has(Flags::Rst)) return;  // RFC 7323 3.2: RST may go without
+    const bool syn = s.flags.has(Flags::Syn);
+    if (!syn && !conn.tcb().ts_ok) return;
+    if (syn) {
+        o.has_wscale = true;
+        o.wscale = kPeerWindowScale;
+        o.sack_permitted = true;
+    }
+    o.has_timestamps = true;
+    o.ts_val = ++peer_ts;
+    o.ts_ecr = s.flags.has(Flags::Ack) ? last_ts_sent : 0;
 }
 
 std::optional<std::pair<Instant, TimerKind>> Host::next_timer() const {
@@ -214,6 +249,9 @@ void TcpTest::TearDown() {
 }
 
 void TcpTest::expect_sent(const Out& e, const char* file, int line) {
+    // Full profile: an ACK may be delayed (RFC 9293 3.8.6.3); let its timer run out.
+    if (h.sent.empty() && h.auto_peer_options && h.has_timer(TimerKind::DelayedAck))
+        h.advance(h.timer_at(TimerKind::DelayedAck) - h.now);
     if (h.sent.empty()) {
         ADD_FAILURE_AT(file, line) << "expected " << describe(e) << ", nothing sent";
         return;
@@ -346,6 +384,15 @@ void TcpTest::to_established_active(const wire::TcpOptions& peer_opts, uint16_t 
     expect_sent({.seq = kIss + 1, .ack = kIrs + 1, .flags = Flags::Ack});
     expect_state(State::Established);
     expect_event(EventKind::Connected);
+    expect_profile_negotiated();
+}
+
+// The Full profile's run really has the options on.
+void TcpTest::expect_profile_negotiated() {
+    if (!h.auto_peer_options) return;
+    const ConnectionStatus st = h.conn.status();
+    EXPECT_TRUE(st.ws_ok && st.sack_ok && st.ts_ok) << "Full profile without its options";
+    EXPECT_EQ(st.snd_wscale, kPeerWindowScale);
 }
 
 void TcpTest::to_established_passive(const wire::TcpOptions& peer_opts, uint16_t peer_window) {
@@ -363,6 +410,7 @@ void TcpTest::to_established_passive(const wire::TcpOptions& peer_opts, uint16_t
     expect_nothing_sent();
     expect_state(State::Established);
     expect_event(EventKind::Connected);
+    expect_profile_negotiated();
 }
 
 void TcpTest::to_fin_wait_1() {

@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,21 @@ inline Config plain_config() {
     c.recv_buffer = kBuf;
     return c;
 }
+
+// The state-machine suite runs every transition test twice (issue 18): Plain as above, and
+// Full with window scaling, SACK, timestamps and delayed ACK on. In Full the test host
+// plays a peer that uses them too (Host::auto_peer_options): its SYNs offer WS 2, SACK and
+// TSopt, and every later segment carries TSopt echoing our last TSval; expect_sent() lets a
+// delayed ACK's timer run out before it looks.
+enum class Profile : uint8_t { Plain, Full };
+Config profile_config(Profile p);
+std::string profile_name(const ::testing::TestParamInfo<Profile>& info);
+inline void PrintTo(Profile p, std::ostream* os) {
+    *os << (p == Profile::Full ? "Full" : "Plain");
+}
+// The window scale the Full peer offers: a shift it applies nowhere else, so a window that
+// is (or is not) scaled where RFC 7323 2.2 says shows.
+inline constexpr uint8_t kPeerWindowScale = 2;
 
 // A segment from the peer, as written in a test.
 struct In {
@@ -103,6 +119,8 @@ public:
     void absorb(Effects& fx);
     void inject(const Segment& seg);
     void inject(const In& in, uint16_t src_port = kRemote.port, uint16_t dst_port = kLocal.port);
+    // Full profile: the options the peer adds to a segment written without any (see Profile).
+    void fill_peer_options(Segment& s);
     // Move the clock to now + d, firing due timers in deadline order.
     void advance(Duration d);
     // The earliest armed timer, if any.
@@ -119,6 +137,9 @@ public:
     // Default: the environment variable SLUICE_TEST_FRAMES=1 (the 'tcp-frames' test runs
     // every scripted exchange that way).
     bool frames = frames_by_default();
+    bool auto_peer_options = false;  // Profile::Full
+    uint32_t peer_ts = 1000;         // the Full peer's TSval clock: one tick per segment
+    uint32_t last_ts_sent = 0;       // our last TSval, which the Full peer echoes
     Connection conn;
     Instant now = Instant::from_ns(1'000'000'000);  // t = 1 s: a non-zero epoch
     std::deque<Sent> sent;
@@ -132,6 +153,8 @@ protected:
     explicit TcpTest(const Config& cfg = plain_config(), std::size_t sndbuf = kBuf,
                      std::size_t rcvbuf = kBuf)
         : h(cfg, sndbuf, rcvbuf) {}
+    explicit TcpTest(Profile p) : h(profile_config(p)) { h.auto_peer_options = p == Profile::Full; }
+    bool full() const { return h.auto_peer_options; }
     void TearDown() override;
 
     void inject(const In& in) { h.inject(in); }
@@ -159,6 +182,7 @@ protected:
 
     // Fixtures reached through real exchanges (and checked along the way).
     void to_established_active(const wire::TcpOptions& peer_opts = {}, uint16_t peer_window = 8192);
+    void expect_profile_negotiated();
     void to_established_passive(const wire::TcpOptions& peer_opts = {},
                                 uint16_t peer_window = 8192);
     void to_fin_wait_1();  // active close with nothing outstanding: FIN 101 sent
@@ -169,6 +193,15 @@ protected:
 
     Host h;
 };
+
+// A state-machine fixture run once per Profile (TEST_P; instantiate with kProfiles).
+class StateTest : public TcpTest, public ::testing::WithParamInterface<Profile> {
+protected:
+    StateTest() : TcpTest(GetParam()) {}
+};
+#define SLUICE_BOTH_PROFILES(Fixture)                                                     \
+    INSTANTIATE_TEST_SUITE_P(, Fixture, ::testing::Values(Profile::Plain, Profile::Full), \
+                             profile_name)
 
 // Two connections wired back to back; `a` and `b` share one virtual clock.
 class Pair {

@@ -271,6 +271,111 @@ TEST_F(BackToBack, HalfCloseThenReply) {
     EXPECT_EQ(p.b.conn.state(), State::Closed);
 }
 
+// RFC 9293 3.8.6.1 (MUST-36) and RFC 1122 4.2.2.17: a receiver that keeps answering with a
+// zero window keeps the connection alive for as long as it answers. The sender holds its
+// FIN back while the window is zero (the FIN takes a sequence number the window has no room
+// for) and probes; answered probes do not count toward the retransmission limit. Before,
+// the FIN went out into the zero window as a retransmittable segment, the answers ACKed
+// nothing new, and after max_retries timeouts the connection ended in Timeout.
+// (Linux holds the FIN in tcp_write_xmit's tcp_snd_wnd_test and probes with tcp_probe_timer
+// the same way.)
+TEST_F(BackToBack, Rfc1122_4_2_2_17_ZeroWindowHoldsFinWhileProbesAreAnswered) {
+    connect();
+    const uint32_t wnd = p.a.conn.status().snd_wnd;  // all of b's receive buffer
+    ASSERT_GT(wnd, 0u);
+    std::string data(wnd, 'd');
+    send(p.a, data);  // b does not read: its window closes
+    p.pump();
+    ASSERT_EQ(p.a.conn.status().snd_wnd, 0u);
+    ASSERT_EQ(p.a.conn.status().send_queued, 0u);  // all of it acknowledged
+    close(p.a);                                    // the last data is out: now the FIN
+    p.pump();
+    for (int minute = 0; minute < 20; ++minute) {
+        p.advance(60s);
+        EXPECT_EQ(p.a.conn.state(), State::FinWait1) << "minute " << minute;
+    }
+    EXPECT_EQ(p.a.stats.timeouts, 0u);
+    EXPECT_GT(p.b.stats.drop_count(DropReason::Unacceptable), 5u);  // the probes, answered
+    EXPECT_EQ(p.b.conn.state(), State::Established);                // no FIN has reached b
+    EXPECT_EQ(receive(p.b), data);  // the window opens: the FIN follows
+    p.pump();
+    EXPECT_EQ(p.b.conn.state(), State::CloseWait);
+    EXPECT_EQ(p.a.conn.state(), State::FinWait2);
+    close(p.b);
+    p.pump();
+    EXPECT_EQ(p.a.conn.state(), State::TimeWait);
+    EXPECT_EQ(p.b.conn.state(), State::Closed);
+}
+
+// RFC 9293 3.8.6.2 silly window syndrome avoidance, both ends: a bulk sender against a reader
+// that takes 100 bytes at a time. The receiver (MUST-39) moves its right edge only by at
+// least min(RCV.BUFF / 2, MSS); the sender (MUST-38) sends less than a full segment only
+// when that is all it has (with Nagle, nothing in flight: PSH) or half the peer's largest
+// window.
+// Before, every ACK advertised whatever the reader had freed and the sender filled it:
+// segments of a few hundred bytes.
+TEST(SillyWindow, Rfc9293_3_8_6_2_SlowReader_NoSegmentsBelowMss) {
+    Config c = plain_config();
+    c.nagle = true;
+    Pair p(c, c);
+    ASSERT_EQ(p.b.conn.open_passive(FourTuple{kRemote, Endpoint{}}, SeqNum(300)), Error::None);
+    Effects fx;
+    ASSERT_EQ(p.a.conn.open_active(kTuple, SeqNum(100), p.a.now, fx), Error::None);
+    p.a.absorb(fx);
+    p.pump();
+    ASSERT_EQ(p.a.conn.state(), State::Established);
+    p.trace.clear();
+    const uint32_t mss = p.a.conn.status().send_mss;
+    std::string data;
+    for (int i = 0; i < 30000; ++i) data.push_back(char('a' + i % 26));
+    std::size_t queued = 0;
+    std::string got;
+    std::vector<uint8_t> buf(100);
+    for (int round = 0; round < 5000 && got.size() < data.size(); ++round) {
+        p.sync_clocks();
+        if (queued < data.size()) {
+            const auto rest = std::string_view(data).substr(queued);
+            queued +=
+                p.a.conn
+                    .send({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()}, p.a.now, fx)
+                    .bytes;
+            p.a.absorb(fx);
+        }
+        p.pump();
+        const IoResult r = p.b.conn.receive(buf, p.b.now, fx);
+        got.append(buf.begin(), buf.begin() + std::ptrdiff_t(r.bytes));
+        p.b.absorb(fx);
+        p.pump();
+        p.advance(10ms);
+    }
+    ASSERT_EQ(got, data);
+    const SeqNum end = SeqNum(101) + uint32_t(data.size());
+    int small = 0, data_segments = 0;
+    int small_updates = 0;
+    std::optional<SeqNum> edge;  // b's advertised right edge
+    const uint32_t threshold = std::min<uint32_t>(kBuf / 2, mss);
+    for (const auto& [who, s] : p.trace) {
+        if (who == 'a' && !s.payload.empty()) {
+            ++data_segments;
+            // PSH marks a segment that took all the data queued (RFC 9293 3.8.6.2.1 (2),
+            // and Nagle let it go): the sender had nothing more at that moment.
+            if (s.payload.size() < mss && !s.seg.flags.has(Flags::Psh) &&
+                s.seg.seq + uint32_t(s.payload.size()) != end) {
+                ++small;
+                ADD_FAILURE() << "small segment " << describe(s.seg, s.payload.substr(0, 0))
+                              << " len " << s.payload.size();
+            }
+        }
+        if (who == 'b' && s.seg.flags.has(Flags::Ack)) {
+            const SeqNum e = s.seg.ack + uint32_t(s.seg.window);
+            if (edge && e > *edge && uint32_t(e - *edge) < threshold) ++small_updates;
+            if (!edge || e > *edge) edge = e;
+        }
+    }
+    EXPECT_EQ(small, 0) << "of " << data_segments << " data segments";
+    EXPECT_EQ(small_updates, 0);
+}
+
 // RFC 9293 Figure 11 (with RFC 5961): the active side discovers a half-open connection.
 class HalfOpen : public TcpTest {};
 

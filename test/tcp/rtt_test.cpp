@@ -70,25 +70,36 @@ TEST_F(Rtt, Rfc6298_3_Karn_NoSampleFromRetransmittedSegment) {
     inject({.seq = 301, .ack = 102, .flags = Flags::Ack});
     EXPECT_EQ(h.conn.status().srtt, 0s);  // ambiguous: which transmission was acknowledged?
     EXPECT_EQ(h.conn.status().rto, 1s);
-    EXPECT_EQ(h.conn.tcb().rtx.backoff, 0);  // new data acknowledged: backoff forgotten
+    EXPECT_EQ(h.conn.tcb().rtx.backoff, 1);  // kept until a valid sample (RFC 6298 (5.5))
     exchange(100ms);                        // the next segment is timed again
     EXPECT_EQ(h.conn.status().srtt, 100ms);
+    EXPECT_EQ(h.conn.tcb().rtx.backoff, 0);
 }
 
-TEST_F(Rtt, Rfc6298_5_7_BackedOffRtoKeptUntilNewAck) {
+// RFC 6298 (5.5) with Karn's algorithm (RFC 6298 (3), RFC 1122 4.2.3.1): the backed-off
+// RTO is kept for the next segment until a valid RTT sample; the ACK of a retransmitted
+// segment is no sample and does not undo the backoff. (Linux agrees: icsk_backoff is
+// cleared by tcp_ack_update_rtt only.) No timestamps: the path RTT rises above the RTO.
+TEST_F(Rtt, Rfc6298_5_5_Karn_BackedOffRtoKeptUntilValidSample) {
     exchange(100ms);  // RTO 300 ms
     send("y");
     expect_sent({.seq = 102, .flags = Flags::Ack | Flags::Psh, .payload = "y"});
-    advance(300ms);
+    advance(300ms);  // the path's RTT is now 400 ms: the first timeout
     expect_sent({.seq = 102, .flags = Flags::Ack | Flags::Psh, .payload = "y"});
-    EXPECT_EQ(h.timer_at(TimerKind::Retransmit), h.now + 600ms);  // (5.5)
-    advance(600ms);
-    expect_sent({.seq = 102, .flags = Flags::Ack | Flags::Psh, .payload = "y"});
-    EXPECT_EQ(h.timer_at(TimerKind::Retransmit), h.now + 1200ms);
-    inject({.seq = 301, .ack = 103, .flags = Flags::Ack});
+    EXPECT_EQ(h.timer_at(TimerKind::Retransmit) - h.now, Duration(600ms));  // (5.5)
+    advance(100ms);
+    inject({.seq = 301, .ack = 103, .flags = Flags::Ack});  // ambiguous: no sample
+    EXPECT_EQ(h.conn.status().srtt, 100ms);
     send("z");
     expect_sent({.seq = 103, .flags = Flags::Ack | Flags::Psh, .payload = "z"});
-    EXPECT_EQ(h.timer_at(TimerKind::Retransmit), h.now + 300ms);  // backoff reset
+    EXPECT_EQ(h.timer_at(TimerKind::Retransmit) - h.now, Duration(600ms));  // still doubled
+    advance(400ms);
+    inject({.seq = 301, .ack = 104, .flags = Flags::Ack});  // z was timed: a valid sample
+    // RTTVAR = 3/4 * 50 + 1/4 * 300 = 112.5; SRTT = 7/8 * 100 + 1/8 * 400 = 137.5.
+    EXPECT_EQ(h.conn.status().rto, 137500us + 4 * 112500us);
+    send("w");
+    expect_sent({.seq = 104, .flags = Flags::Ack | Flags::Psh, .payload = "w"});
+    EXPECT_EQ(h.timer_at(TimerKind::Retransmit) - h.now, Duration(587500us));  // backoff over
 }
 
 // --- timestamps -----------------------------------------------------------------------------
@@ -148,6 +159,38 @@ TEST_F(RttTimestamps, Rfc7323_4_1_AckOfNothingNewGivesNoSample) {
     advance(80ms);
     inject({.seq = 301, .ack = 101, .flags = Flags::Ack, .options = ts(501, tsval)});
     EXPECT_EQ(h.conn.status().srtt, 0s);
+}
+
+// RFC 7323 5.5: after more than 24 days without a segment, TS.Recent is invalid (the
+// peer's 1 ms clock may have run half its 32-bit space): the PAWS test is skipped for the
+// next segment and TS.Recent taken from it. Without this an idle connection froze forever
+// (every segment "older" than TS.Recent). Linux: TCP_PAWS_24DAYS in tcp_paws_check.
+TEST_F(RttTimestamps, Rfc7323_5_5_PawsSkippedAfter24DaysIdle) {
+    constexpr uint32_t kDay = 86'400'000;  // the peer's TSval ticks, 1 ms
+    advance(std::chrono::hours(25 * 24));
+    const uint32_t later = 500 + 25 * kDay;  // "older" than 500 in 32-bit serial arithmetic
+    ASSERT_LT(static_cast<int32_t>(later - 500), 0);
+    inject({.seq = 301,
+            .ack = 101,
+            .flags = Flags::Ack | Flags::Psh,
+            .options = ts(later, ts_clock(h.now)),
+            .payload = "hi"});
+    expect_sent({.seq = 101, .ack = 303, .flags = Flags::Ack});
+    EXPECT_EQ(receive(), "hi");
+    EXPECT_EQ(h.conn.tcb().ts_recent, later);
+    EXPECT_EQ(h.stats.paws_rejected, 0u);
+}
+
+// Within 24 days PAWS holds: an old TSval is rejected (and ACKed, RFC 7323 5.3 R1).
+TEST_F(RttTimestamps, Rfc7323_5_3_PawsHoldsWithin24Days) {
+    advance(std::chrono::hours(23 * 24));
+    inject({.seq = 301,
+            .ack = 101,
+            .flags = Flags::Ack | Flags::Psh,
+            .options = ts(499, ts_clock(h.now)),
+            .payload = "hi"});
+    expect_sent({.seq = 101, .ack = 301, .flags = Flags::Ack});
+    EXPECT_EQ(h.stats.paws_rejected, 1u);
 }
 
 }  // namespace
