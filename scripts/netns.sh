@@ -136,7 +136,7 @@ down)
 xdp-check)
     # The DPDK PMD (Debian: librte-net-af-xdp23), then a pass-all program from xdp-tools
     # attached in native mode and removed again.
-    if ! ldconfig -p | grep -q librte_net_af_xdp; then
+    if [[ $(ldconfig -p | grep -c librte_net_af_xdp) == 0 ]]; then  # not grep -q: pipefail
         echo "netns.sh: DPDK's net_af_xdp PMD is not installed (librte-net-af-xdp23)" >&2
         exit 1
     fi
