@@ -368,14 +368,11 @@ int main(int argc, char** argv) {
             for (const auto& d : drivers) total.merge(d->results());
             info.counters = minus(s.totals(), before);
             std::fputs((json ? report_json(info, total) : report_text(info, total)).c_str(), stdout);
-            if (!json) {
-                const double run_s = total.end_ns > total.start_ns
-                                         ? double(total.end_ns - total.start_ns) / 1e9
-                                         : 0.0;
-                std::fputs(
-                    stalls_text(bounds, total.stalls, total.stall_ns, run_s, n).c_str(),
-                    stdout);
-            }
+            // The local waits and the bound: after the text report, or to stderr beside JSON.
+            const double run_s =
+                total.end_ns > total.start_ns ? double(total.end_ns - total.start_ns) / 1e9 : 0.0;
+            std::fputs(stalls_text(bounds, total.stalls, total.stall_ns, run_s, n).c_str(),
+                       json ? stderr : stdout);
             if (total.completed == 0) rc = 3;
         }
         std::fflush(stdout);
