@@ -78,10 +78,9 @@ std::string bounds_text(const RateBounds& b) {
                  b.tw_reuse ? b.reuse_delay_s : b.time_wait_s,
                  b.tw_reuse ? "" : " (--tw-reuse off: 2 MSL)", b.port_rate());
         if (b.time_wait_rate() > 0) {
-            s += fmt("; TIME-WAIT entries %llu held %.0f s = %.0f conn/s sustained (they last "
-                     "%.0f s at that rate; tcp.max_time_wait)",
-                     (unsigned long long)b.time_wait_entries, b.time_wait_s, b.time_wait_rate(),
-                     b.time_wait_s);
+            s += fmt("; TIME-WAIT entries %llu held %.0f s each = %.0f conn/s sustained "
+                     "(tcp.max_time_wait; a faster run fills them, then waits for slots)",
+                     (unsigned long long)b.time_wait_entries, b.time_wait_s, b.time_wait_rate());
         } else {
             s += fmt("; TIME-WAIT entries %llu (no bound: at least one per port)",
                      (unsigned long long)b.time_wait_entries);
