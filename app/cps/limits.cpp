@@ -111,6 +111,16 @@ std::string stalls_text(const RateBounds& b, const std::array<uint64_t, kStallCa
     if (share <= 0.01) return s + "  bounded by: no local limit (waits under 1 % of the run)\n";
     const auto cause = StallCause(worst);
     std::string what = stall_name(cause);
+    if (cause == StallCause::NoSlot && b.time_wait_rate() > 0) {
+        // Beyond the compact entries a TIME-WAIT keeps its whole slot: the entries are the
+        // bound, the slots only where it shows.
+        return s + fmt("  bounded by: TIME-WAIT entries (%llu held %.0f s = %.0f conn/s "
+                       "sustained; beyond them closed connections keep their slots), waited "
+                       "%.0f %% of the run for a slot; lift it with a larger tcp.max_time_wait "
+                       "(32 bytes each), or --close server|rst\n",
+                       (unsigned long long)b.time_wait_entries, b.time_wait_s, b.time_wait_rate(),
+                       share * 100);
+    }
     if (cause == StallCause::NoLocalPort && b.port_rate() > 0) {
         what += fmt(" (%llu ports / %.0f s = %.0f conn/s)", (unsigned long long)b.ports,
                     b.tw_reuse ? b.reuse_delay_s : b.time_wait_s, b.port_rate());

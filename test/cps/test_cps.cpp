@@ -372,6 +372,24 @@ TEST(RateBounds, TheReportNamesTheBoundWaitedOnAndTheOptionThatLiftsIt) {
               std::string::npos);
 }
 
+TEST(RateBounds, WaitingForSlotsWithMorePortsThanTimeWaitEntriesNamesTheEntries) {
+    std::array<uint64_t, kStallCauses> episodes{};
+    std::array<int64_t, kStallCauses> waited{};
+    episodes[size_t(StallCause::NoSlot)] = 1;
+    waited[size_t(StallCause::NoSlot)] = 13'000'000'000;  // 13 s of a 20 s run
+    const std::string text =
+        stalls_text(defaults(CloseMode::Client, true, 64), episodes, waited, 20.0, 1);
+    EXPECT_NE(text.find("no_slot 1 (13.00 s)"), std::string::npos) << text;
+    EXPECT_NE(text.find("bounded by: TIME-WAIT entries (65536 held 60 s = 1092 conn/s"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("tcp.max_time_wait"), std::string::npos) << text;
+    // With fewer ports than entries, the slots themselves are the bound.
+    EXPECT_NE(stalls_text(defaults(CloseMode::Client), episodes, waited, 20.0, 1)
+                  .find("bounded by: no_slot (4096 slots)"),
+              std::string::npos);
+}
+
 TEST(RateBounds, ShortWaitsDoNotNameABound) {
     std::array<uint64_t, kStallCauses> episodes{};
     std::array<int64_t, kStallCauses> waited{};
