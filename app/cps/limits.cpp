@@ -1,17 +1,10 @@
 #include "limits.hpp"
 
-#include <algorithm>
-#include <cstdio>
+#include "text.hpp"
 
 namespace sluice::cps {
 
 namespace {
-
-std::string fmt(const char* f, auto... a) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, f, a...);
-    return buf;
-}
 
 // What lifts each bound, for the report.
 const char* remedy(StallCause c) {

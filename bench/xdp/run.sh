@@ -58,6 +58,13 @@ summary() {  # NAME: requests/s and p99 from wrk
     echo "$1_rps=${rps:-none} $1_p99=${p99:-none}" >>"$out/summary.txt"
 }
 
+finish() {  # PID DIR: stop the server, remove the bed and DIR
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    "$src/scripts/netns.sh" down "$tag"
+    rm -rf "$2"
+}
+
 sluice_phase() {  # PMD
     local pmd=$1 pid args=()
     [[ $pmd == af_xdp ]] && args=(--device net_af_xdp0 --vdev-args "iface=$if_s${SLUICE_XDP_ARGS:+,$SLUICE_XDP_ARGS}")
@@ -87,10 +94,7 @@ sluice_phase() {  # PMD
     else
         echo "sluice-$pmd=not measured (no answer; see sluice-$pmd.log)" >>"$out/summary.txt"
     fi
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    "$src/scripts/netns.sh" down "$tag"
-    rm -rf "/var/run/dpdk/$prefix"
+    finish "$pid" "/var/run/dpdk/$prefix"
 }
 
 nginx_phase() {
@@ -108,14 +112,11 @@ nginx_phase() {
     else
         echo "nginx=not measured (see nginx.log)" >>"$out/summary.txt"
     fi
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    "$src/scripts/netns.sh" down "$tag"
-    rm -rf "$dir"
+    finish "$pid" "$dir"
 }
 
 : >"$out/summary.txt"
-export -f sluice_phase nginx_phase stat_all counter wait_http load_wrk summary
+export -f finish sluice_phase nginx_phase stat_all counter wait_http load_wrk summary
 export src build seconds out tag ns_c ns_s if_s prefix addr SLUICE_XDP_ARGS
 for pmd in af_packet af_xdp; do
     timeout $((seconds + 120)) flock "$lock" bash -c "sluice_phase $pmd"
