@@ -9,6 +9,9 @@ namespace {
 
 // Opens per loop turn at most: the RX side gets its turn between batches.
 constexpr uint64_t kMaxOpensPerTurn = 32;
+// While a start waits for a local resource, connect() is tried again this often, not on every
+// loop turn: a failed connect() costs the loop as much as a good one.
+constexpr time::Duration kStallRetry = std::chrono::microseconds(20);
 // How long in-flight connections may take after the load stops, beyond the timeout.
 constexpr time::Duration kDrainGrace = std::chrono::seconds(1);
 
@@ -111,6 +114,7 @@ void Driver::turn(time::Instant now) noexcept {
                 end_load(now);
                 break;
             }
+            if (stalls_.active() && now - stall_tried_ < kStallRetry) break;
             uint64_t due = std::min(pacer_->due(uint64_t(now.ns())), kMaxOpensPerTurn);
             if (plan_.count > 0) due = std::min(due, plan_.count - res_.attempts);
             for (; due > 0; --due) {
@@ -199,6 +203,7 @@ bool Driver::open(time::Instant now, bool warmup) noexcept {
         } else if (const auto cause = stall_cause(k)) {
             --res_.attempts;  // not an attempt: it waits, counted once per wait
             stalls_.begin(*cause, now);
+            stall_tried_ = now;
         } else {
             ++res_.errors[size_t(k)];
         }

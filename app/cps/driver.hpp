@@ -146,6 +146,7 @@ private:
     time::Instant phase_start_{};
     std::optional<Pacer> pacer_;
     StallClock stalls_;
+    time::Instant stall_tried_{};  // the last connect() that found no local resource
     bool finished_ = false;
     Results res_;
     Live live_;
