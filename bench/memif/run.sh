@@ -3,6 +3,7 @@
 #
 #   sudo bench/memif/run.sh [--seconds S] [--close "client server rst"] [--sources N]
 #                           [--concurrency C] [--flood-seconds F] [--out DIR]
+#                           [--listen-lcores 1] [--cps-lcores 0]
 #
 # sluice-listen (bench/report/listen-report.toml: HTTP on port 80, 198.18.0.2, lcore 1, EAL
 # prefix sluice-m-listen) is the memif server; sluice-cps (config/cps.toml, 198.18.0.1 with N
@@ -13,6 +14,8 @@
 # did work); then a SYN flood from sluice-cps (--syn-flood, as fast as it can, spoofed
 # sources in 198.18.128.0/17) and the SYNs per second sluice-listen answered on its one core,
 # with its busy cycles per SYN. Each phase holds /tmp/sluice-e2e.lock on its own.
+# --listen-lcores 0-1 --cps-lcores 0-1: two workers each side, one memif queue pair per worker
+# (software steering: memif does not hash); on a 2-core machine the four spin on two cores.
 #
 # Raw output in DIR (default results/<UTC time>-memif/): listen-<phase>.log, cps-<phase>.json
 # (sluice-cps --json), cps-<phase>.err (its start-up bounds and local waits),
@@ -22,7 +25,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=$src/build
-seconds=10 closes="client server rst" sources=64 conc=128 flood_s=3
+seconds=10 closes="client server rst" sources=64 conc=128 flood_s=3 l_lcores=1 c_lcores=0
 out=$src/results/$(date -u +%Y%m%dT%H%M%SZ)-memif
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -31,6 +34,8 @@ while [[ $# -gt 0 ]]; do
     --sources) sources=$2; shift 2 ;;
     --concurrency) conc=$2; shift 2 ;;
     --flood-seconds) flood_s=$2; shift 2 ;;
+    --listen-lcores) l_lcores=$2; shift 2 ;;
+    --cps-lcores) c_lcores=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) sed -n '4,6p' "$0" >&2; exit 2 ;;
     esac
@@ -42,7 +47,8 @@ sock=sluice-m-$$  # abstract socket name
 last=$((10 + sources - 1))
 {
     echo "date=$(date -u +%FT%TZ) commit=$(git -C "$src" rev-parse --short HEAD)"
-    echo "kernel=$(uname -r) cpus=$(nproc) seconds=$seconds sources=$sources concurrency=$conc"
+    echo "kernel=$(uname -r) cpus=$(nproc) seconds=$seconds sources=$sources concurrency=$conc" \
+        "listen_lcores=$l_lcores cps_lcores=$c_lcores"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
 : >"$out/summary.txt"
@@ -62,7 +68,7 @@ delta() {  # NAME PHASE
 
 start_listen() {  # PHASE
     "$build/app/sluice-listen" --file-prefix=sluice-m-listen -- \
-        --config "$src/bench/report/listen-report.toml" --lcores 1 --device net_memif0 \
+        --config "$src/bench/report/listen-report.toml" --lcores "$l_lcores" --device net_memif0 \
         --vdev-args "role=server,id=0,socket=$sock" >"$out/listen-$1.log" 2>&1 &
     listen_pid=$!
     for _ in $(seq 150); do
@@ -82,7 +88,7 @@ cps() {  # PHASE, then sluice-cps options
     local phase=$1
     shift
     timeout $((seconds + flood_s + 60)) "$build/app/sluice-cps" --file-prefix=sluice-m-cps -- \
-        --config "$src/config/cps.toml" --lcores 0 --device net_memif0 \
+        --config "$src/config/cps.toml" --lcores "$c_lcores" --device net_memif0 \
         --vdev-args "role=client,id=0,socket=$sock" --address 198.18.0.1/24 --gateway none \
         --target 198.18.0.2:80 --progress off --json "$@" \
         >"$out/cps-$phase.json" 2>"$out/cps-$phase.err" || true
@@ -144,7 +150,7 @@ PY
 }
 
 export -f start_listen stop_listen stat_listen counter delta cps phase_close phase_flood
-export build src out seconds flood_s conc sources last sock
+export build src out seconds flood_s conc sources last sock l_lcores c_lcores
 for mode in $closes; do
     timeout $((seconds + 150)) flock "$lock" bash -c "phase_close $mode" || true
 done
