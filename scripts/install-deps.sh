@@ -8,6 +8,7 @@ fi
 pkgs=(
     build-essential g++ meson ninja-build pkg-config
     dpdk-dev libdpdk-dev                      # DPDK 22.11 and its PMDs (net_af_packet, ...)
+    librte-net-af-xdp23 xdp-tools             # net_af_xdp: run-listen.sh --pmd af_xdp
     libgtest-dev libgmock-dev libbenchmark-dev
     libsodium-dev libtomlplusplus-dev libcli11-dev libssl-dev   # libssl-dev: SHA-256 in e2e
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer

@@ -20,6 +20,10 @@
 # TAG (e.g. "t-") keeps a test's bed apart from a demo's. Addresses are from 198.18.0.0/15
 # (RFC 2544 benchmarking range) only. Needs root.
 #
+#   scripts/netns.sh xdp-check [TAG]  after `up`: exit 0 if an XDP program attaches natively to
+#                                   the server end (what net_af_xdp needs; AF_XDP in copy mode
+#                                   on veth), else print why and exit 1. Leaves nothing behind.
+#
 # SLUICE_NETNS_IPV6=1: the client also gets 2001:2::1/64 (RFC 5180 benchmarking prefix) on its
 # veth, for sluice as 2001:2::2. Off by default: an IPv6 interface sends router solicitations
 # and MLD reports, which other tests would see as traffic.
@@ -157,8 +161,26 @@ up-fleet)
 down)
     down
     ;;
+xdp-check)
+    # The DPDK PMD (Debian: librte-net-af-xdp23), then a pass-all program from xdp-tools
+    # attached in native mode and removed again.
+    if [[ $(ldconfig -p | grep -c librte_net_af_xdp) == 0 ]]; then  # not grep -q: pipefail
+        echo "netns.sh: DPDK's net_af_xdp PMD is not installed (librte-net-af-xdp23)" >&2
+        exit 1
+    fi
+    pass_prog=$(ls /usr/lib/*/bpf/xdpfilt_alw_all.o /usr/lib/bpf/xdpfilt_alw_all.o 2>/dev/null | head -1 || true)
+    if ! command -v xdp-loader >/dev/null || [[ -z $pass_prog ]]; then
+        echo "netns.sh: xdp-tools missing: cannot check that XDP loads on $if_s" >&2
+        exit 1
+    fi
+    if ! out=$(ip netns exec "$ns_s" xdp-loader load -m native "$if_s" "$pass_prog" 2>&1); then
+        echo "netns.sh: an XDP program does not attach to $if_s: $(tail -1 <<<"$out")" >&2
+        exit 1
+    fi
+    ip netns exec "$ns_s" xdp-loader unload "$if_s" --all >/dev/null 2>&1 || true
+    ;;
 *)
-    echo "usage: $0 up|up-relay|up-fleet|down [TAG]" >&2
+    echo "usage: $0 up|up-relay|up-fleet|down|xdp-check [TAG]" >&2
     exit 2
     ;;
 esac

@@ -9,6 +9,9 @@ namespace {
 
 // Opens per loop turn at most: the RX side gets its turn between batches.
 constexpr uint64_t kMaxOpensPerTurn = 32;
+// While a start waits for a local resource, connect() is tried again this often, not on every
+// loop turn: a failed connect() costs the loop as much as a good one.
+constexpr time::Duration kStallRetry = std::chrono::microseconds(20);
 // How long in-flight connections may take after the load stops, beyond the timeout.
 constexpr time::Duration kDrainGrace = std::chrono::seconds(1);
 
@@ -17,6 +20,16 @@ ErrorKind classify_connect_error(std::string_view msg) {
     if (msg.starts_with("connection pool exhausted")) return ErrorKind::PoolExhausted;
     if (msg.starts_with("flow table full")) return ErrorKind::FlowTableFull;
     return ErrorKind::Other;
+}
+
+// connect() failures that are ours, not the server's: the start waits.
+std::optional<StallCause> stall_cause(ErrorKind k) {
+    switch (k) {
+        case ErrorKind::NoLocalPort: return StallCause::NoLocalPort;
+        case ErrorKind::PoolExhausted: return StallCause::NoSlot;
+        case ErrorKind::FlowTableFull: return StallCause::FlowTableFull;
+        default: return std::nullopt;
+    }
 }
 
 ErrorKind classify_close(tcp::CloseReason r) {
@@ -62,6 +75,10 @@ void Results::merge(const Results& o) {
         start_ns = attempts == o.attempts ? o.start_ns : std::min(start_ns, o.start_ns);
         end_ns = std::max(end_ns, o.end_ns);
     }
+    for (size_t i = 0; i < kStallCauses; ++i) {
+        stalls[i] += o.stalls[i];
+        stall_ns[i] += o.stall_ns[i];
+    }
     if (o.warmup_failed && !warmup_failed) {
         warmup_failed = true;
         warmup_error = o.warmup_error;
@@ -94,11 +111,10 @@ void Driver::turn(time::Instant now) noexcept {
             const time::Duration elapsed = now - phase_start_;
             if ((plan_.duration.count() > 0 && elapsed >= plan_.duration) ||
                 (plan_.count > 0 && res_.attempts >= plan_.count)) {
-                phase_ = Phase::Draining;
-                phase_start_ = now;
-                res_.end_ns = std::max(res_.end_ns, now.ns());
+                end_load(now);
                 break;
             }
+            if (stalls_.active() && now - stall_tried_ < kStallRetry) break;
             uint64_t due = std::min(pacer_->due(uint64_t(now.ns())), kMaxOpensPerTurn);
             if (plan_.count > 0) due = std::min(due, plan_.count - res_.attempts);
             for (; due > 0; --due) {
@@ -106,7 +122,8 @@ void Driver::turn(time::Instant now) noexcept {
                     if (plan_.rate > 0) pacer_->skip(due);  // open loop: those starts are lost
                     break;
                 }
-                open(now, false);
+                // A start that waits for a local resource stays due: the next turn retries.
+                if (!open(now, false) && stalls_.active()) break;
                 if (plan_.rate > 0) pacer_->take(1);
             }
             res_.missed_slots = pacer_->missed();
@@ -140,9 +157,19 @@ void Driver::start_load(time::Instant now) noexcept {
                    uint32_t(std::max<uint64_t>(64, plan_.rate / 100)));
 }
 
+void Driver::end_load(time::Instant now) noexcept {
+    phase_ = Phase::Draining;
+    phase_start_ = now;
+    res_.end_ns = std::max(res_.end_ns, now.ns());
+    stalls_.end(now);
+    res_.stalls = stalls_.episodes();
+    res_.stall_ns = stalls_.waited_ns();
+}
+
 void Driver::stop(time::Instant now) noexcept {
-    if (phase_ != Phase::Draining) {
-        if (phase_ == Phase::Load) res_.end_ns = std::max(res_.end_ns, now.ns());
+    if (phase_ == Phase::Load) {
+        end_load(now);
+    } else if (phase_ != Phase::Draining) {
         phase_ = Phase::Draining;
         phase_start_ = now;
     }
@@ -173,11 +200,16 @@ bool Driver::open(time::Instant now, bool warmup) noexcept {
             res_.warmup_error = error_name(k);
             warmup_open_ = false;
             start_load(now);  // measure anyway: the errors will show
+        } else if (const auto cause = stall_cause(k)) {
+            --res_.attempts;  // not an attempt: it waits, counted once per wait
+            stalls_.begin(*cause, now);
+            stall_tried_ = now;
         } else {
             ++res_.errors[size_t(k)];
         }
         return false;
     }
+    if (!warmup) stalls_.end(now);
     c.id = *r;
     host_.arm_app_timer(c.id, now + plan_.timeout);
     return true;

@@ -21,6 +21,7 @@
 #include "cps_config.hpp"
 #include "histogram.hpp"
 #include "http_response.hpp"
+#include "limits.hpp"
 #include "pacer.hpp"
 #include "engine/tcp_host.hpp"
 #include "engine/worker.hpp"
@@ -70,6 +71,10 @@ struct Results {
     int64_t start_ns = 0, end_ns = 0;
     bool warmup_failed = false;
     std::string warmup_error;
+    // Starts that waited for a local resource (limits.hpp): episodes and nanoseconds by
+    // cause, summed over the workers. The errors[] of those kinds stay 0 for the load.
+    std::array<uint64_t, kStallCauses> stalls{};
+    std::array<int64_t, kStallCauses> stall_ns{};
 
     uint64_t error_total() const {
         uint64_t n = 0;
@@ -120,6 +125,8 @@ private:
     static void on_timer(engine::TcpHost& host, engine::ConnId id, void* ctx);
 
     void start_load(time::Instant now) noexcept;
+    void end_load(time::Instant now) noexcept;
+    // False if nothing started; stalls_.active() then says it waits for a local resource.
     bool open(time::Instant now, bool warmup) noexcept;
     void send_more(Client& c, time::Instant now) noexcept;
     void read_all(Client& c, time::Instant now) noexcept;
@@ -138,6 +145,8 @@ private:
     bool warmup_open_ = false;
     time::Instant phase_start_{};
     std::optional<Pacer> pacer_;
+    StallClock stalls_;
+    time::Instant stall_tried_{};  // the last connect() that found no local resource
     bool finished_ = false;
     Results res_;
     Live live_;

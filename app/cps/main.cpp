@@ -34,6 +34,7 @@
 #include "engine/config.hpp"
 #include "engine/stack.hpp"
 #include "flood.hpp"
+#include "limits.hpp"
 #include "prefix.hpp"
 #include "report.hpp"
 
@@ -299,6 +300,12 @@ int main(int argc, char** argv) {
                          .c_str(),
                      p.name.c_str(), p.driver.c_str(), s.worker_count(),
                      info.source_addresses, info.ports_per_address, cfg.target.c_str());
+        const RateBounds bounds = rate_bounds(
+            cfg, std::chrono::duration<double>(sc->tcp.tcp.msl).count(), sc->tcp.time_wait_reuse,
+            std::chrono::duration<double>(sc->tcp.time_wait_reuse_after).count(),
+            info.source_addresses, info.ports_per_address, sc->tcp.max_connections,
+            sc->tcp.max_time_wait, info.workers);
+        if (!cfg.syn_flood) std::fputs(bounds_text(bounds).c_str(), stderr);
         const bool show_progress =
             progress_mode == "on" || (progress_mode == "auto" && ::isatty(STDOUT_FILENO) && !json);
         const auto before = s.totals();
@@ -361,6 +368,11 @@ int main(int argc, char** argv) {
             for (const auto& d : drivers) total.merge(d->results());
             info.counters = minus(s.totals(), before);
             std::fputs((json ? report_json(info, total) : report_text(info, total)).c_str(), stdout);
+            // The local waits and the bound: after the text report, or to stderr beside JSON.
+            const double run_s =
+                total.end_ns > total.start_ns ? double(total.end_ns - total.start_ns) / 1e9 : 0.0;
+            std::fputs(stalls_text(bounds, total.stalls, total.stall_ns, run_s, n).c_str(),
+                       json ? stderr : stdout);
             if (total.completed == 0) rc = 3;
         }
         std::fflush(stdout);

@@ -2,15 +2,11 @@
 
 #include <cstdio>
 
+#include "text.hpp"
+
 namespace sluice::cps {
 
 namespace {
-
-std::string fmt(const char* f, auto... a) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, f, a...);
-    return buf;
-}
 
 double seconds(const Results& r) {
     return r.end_ns > r.start_ns ? double(r.end_ns - r.start_ns) / 1e9 : 0.0;

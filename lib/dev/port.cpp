@@ -164,6 +164,12 @@ Result<Port> open_port(const PortConfig& cfg) {
     port.caps.tx_tcp_csum = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
     if (port.caps.tx_ip_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
     if (port.caps.tx_tcp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+    // net_ring passes the mbuf pointers themselves, chains included, without saying so.
+    port.caps.tx_multi_seg =
+        (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || port.driver == "net_ring";
+    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    }
     // Fast free wants every mbuf sent on a queue to come from one pool; with several workers
     // a frame steered from another worker's queue may be answered in place, so only then.
     if (cfg.queues == 1 && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)) {
@@ -234,6 +240,12 @@ Result<Port> open_port(const PortConfig& cfg) {
     }
     uint16_t mtu = 0;
     port.mtu = rte_eth_dev_get_mtu(port.id, &mtu) == 0 && mtu != 0 ? mtu : 1500;
+    // Without multi-segment TX a data frame is copied into its header mbuf: it must fit.
+    if (!port.caps.tx_multi_seg && port.mtu + RTE_ETHER_HDR_LEN > RTE_MBUF_DEFAULT_DATAROOM) {
+        return Error{"port " + port.name + " (" + port.driver +
+                     ") sends single-segment frames only: port.mtu must be at most " +
+                     std::to_string(RTE_MBUF_DEFAULT_DATAROOM - RTE_ETHER_HDR_LEN)};
+    }
 
     if (int rc = rte_eth_dev_start(port.id); rc != 0) {
         return Error{errmsg(("starting port " + port.name).c_str(), rc)};

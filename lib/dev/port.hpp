@@ -33,6 +33,9 @@ struct PortCaps {
     bool tx_ip_csum = false;   // NIC fills IPv4 header checksums
     bool tx_tcp_csum = false;  // NIC fills TCP checksums from the pseudo-header sum
     bool rss = false;          // queues are fed by the NIC's symmetric Toeplitz RSS
+    // The PMD sends a chain of mbufs as one frame. net_af_xdp does not: it sends pkt_len
+    // bytes from the first segment, so a chained frame goes out with garbage for payload.
+    bool tx_multi_seg = false;
 };
 
 struct Port {

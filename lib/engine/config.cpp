@@ -121,9 +121,15 @@ dev::EalDefaults StackConfig::eal_defaults() const {
     if (!port.device.empty() && !is_pci && port.device.rfind("net_", 0) == 0) {
         d.vdev = port.device + (vdev_args.empty() ? "" : "," + vdev_args);
         // net_af_packet opens one queue pair unless told: give it one per worker.
+        const std::string workers = std::to_string(std::max(1u, count_lcores(lcores)));
         if (port.device.rfind("net_af_packet", 0) == 0 &&
             vdev_args.find("qpairs=") == std::string::npos) {
-            d.vdev += ",qpairs=" + std::to_string(std::max(1u, count_lcores(lcores)));
+            d.vdev += ",qpairs=" + workers;
+        }
+        // net_af_xdp binds one AF_XDP socket per queue from start_queue: one per worker.
+        if (port.device.rfind("net_af_xdp", 0) == 0 &&
+            vdev_args.find("queue_count=") == std::string::npos) {
+            d.vdev += ",queue_count=" + workers;
         }
     }
     d.hugepages = hugepages;

@@ -537,6 +537,12 @@ void Worker::transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained
     }
     m->data_len = static_cast<uint16_t>(len);
     m->pkt_len = static_cast<uint32_t>(len) + chained;
+    // A PMD that sends only the first segment (net_af_xdp) gets the frame in one mbuf: the
+    // payload is copied behind the headers. A header mbuf has room for a frame of the MTU.
+    if (chained != 0 && !port_.caps.tx_multi_seg && rte_pktmbuf_linearize(m) != 0) [[unlikely]] {
+        discard(m, Counter::DropTxFull);
+        return;
+    }
     m->ol_flags = 0;
     const uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
     const uint16_t type = len > kEthHeaderLen + 1 ? uint16_t(p[12] << 8 | p[13]) : 0;

@@ -7,6 +7,7 @@
 #include "cps_config.hpp"
 #include "histogram.hpp"
 #include "http_response.hpp"
+#include "limits.hpp"
 #include "pacer.hpp"
 #include "prefix.hpp"
 
@@ -290,6 +291,113 @@ TEST(CpsConfig, TheShippedDefaultLoads) {
     ASSERT_TRUE(sc) << sc.error().message;
     EXPECT_EQ(c.target, "198.18.0.1:80");
     EXPECT_LE(c.concurrency, sc->tcp.max_connections);
+}
+
+// --- local waits and rate bounds (limits.hpp) -------------------------------------------------
+
+time::Instant at_ms(int64_t ms) {
+    return time::Instant{} + std::chrono::milliseconds(ms);
+}
+
+TEST(StallClock, AWaitIsOneEpisodeHoweverManyTurnsItLasts) {
+    StallClock s;
+    for (int turn = 0; turn < 1000; ++turn) s.begin(StallCause::NoSlot, at_ms(10));
+    EXPECT_TRUE(s.active());
+    s.end(at_ms(35));
+    s.end(at_ms(90));  // not waiting: nothing more
+    EXPECT_FALSE(s.active());
+    EXPECT_EQ(s.episodes()[size_t(StallCause::NoSlot)], 1u);
+    EXPECT_EQ(s.waited_ns()[size_t(StallCause::NoSlot)], 25'000'000);
+    s.begin(StallCause::NoSlot, at_ms(100));
+    s.end(at_ms(101));
+    EXPECT_EQ(s.episodes()[size_t(StallCause::NoSlot)], 2u);
+    EXPECT_EQ(s.waited_ns()[size_t(StallCause::NoLocalPort)], 0);
+}
+
+TEST(StallClock, AnotherCauseEndsTheFirstWait) {
+    StallClock s;
+    s.begin(StallCause::NoSlot, at_ms(0));
+    s.begin(StallCause::NoLocalPort, at_ms(5));
+    s.end(at_ms(12));
+    EXPECT_EQ(s.episodes()[size_t(StallCause::NoSlot)], 1u);
+    EXPECT_EQ(s.episodes()[size_t(StallCause::NoLocalPort)], 1u);
+    EXPECT_EQ(s.waited_ns()[size_t(StallCause::NoSlot)], 5'000'000);
+    EXPECT_EQ(s.waited_ns()[size_t(StallCause::NoLocalPort)], 7'000'000);
+}
+
+RateBounds defaults(CloseMode close, bool tw_reuse = true, uint32_t addresses = 1) {
+    CpsConfig c;
+    c.close = close;
+    c.concurrency = 128;
+    // Linux's port range, 1 s reuse delay, MSL 30 s, 4096 slots and 65536 TIME-WAIT entries.
+    return rate_bounds(c, 30.0, tw_reuse, 1.0, addresses, 28232, 4096, 65536, 1);
+}
+
+TEST(RateBounds, ClientCloseIsBoundByPortsOverTheReuseDelay) {
+    EXPECT_DOUBLE_EQ(defaults(CloseMode::Client).port_rate(), 28232.0);
+    EXPECT_DOUBLE_EQ(defaults(CloseMode::Client, false).port_rate(), 28232.0 / 60);
+    EXPECT_DOUBLE_EQ(defaults(CloseMode::Client, true, 4).port_rate(), 4 * 28232.0);
+    EXPECT_EQ(defaults(CloseMode::Client).time_wait_rate(), 0.0) << "entries recycle with ports";
+    // More ports than TIME-WAIT entries: an entry lives its 2 MSL.
+    EXPECT_DOUBLE_EQ(defaults(CloseMode::Client, true, 64).time_wait_rate(), 65536.0 / 60);
+    const std::string text = bounds_text(defaults(CloseMode::Client));
+    EXPECT_NE(text.find("28232 conn/s"), std::string::npos) << text;
+    EXPECT_NE(text.find("slots 4096 for concurrency 128"), std::string::npos) << text;
+}
+
+TEST(RateBounds, ServerOrRstCloseHoldsNoTimeWaitHere) {
+    for (CloseMode m : {CloseMode::Server, CloseMode::Rst}) {
+        EXPECT_EQ(defaults(m).port_rate(), 0.0);
+        EXPECT_EQ(defaults(m, true, 64).time_wait_rate(), 0.0);
+        EXPECT_NE(bounds_text(defaults(m)).find("no TIME-WAIT on our side"), std::string::npos);
+    }
+}
+
+TEST(RateBounds, TheReportNamesTheBoundWaitedOnAndTheOptionThatLiftsIt) {
+    std::array<uint64_t, kStallCauses> episodes{};
+    std::array<int64_t, kStallCauses> waited{};
+    episodes[size_t(StallCause::NoLocalPort)] = 12;
+    waited[size_t(StallCause::NoLocalPort)] = 3'000'000'000;  // 3 s of a 10 s run
+    episodes[size_t(StallCause::NoSlot)] = 2;
+    waited[size_t(StallCause::NoSlot)] = 1'000'000;
+    const std::string text = stalls_text(defaults(CloseMode::Client), episodes, waited, 10.0, 1);
+    EXPECT_NE(text.find("no_local_port 12 (3.00 s)"), std::string::npos) << text;
+    EXPECT_NE(text.find("bounded by: no_local_port (28232 ports / 1 s = 28232 conn/s), waited 30 %"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("--source"), std::string::npos) << text;
+
+    // Two workers: 3 s of waiting is 15 % of their 20 worker-seconds.
+    EXPECT_NE(stalls_text(defaults(CloseMode::Client), episodes, waited, 10.0, 2).find("waited 15 %"),
+              std::string::npos);
+}
+
+TEST(RateBounds, WaitingForSlotsWithMorePortsThanTimeWaitEntriesNamesTheEntries) {
+    std::array<uint64_t, kStallCauses> episodes{};
+    std::array<int64_t, kStallCauses> waited{};
+    episodes[size_t(StallCause::NoSlot)] = 1;
+    waited[size_t(StallCause::NoSlot)] = 13'000'000'000;  // 13 s of a 20 s run
+    const std::string text =
+        stalls_text(defaults(CloseMode::Client, true, 64), episodes, waited, 20.0, 1);
+    EXPECT_NE(text.find("no_slot 1 (13.00 s)"), std::string::npos) << text;
+    EXPECT_NE(text.find("bounded by: TIME-WAIT entries (65536 held 60 s = 1092 conn/s"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("tcp.max_time_wait"), std::string::npos) << text;
+    // With fewer ports than entries, the slots themselves are the bound.
+    EXPECT_NE(stalls_text(defaults(CloseMode::Client), episodes, waited, 20.0, 1)
+                  .find("bounded by: no_slot (4096 slots)"),
+              std::string::npos);
+}
+
+TEST(RateBounds, ShortWaitsDoNotNameABound) {
+    std::array<uint64_t, kStallCauses> episodes{};
+    std::array<int64_t, kStallCauses> waited{};
+    episodes[size_t(StallCause::NoSlot)] = 1;
+    waited[size_t(StallCause::NoSlot)] = 50'000'000;  // 0.5 % of 10 s
+    const std::string text = stalls_text(defaults(CloseMode::Client), episodes, waited, 10.0, 1);
+    EXPECT_NE(text.find("no local limit"), std::string::npos) << text;
+    EXPECT_EQ(text.find("lift it"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -48,7 +48,13 @@ long conn_rows(int w) {
     return std::stol(m[1]);
 }
 
+// Two workers need two queues. net_af_xdp (DPDK 22.11) sizes its queues by the interface's
+// combined channels, which a veth does not report (only RX and TX counts): it refuses
+// queue_count=2 ("Specified queue count 2 is larger than combined queue count 1").
+constexpr const char* kAfXdpOneQueue = "net_af_xdp of DPDK 22.11 takes one queue on a veth";
+
 TEST(Rss, KernelClientsSpreadOverBothWorkersAndTheCountersAddUp) {
+    if (use_af_xdp()) GTEST_SKIP() << kAfXdpOneQueue;
     Netns ns;
     ASSERT_TRUE(ns.ok()) << ns.error();
     SluiceListen listen({"--status", "off"}, source_path("test/e2e/rss-test.toml"));
@@ -121,6 +127,7 @@ TEST(Rss, KernelClientsSpreadOverBothWorkersAndTheCountersAddUp) {
 }
 
 TEST(Rss, ActiveOpensFromBothWorkersComeHomeAndComplete) {
+    if (use_af_xdp()) GTEST_SKIP() << kAfXdpOneQueue;
     Netns ns;
     ASSERT_TRUE(ns.ok()) << ns.error();
     constexpr int kPerWorker = 300;

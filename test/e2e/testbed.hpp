@@ -94,6 +94,13 @@ struct Place {
     std::string iface = kServerIface;
     std::string file_prefix = kFilePrefix;
 };
+// The PMD the bed's sluice drives the server veth end with: SLUICE_PMD=af_xdp selects
+// net_af_xdp, anything else (the default) net_af_packet.
+bool use_af_xdp();
+// With af_xdp, a copy of the config at `path` whose [port] device and vdev_args name
+// net_af_xdp on the same interface (qpairs= becomes queue_count=); written to a temporary
+// file whose name is returned (the caller removes it). Otherwise `path` itself.
+std::string pmd_config(const std::string& path);
 
 // A sluice program in the server namespace; the constructor returns once it printed
 // `ready_marker` (bounded wait). By default: sluice-listen with config/listen.toml.
@@ -153,6 +160,7 @@ private:
     int out_fd_ = -1;
     bool ok_ = false;
     std::string output_;
+    std::string tmp_config_;  // pmd_config's copy, removed on destruction
 };
 
 // A kernel-side program started in the client namespace in the background (bounded by

@@ -164,6 +164,17 @@ TEST(Config, OverridesReplaceAddressGatewayAndInterface) {
     EXPECT_EQ(cfg->port.iface, "eth7");
 }
 
+TEST(Config, AfXdpDeviceGetsOneQueuePerWorkerUnlessTold) {
+    auto cfg = parse_config(std::string(kMinimal) +
+                                "[port]\ndevice = \"net_af_xdp0\"\nvdev_args = \"iface=a\"\n"
+                                "[cpu]\nlcores = \"0-1\"\n",
+                            "t.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->eal_defaults().vdev, "net_af_xdp0,iface=a,queue_count=2");
+    cfg->vdev_args = "iface=a,queue_count=1";
+    EXPECT_EQ(cfg->eal_defaults().vdev, "net_af_xdp0,iface=a,queue_count=1");
+}
+
 TEST(Config, OverrideGatewayNoneRemovesIt) {
     auto cfg = parse_config(kMinimal, "t.toml");
     ASSERT_TRUE(cfg);

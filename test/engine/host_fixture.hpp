@@ -67,6 +67,7 @@ protected:
         auto p = dev::open_port(pc);
         ASSERT_TRUE(p) << p.error().message;
         port_ = std::move(*p);
+        if (single_seg_tx_) port_.caps.tx_multi_seg = false;  // as net_af_xdp
         std::memcpy(us_mac_.b.data(), port_.mac, 6);
         net_.address = wire::Ipv4Prefix{kUs, 24};
         if (!no_v6_) net_.address6 = wire::Ipv6Prefix{kUs6, 64};
@@ -152,6 +153,7 @@ protected:
         void* obj = nullptr;
         while (rte_ring_dequeue(tx_, &obj) == 0) {
             auto* m = static_cast<rte_mbuf*>(obj);
+            tx_segs_.push_back(m->nb_segs);
             // Data segments are chains (headers, then the payload by reference).
             EXPECT_EQ(rte_pktmbuf_linearize(m), 0);
             const uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
@@ -200,6 +202,8 @@ protected:
     wire::MacAddr us_mac_;
     wire::IpAddr us_ = kUs, peer_ = kPeer;
     bool no_v6_ = false;
+    bool single_seg_tx_ = false;   // the port cannot send chains
+    std::vector<uint16_t> tx_segs_;  // nb_segs of every frame sent, in order
     std::optional<time::Instant> vnow_;  // the virtual clock, if any
     NetConfig net_;
     std::unique_ptr<Counters> counters_;

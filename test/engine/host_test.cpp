@@ -24,6 +24,40 @@ TEST_F(HostOnRing, EchoServiceSendsTheBytesBack) {
     EXPECT_EQ(out.back().tcp.ack.raw(), 5001u + 12);
 }
 
+// net_af_xdp sends pkt_len bytes from the first mbuf of a chain: the payload went out as
+// whatever followed the headers in that buffer (zeros), with the checksum of the real bytes,
+// and the peer dropped every data segment. A port without multi-segment TX gets one mbuf.
+class SingleSegmentTx : public HostOnRing {
+protected:
+    void SetUp() override {
+        single_seg_tx_ = true;
+        HostOnRing::SetUp();
+    }
+};
+
+TEST_F(HostOnRing, EchoedDataLeavesAsAChainOnAPortThatSendsChains) {
+    const uint32_t iss = handshake(40002, 7, 5000);
+    tx_segs_.clear();
+    inject(40002, 7, 5001, iss + 1, F::Ack | F::Psh, "by reference");
+    const auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, "by reference");
+    ASSERT_EQ(tx_segs_.size(), 1u);
+    EXPECT_GT(tx_segs_[0], 1u) << "headers, then the payload by reference";
+}
+
+TEST_F(SingleSegmentTx, EchoedDataLeavesInOneMbufWithItsBytes) {
+    const uint32_t iss = handshake(40003, 7, 5000);
+    tx_segs_.clear();
+    inject(40003, 7, 5001, iss + 1, F::Ack | F::Psh, "one mbuf, real bytes");
+    const auto out = poll();  // parse_tcp verified the checksum over the frame as sent
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, "one mbuf, real bytes");
+    ASSERT_EQ(tx_segs_.size(), 1u);
+    EXPECT_EQ(tx_segs_[0], 1u);
+    EXPECT_EQ(counter(Counter::DropTxFull), 0u);
+}
+
 TEST_F(HostOnRing, SegmentToPortWithoutListenerGetsRst) {
     inject(40002, 81, 100, 0, F::Syn);
     auto out = poll();
