@@ -8,7 +8,8 @@
 //
 // Threads (the rules every call below refers to):
 //   - Stack::create, listen, set_hooks, run and the destructor: the main lcore (the thread
-//     that initialised the EAL); listen and set_hooks only before run().
+//     that initialised the EAL); listen and set_hooks only before run(). listen, set_hooks
+//     and run called from any other thread return Errc::WrongLcore and change nothing.
 //   - Conn calls and Worker::connect: only on the lcore of the worker that owns the
 //     connection, i.e. from a callback, an on_start/on_tick hook of that worker, or (before
 //     run(), or with the one-worker poll model) the main lcore for worker 0. Any other thread
@@ -19,6 +20,17 @@
 //   - A Conn is valid from the moment connect() returns it (or on_accept hands it over) until
 //     on_close has run for it; afterwards every call on it returns Errc::NoConnection, even
 //     when the slot has been reused by another connection (handles carry a generation).
+//     Inside on_error and on_close the reads still work (user(), set_user(), status()), so
+//     per-connection state is freed there; send/receive/close/... return NoConnection.
+//   - Every connection the application was told about (on_accept, or connect() returning Ok)
+//     gets exactly one on_close. At shutdown (when run() returns, or in ~Stack for a stack
+//     that never ran) the connections still open are aborted: a RST to the peer (none from
+//     SYN-SENT, RFC 9293 3.10.5), then on_close on the worker's lcore, without on_error.
+//     An application that wants a graceful end calls close() and keeps running until its
+//     on_close calls have come.
+//   - After the application's own close() a connection reports nothing but on_error (if it
+//     then ends abnormally) and on_close: received data is discarded (receive() returns
+//     Errc::Closing), the peer's FIN is not reported.
 //   - Handles, Workers and Handlers contexts must not be used after the Stack is destroyed.
 // Data path: Conn calls never allocate, lock or throw; errors are Errc values. Callbacks are
 // plain function pointers (one indirect call per event).
@@ -158,6 +170,11 @@ struct ConnStatus {
 class Conn;
 
 // Callbacks for a connection, on its worker's lcore, inside the loop. All are optional.
+// Handlers are cheap: each connect() and listen() copies its own (a few pointers), given back
+// when the connection's on_close has run; a distinct ctx per call is fine. For state per
+// connection, share one Handlers (ctx = the application) and hang the connection's own state
+// on the handle with set_user(), freed in on_close. `ctx` must stay valid until the last
+// on_close it can receive, the ones at shutdown included (destroy the Stack first).
 // Order for one connection: on_accept (passive) or on_connected (active) first; then any of
 // on_data, on_sent, on_peer_closed; on_error (if the end was abnormal) right before on_close,
 // which is always the last. A connection that was never established (refused, timed out)
@@ -199,7 +216,8 @@ public:
     // Any pool; chains of any segment sizes.
     IoResult send(rte_mbuf* chain) noexcept;
     // Copies received bytes out. bytes == 0 and Ok: nothing there yet; EndOfStream: the
-    // peer's FIN was reached. Errors: NoConnection, WrongLcore, Reset, ...
+    // peer's FIN was reached. Errors: NoConnection, WrongLcore, Closing (after close()),
+    // Reset, Refused, TimedOut, Aborted.
     IoResult receive(std::span<std::byte> out) noexcept;
     // Zero-copy receive: the next mbuf of in-order payload (data_len bytes; the caller frees
     // it), or nullptr with `r` saying why as receive() would (Ok: nothing yet, EndOfStream).
@@ -222,11 +240,12 @@ public:
     // one worker).
     Errc set_keepalive(const Keepalive& k) noexcept;
 
-    // Fills `out`. Errors: NoConnection, WrongLcore.
+    // Fills `out`. Errors: NoConnection, WrongLcore. Works inside on_error and on_close.
     Errc status(ConnStatus& out) const noexcept;
 
     // One pointer of application state per connection (nullptr at first). set_user errors:
-    // NoConnection, WrongLcore; user() returns nullptr for those.
+    // NoConnection, WrongLcore; user() returns nullptr for those. Both work inside on_error
+    // and on_close, the place to free the state.
     Errc set_user(void* p) noexcept;
     void* user() const noexcept;
 
@@ -251,9 +270,9 @@ public:
     unsigned index() const noexcept;
     unsigned lcore() const noexcept;
     // Active open to addr:port, on this worker's lcore (from its hooks or callbacks). `out`
-    // gets the handle; events go to `h` (copied; at most 32 distinct Handlers per worker).
+    // gets the handle; events go to `h` (copied, released after on_close).
     // Errors: WrongLcore, InvalidArgument (port 0), BufferTooLarge, NoMemory, NoPorts,
-    // TooManyHandlers; AddressFamily (an IPv6 address, and the stack has no ip.address6). An
+    // TooManyHandlers (keepalive: more than 8 distinct settings); AddressFamily (an IPv6 address, and the stack has no ip.address6). An
     // unresolved next hop is not an error: the SYN waits for ARP or Neighbor Discovery.
     Errc connect(IpAddress addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
                  Conn* out) noexcept;
@@ -313,15 +332,18 @@ public:
     Stack& operator=(const Stack&) = delete;
 
     // Accepts connections on `port` on every worker; each goes to `h` (copied) with `opts`.
-    // Main lcore, before run(). Errors: NotRunning (after run() started), InvalidArgument
-    // (port 0), AddressInUse, BufferTooLarge, Unsupported (opts.recv_buffer), TooManyHandlers.
+    // Main lcore, before run(). Errors: WrongLcore (another thread), NotRunning (after run()
+    // started), InvalidArgument (port 0), AddressInUse, BufferTooLarge, Unsupported
+    // (opts.recv_buffer), TooManyHandlers (more than 64 listeners).
     Errc listen(uint16_t port, const Handlers& h, const ConnOptions& opts = {});
-    // Per-worker hooks. Main lcore, before run(). Error: NotRunning.
+    // Per-worker hooks. Main lcore, before run(). Errors: WrongLcore, NotRunning.
     Errc set_hooks(const WorkerHooks& hooks);
 
     // Runs every worker (worker 0 on the calling main lcore) until `stop` is true, e.g. set
-    // from a signal handler; returns once all have stopped. Once per Stack.
-    void run(const std::atomic<bool>& stop);
+    // from a signal handler; then aborts the connections still open (each gets on_close,
+    // see Lifetimes above) and returns Ok once all workers have stopped. Errors, returned at
+    // once with nothing run: WrongLcore (not the main lcore), NotRunning (run() already ran).
+    Errc run(const std::atomic<bool>& stop);
 
     size_t worker_count() const noexcept;
     Worker& worker(size_t i) noexcept;

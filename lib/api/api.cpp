@@ -1,5 +1,6 @@
 // The public library (include/sluice/sluice.hpp) over the engine: a Stack of workers, each a
 // TcpHost whose application callbacks are translated into Handlers calls.
+#include <rte_launch.h>
 #include <rte_lcore.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@ namespace {
 
 // app_flags bits (one byte per connection, kept by the host).
 constexpr uint8_t kAnnounced = 1;  // on_accept / on_connected ran: on_close is owed
+constexpr uint8_t kAppClosed = 2;  // the application called close(): only on_close follows
 
 Errc from_tcp(tcp::Error e) noexcept {
     switch (e) {
@@ -59,8 +61,9 @@ wire::IpAddr to_wire(const IpAddress& a) noexcept {
 }
 
 // The checks every Conn call makes first: a handle, the owning lcore, a connection the
-// application has not been told is closed.
-WorkerCtx* checked(const Conn& c, Errc& err) noexcept {
+// application has not been told is closed. `read`: a call that changes nothing on the
+// connection (user, set_user, status), which also works inside the connection's on_close.
+WorkerCtx* checked(const Conn& c, Errc& err, bool read = false) noexcept {
     WorkerCtx* w = WorkerCtx::of(c);
     if (w == nullptr) {
         err = Errc::NoConnection;
@@ -70,7 +73,8 @@ WorkerCtx* checked(const Conn& c, Errc& err) noexcept {
         err = Errc::WrongLcore;
         return nullptr;
     }
-    if (w->host->app_closed(WorkerCtx::id_of(c))) {
+    const engine::ConnId id = WorkerCtx::id_of(c);
+    if (w->host->app_closed(id) && !(read && w->closing == id)) {
         err = Errc::NoConnection;
         return nullptr;
     }
@@ -111,16 +115,36 @@ std::string_view to_string(State s) noexcept {
 
 // --- bindings and events ----------------------------------------------------------------------
 
+void WorkerCtx::init(uint32_t max_connections) {
+    bindings.resize(kListenBindings + max_connections);
+    free_bindings.resize(bindings.size());
+    for (size_t i = 0; i < free_bindings.size(); ++i)
+        free_bindings[i] = uint32_t(free_bindings.size() - 1 - i);
+    open.assign(max_connections, 0);
+}
+
 detail::Binding* WorkerCtx::bind(const Handlers& h, bool passive,
                                  const ConnOptions& opts) noexcept {
-    for (size_t i = 0; i < binding_count; ++i) {
-        Binding& b = bindings[i];
-        if (b.passive == passive && b.h == h && !passive) return &b;
-    }
-    if (binding_count == kMaxBindings) return nullptr;
-    Binding& b = bindings[binding_count++];
+    // Listeners may not take the bindings that connections need.
+    const size_t reserve = passive ? bindings.size() - kListenBindings : 0;
+    if (free_bindings.size() <= reserve) return nullptr;
+    Binding& b = bindings[free_bindings.back()];
+    free_bindings.pop_back();
     b = {.h = h, .passive = passive, .opts = opts, .w = this};
     return &b;
+}
+
+void WorkerCtx::release(Binding* b) noexcept {
+    free_bindings.push_back(uint32_t(b - bindings.data()));
+}
+
+void WorkerCtx::abort_all() noexcept {
+    for (uint32_t slot = 0; slot < open.size(); ++slot) {
+        if (open[slot] == 0) continue;
+        host->abort({slot, open[slot] - 1}, now());  // on_close runs inside
+        open[slot] = 0;
+    }
+    worker->flush();
 }
 
 void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, void* ctx) {
@@ -129,9 +153,13 @@ void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Ev
     const Conn c = w.handle(id);
     const Handlers& h = b.h;
     uint8_t* flags = host.app_flags(id);
+    // RFC 9293 3.10.4 CLOSE: after it the application receives nothing; only the end of
+    // the connection is reported.
+    const bool app_closed = flags != nullptr && (*flags & kAppClosed) != 0;
     switch (e.kind) {
         case tcp::EventKind::Connected:
             if (flags != nullptr) *flags |= kAnnounced;
+            w.track(id);
             if (b.passive) {
                 StackImpl::apply_options(w, id, b.opts);
                 if (h.on_accept != nullptr) h.on_accept(c, h.ctx);
@@ -140,12 +168,13 @@ void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Ev
             }
             return;
         case tcp::EventKind::DataReadable:
-            if (h.on_data != nullptr) h.on_data(c, h.ctx);
+            if (h.on_data != nullptr && !app_closed) h.on_data(c, h.ctx);
             return;
         case tcp::EventKind::SendSpace:
-            if (h.on_sent != nullptr) h.on_sent(c, h.ctx);
+            if (h.on_sent != nullptr && !app_closed) h.on_sent(c, h.ctx);
             return;
         case tcp::EventKind::PeerClosed:
+            if (app_closed) return;
             if (h.on_peer_closed != nullptr)
                 h.on_peer_closed(c, h.ctx);
             else if (h.on_data != nullptr)
@@ -164,8 +193,14 @@ void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Ev
                 case tcp::CloseReason::Normal:
                 case tcp::CloseReason::Aborted: break;  // the application's own doing
             }
+            w.untrack(id);
+            // Reads on the handle work during on_error and on_close (state can be freed).
+            const engine::ConnId outer = w.closing;
+            w.closing = id;
             if (why != Errc::Ok && h.on_error != nullptr) h.on_error(c, why, h.ctx);
             if (h.on_close != nullptr) h.on_close(c, h.ctx);
+            w.closing = outer;
+            if (!b.passive) w.release(&b);  // a listener's binding serves its next connection
             return;
         }
         default: return;
@@ -245,7 +280,12 @@ Errc Conn::close() noexcept {
     Errc err;
     WorkerCtx* w = checked(*this, err);
     if (w == nullptr) return err;
-    return from_tcp(w->host->close(WorkerCtx::id_of(*this), w->now()));
+    const engine::ConnId id = WorkerCtx::id_of(*this);
+    const tcp::Error e = w->host->close(id, w->now());
+    if (e == tcp::Error::None) {
+        if (uint8_t* f = w->host->app_flags(id)) *f |= kAppClosed;
+    }
+    return from_tcp(e);
 }
 
 Errc Conn::abort() noexcept {
@@ -283,7 +323,7 @@ Errc Conn::set_keepalive(const Keepalive& k) noexcept {
 
 Errc Conn::status(ConnStatus& out) const noexcept {
     Errc err;
-    WorkerCtx* w = checked(*this, err);
+    WorkerCtx* w = checked(*this, err, true);
     if (w == nullptr) return err;
     const engine::ConnId id = WorkerCtx::id_of(*this);
     const auto st = w->host->status(id);
@@ -321,7 +361,7 @@ Errc Conn::status(ConnStatus& out) const noexcept {
 
 Errc Conn::set_user(void* p) noexcept {
     Errc err;
-    WorkerCtx* w = checked(*this, err);
+    WorkerCtx* w = checked(*this, err, true);
     if (w == nullptr) return err;
     w->host->user(WorkerCtx::id_of(*this)) = p;
     return Errc::Ok;
@@ -329,7 +369,7 @@ Errc Conn::set_user(void* p) noexcept {
 
 void* Conn::user() const noexcept {
     Errc err;
-    WorkerCtx* w = checked(*this, err);
+    WorkerCtx* w = checked(*this, err, true);
     if (w == nullptr) return nullptr;
     return w->host->user(WorkerCtx::id_of(*this));
 }
@@ -369,14 +409,21 @@ Errc Worker::connect(IpAddress addr, uint16_t port, const Handlers& h, const Con
     // Which resource ran out shows in the worker's counters (not in the message's wording).
     const Counters& ctr = w.worker->counters();
     const uint64_t ports = ctr.get(Counter::PortsExhausted);
-    if (!addr.is_v4() && !w.worker->has_ipv6()) return Errc::AddressFamily;
+    if (!addr.is_v4() && !w.worker->has_ipv6()) {
+        w.release(b);
+        return Errc::AddressFamily;
+    }
     auto r = w.host->connect(to_wire(addr), port, app,
                              {.send_buffer = opts.send_buffer, .recv_buffer = opts.recv_buffer},
                              w.now());
-    if (!r) return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
+    if (!r) {
+        w.release(b);
+        return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
+    }
     // The connection exists from here on (connect() never reports it through a callback
     // first: the SYN only left).
     if (uint8_t* f = w.host->app_flags(*r)) *f |= kAnnounced;
+    w.track(*r);
     const Conn c = w.handle(*r);
     if (Errc e = StackImpl::apply_options(w, *r, opts); e != Errc::Ok) {
         w.host->abort(*r, w.now());
@@ -397,7 +444,29 @@ Stack::Stack(std::unique_ptr<detail::StackImpl> impl) : impl_(std::move(impl)) {
     impl_->owner = this;
 }
 
+// Runs on a worker's lcore through rte_eal_remote_launch.
+int abort_on_lcore(void* ctx) {
+    static_cast<WorkerCtx*>(ctx)->abort_all();
+    return 0;
+}
+
+void StackImpl::shutdown() {
+    std::vector<unsigned> launched;
+    for (auto& w : workers) {
+        if (w->lcore == rte_lcore_id()) {
+            w->abort_all();
+        } else if (w->lcore < RTE_MAX_LCORE && rte_eal_get_lcore_state(w->lcore) == WAIT &&
+                   rte_eal_remote_launch(abort_on_lcore, w.get(), w->lcore) == 0) {
+            launched.push_back(w->lcore);
+        } else {
+            w->abort_all();  // no lcore to run on: on_close still comes, from this thread
+        }
+    }
+    for (unsigned lc : launched) rte_eal_wait_lcore(lc);
+}
+
 Stack::~Stack() {
+    if (rte_lcore_id() == rte_get_main_lcore()) impl_->shutdown();
     const bool eal = impl_->eal_owned;
     impl_->workers.clear();
     impl_->engine.reset();
@@ -477,6 +546,7 @@ std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
         w->host = w->worker->tcp();
         w->index = unsigned(i);
         w->lcore = i < lcores.size() ? lcores[i] : LCORE_ID_ANY;
+        w->init(impl->engine->config().tcp.max_connections);
         w->init_api();
         w->worker->set_on_tick(StackImpl::tick, w.get());
         impl->workers.push_back(std::move(w));
@@ -486,6 +556,7 @@ std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
 
 Errc Stack::listen(uint16_t port, const Handlers& h, const ConnOptions& opts) {
     StackImpl& s = *impl_;
+    if (rte_lcore_id() != rte_get_main_lcore()) return Errc::WrongLcore;
     if (s.running) return Errc::NotRunning;
     if (port == 0) return Errc::InvalidArgument;
     if (opts.recv_buffer != 0) return Errc::Unsupported;
@@ -495,21 +566,28 @@ Errc Stack::listen(uint16_t port, const Handlers& h, const ConnOptions& opts) {
         if (b == nullptr) return Errc::TooManyHandlers;
         const engine::AppHandlers app{.on_event = WorkerCtx::on_event, .ctx = b};
         auto r = w->host->listen(port, app, {.send_buffer = opts.send_buffer}, w->now());
-        if (!r)
+        if (!r) {
+            w->release(b);
             return r.error().message.find("already") != std::string::npos ? Errc::AddressInUse
                                                                           : Errc::InvalidArgument;
+        }
     }
     return Errc::Ok;
 }
 
 Errc Stack::set_hooks(const WorkerHooks& hooks) {
+    if (rte_lcore_id() != rte_get_main_lcore()) return Errc::WrongLcore;
     if (impl_->running) return Errc::NotRunning;
     impl_->hooks = hooks;
     return Errc::Ok;
 }
 
-void Stack::run(const std::atomic<bool>& stop) {
+Errc Stack::run(const std::atomic<bool>& stop) {
     StackImpl& s = *impl_;
+    // Worker 0 runs here and every Conn call checks its lcore: a foreign thread would run a
+    // stack whose handles all answer WrongLcore.
+    if (rte_lcore_id() != rte_get_main_lcore()) return Errc::WrongLcore;
+    if (s.running) return Errc::NotRunning;
     s.running = true;
     for (auto& w : s.workers) {
         WorkerCtx* ctx = w.get();
@@ -519,6 +597,8 @@ void Stack::run(const std::atomic<bool>& stop) {
         });
     }
     s.engine->run(stop);
+    s.shutdown();
+    return Errc::Ok;
 }
 
 size_t Stack::worker_count() const noexcept {

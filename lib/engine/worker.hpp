@@ -74,6 +74,10 @@ public:
     // Polls until `stop` becomes true (checked once per loop turn), then drains the TX batch.
     void run(const std::atomic<bool>& stop) noexcept;
 
+    // Sends the frames batched since the last turn (the library's shutdown, after aborting
+    // what is still open). Worker lcore only.
+    void flush() noexcept;
+
     // One loop turn: receive a burst, handle it, send what it produced.
     void poll() noexcept;
     // The same turn at a given time instead of the TSC's: tests drive workers on a virtual
@@ -128,7 +132,6 @@ private:
     // m holds `len` bytes of headers (or the whole frame); `chained` more follow in
     // m->next (m->nb_segs set by the caller).
     void transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained = 0) noexcept;
-    void flush() noexcept;
     void drop(rte_mbuf* m, wire::Drop why) noexcept;
     void discard(rte_mbuf* m, Counter why) noexcept;
 
