@@ -101,7 +101,7 @@ struct IpAddress {
 };
 
 struct Endpoint {
-    IpAddress addr;
+    IpAddress addr{};
     uint16_t port = 0;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
@@ -134,8 +134,8 @@ struct Keepalive {
 // Per-connection options, given to connect() and listen() (then applied to each accepted
 // connection before on_accept). no_delay and keepalive can also be changed later on the Conn.
 struct ConnOptions {
-    std::optional<bool> no_delay;        // TCP_NODELAY; unset: the stack's tcp.nagle decides
-    std::optional<Keepalive> keepalive;  // unset: no keepalive
+    std::optional<bool> no_delay{};        // TCP_NODELAY; unset: the stack's tcp.nagle decides
+    std::optional<Keepalive> keepalive{};  // unset: no keepalive
     // Byte-buffer sizes; 0 takes the configured size (tcp.send_buffer / tcp.recv_buffer),
     // which is also the maximum (larger: Errc::BufferTooLarge); below kMinBuffer:
     // Errc::InvalidArgument. recv_buffer applies to connect() only: for listen() it must be 0
@@ -149,7 +149,7 @@ struct ConnOptions {
 // A connection's status (RFC 9293 3.10.6), from Conn::status.
 struct ConnStatus {
     State state = State::Closed;
-    Endpoint local, remote;
+    Endpoint local{}, remote{};
     std::chrono::microseconds srtt{0}, rttvar{0}, rto{0};  // RFC 6298; 0 before a sample
     uint32_t cwnd = 0, ssthresh = 0;                       // RFC 5681 (bytes)
     uint32_t send_mss = 0;
@@ -296,28 +296,39 @@ struct WorkerHooks {
 
 // How to build a Stack. With `file`, the TOML file (config/listen.toml documents every key;
 // its [[listener]] entries start sluice's built-in services) and the non-empty fields below
-// override it; without, `address` is required and the rest has the documented defaults.
+// override it; without, `address` and `device` are required and the rest has the documented
+// defaults. Errors about a field name it as Config::<field>. Every member has a default, so
+// designated initialisers compile cleanly under -Wextra.
 struct Config {
-    std::string file;
-    std::string address;    // ours with the on-link prefix, "198.18.0.2/24"
-    std::string gateway;    // next hop outside the prefix, or empty
-    std::string address6;   // IPv6, ours with the prefix ("2001:2::2/64"), or empty for none
-    std::string device;     // ethdev: PCI address or a vdev name ("net_af_packet0")
-    std::string vdev_args;  // for a vdev: "iface=...,qpairs=1"
-    std::string iface;      // shortcut: sets iface= in vdev_args
-    std::string lcores;     // EAL lcore list, one worker per lcore ("1", "0-1")
-    // Hugepages for DPDK memory; unset: the file's memory.hugepages (default true). false
-    // adds --no-huge (virtual devices, tests).
-    std::optional<bool> hugepages;
+    std::string file{};
+    std::string address{};    // ours with the on-link prefix, "198.18.0.2/24"
+    std::string gateway{};    // next hop outside the prefix, or empty
+    std::string address6{};   // IPv6, ours with the prefix ("2001:2::2/64"), or empty for none
+    // ethdev: a vdev name ("net_af_packet0", "net_memif0") or a PCI address. Required without
+    // a file: with none the EAL would probe (and take) whatever PCI NIC the host has bound.
+    std::string device{};
+    std::string vdev_args{};  // for a vdev: "iface=...,qpairs=1"
+    std::string iface{};      // shortcut: sets iface= in vdev_args
+    std::string lcores{};     // EAL lcore list, one worker per lcore ("1", "0-1"); default "0"
+    // Hugepages for DPDK memory; unset: the file's memory.hugepages (default false, as the
+    // shipped configs: --no-huge, which virtual devices and tests want).
+    std::optional<bool> hugepages{};
+    // EAL memory in MB ("-m"; 0: the file's memory.size_mb, else DPDK's default, 64 MB
+    // without hugepages) and mbufs per RX queue (0: the file's memory.mbufs_per_queue).
+    uint32_t memory_mb = 0;
+    uint32_t mbufs_per_queue = 0;
     // TCP sizes (0: the file's or the default): connection slots per worker, and each
     // connection's buffer sizes, which are also the per-connection maxima.
     uint32_t max_connections = 0;
     uint32_t send_buffer = 0;
     uint32_t recv_buffer = 0;
+    // EAL --file-prefix (empty: "sluice"): names the process's runtime directory, where
+    // sluice-stat --prefix and dpdk-dumpcap --file-prefix find it.
+    std::string file_prefix{};
     // EAL arguments, argv[0] first (e.g. everything before "--" of main's argv); what the
-    // config implies (-l, --vdev, --no-huge) is added unless given. Ignored when init_eal is
-    // false (the application called rte_eal_init itself).
-    std::vector<std::string> eal_args;
+    // config implies (-l, --vdev, --no-pci, --no-huge, -m, --file-prefix) is added unless
+    // given. Ignored when init_eal is false (the application called rte_eal_init itself).
+    std::vector<std::string> eal_args{};
     bool init_eal = true;
 };
 

@@ -473,53 +473,95 @@ Stack::~Stack() {
     if (eal) dev::eal_cleanup();
 }
 
-std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
+namespace {
+
+// Messages from the TOML reader and the override checks name TOML keys and command-line
+// options; a Config built in code names its own fields instead. Longer names first.
+std::string config_field_names(std::string msg) {
+    static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+        {"ip.address6", "Config::address6"},
+        {"--address6", "Config::address6"},
+        {"ip.address", "Config::address"},
+        {"--address", "Config::address"},
+        {"ip.gateway", "Config::gateway"},
+        {"--gateway", "Config::gateway"},
+        {"port.device", "Config::device"},
+        {"port.vdev_args", "Config::vdev_args"},
+        {"cpu.lcores", "Config::lcores"},
+        {"--lcores", "Config::lcores"},
+        {"memory.hugepages", "Config::hugepages"},
+        {"memory.size_mb", "Config::memory_mb"},
+        {"memory.mbufs_per_queue", "Config::mbufs_per_queue"},
+        {"tcp.max_connections", "Config::max_connections"},
+        {"tcp.send_buffer", "Config::send_buffer"},
+        {"tcp.recv_buffer", "Config::recv_buffer"},
+    };
+    for (const auto& [key, field] : kNames) {
+        for (size_t at = msg.find(key); at != std::string::npos; at = msg.find(key, at)) {
+            msg.replace(at, key.size(), field);
+            at += field.size();
+        }
+    }
+    return msg;
+}
+
+}  // namespace
+
+std::optional<detail::Prepared> detail::prepare(const Config& c, std::string& error) {
+    const bool from_code = c.file.empty();
+    const auto fail = [&](const std::string& msg) {
+        error = from_code ? config_field_names(msg) : msg;
+        return std::nullopt;
+    };
     dev::Result<engine::StackConfig> cfg = dev::Error{};
-    if (!c.file.empty()) {
+    if (!from_code) {
         cfg = engine::load_config(c.file);
     } else if (c.address.empty()) {
-        error = "sluice::Config: give a config file or an address (\"198.18.0.2/24\")";
-        return nullptr;
+        return fail("sluice::Config: give a config file or an address (\"198.18.0.2/24\")");
+    } else if (c.device.empty()) {
+        return fail(
+            "sluice::Config: give a device (a vdev such as \"net_af_packet0\" with iface, or a "
+            "PCI address): without one the EAL would take whatever NIC the host has bound");
     } else {
         cfg = engine::parse_config("[ip]\naddress = \"" + c.address + "\"\n", "sluice::Config");
     }
-    if (!cfg) {
-        error = cfg.error().message;
-        return nullptr;
-    }
-    engine::Overrides ov{.address = c.file.empty() ? std::string() : c.address,
+    if (!cfg) return fail(cfg.error().message);
+    engine::Overrides ov{.address = from_code ? std::string() : c.address,
                          .gateway = c.gateway,
                          .device = c.device,
                          .vdev_args = c.vdev_args,
                          .iface = c.iface,
                          .lcores = c.lcores,
                          .address6 = c.address6};
-    if (auto r = engine::apply_overrides(*cfg, ov); !r) {
-        error = r.error().message;
-        return nullptr;
-    }
+    if (auto r = engine::apply_overrides(*cfg, ov); !r) return fail(r.error().message);
     if (c.hugepages) cfg->hugepages = *c.hugepages;
+    if (c.memory_mb != 0) cfg->memory_mb = c.memory_mb;
+    if (c.mbufs_per_queue != 0) cfg->port.mbufs_per_queue = c.mbufs_per_queue;
     auto& tcp = cfg->tcp;
     if (c.max_connections != 0) tcp.max_connections = c.max_connections;
     if (c.send_buffer != 0) tcp.tcp.send_buffer = c.send_buffer;
     if (c.recv_buffer != 0) tcp.tcp.recv_buffer = c.recv_buffer;
     for (uint32_t b : {tcp.tcp.send_buffer, tcp.tcp.recv_buffer}) {
-        if (b < ConnOptions::kMinBuffer || b > (1u << 24)) {
-            error = "sluice::Config: buffer sizes must be between 2048 and 16777216 bytes";
-            return nullptr;
-        }
+        if (b < ConnOptions::kMinBuffer || b > (1u << 24))
+            return fail("sluice::Config: send_buffer and recv_buffer must be between 2048 and "
+                        "16777216 bytes");
     }
-    if (auto r = engine::validate(*cfg); !r) {
-        error = r.error().message;
-        return nullptr;
-    }
+    if (auto r = engine::validate(*cfg); !r) return fail(r.error().message);
+    dev::EalDefaults d = cfg->eal_defaults();
+    if (!c.file_prefix.empty()) d.file_prefix = c.file_prefix;
+    std::vector<std::string> eal = c.eal_args;
+    if (eal.empty()) eal.push_back("sluice");
+    return Prepared{std::move(*cfg), dev::merge_eal_args(eal, d)};
+}
+
+std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
+    auto prepared = detail::prepare(c, error);
+    if (!prepared) return nullptr;
+    const engine::StackConfig* cfg = &prepared->cfg;
 
     auto impl = std::make_unique<StackImpl>();
     if (c.init_eal) {
-        std::vector<std::string> eal = c.eal_args;
-        if (eal.empty()) eal.push_back("sluice");
-        const auto args = dev::merge_eal_args(eal, cfg->eal_defaults());
-        if (auto r = dev::eal_init(args); !r) {
+        if (auto r = dev::eal_init(prepared->eal); !r) {
             error = r.error().message;
             return nullptr;
         }

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/stack.hpp"
@@ -80,6 +82,14 @@ struct StackImpl {
     // EAL's worker lcores must be idle: after run() or before it).
     void shutdown();
 };
+
+// What Stack::create builds from a Config before touching the EAL: the engine's config and
+// the EAL arguments. nullopt with `error` set when the Config is wrong (tests read both).
+struct Prepared {
+    engine::StackConfig cfg;
+    std::vector<std::string> eal;
+};
+std::optional<Prepared> prepare(const Config& c, std::string& error);
 
 // Tests: run each worker's on_start hook (run() does this on the workers' lcores).
 void start_hooks(Stack& s);

@@ -6,6 +6,7 @@
 
 #include "api_fixture.hpp"
 
+#include <algorithm>
 #include <thread>
 
 namespace sluice {
@@ -456,14 +457,58 @@ TEST(ApiConfig, CreateExplainsWhatIsMissingOrWrong) {
     std::string err;
     EXPECT_EQ(Stack::create({.init_eal = false}, err), nullptr);
     EXPECT_NE(err.find("address"), std::string::npos) << err;
-    EXPECT_EQ(Stack::create({.address = "198.18.0.2", .init_eal = false}, err), nullptr);
+    EXPECT_EQ(Stack::create({.address = "198.18.0.2", .device = "net_ring0", .init_eal = false},
+                            err),
+              nullptr);
     EXPECT_NE(err.find("prefix"), std::string::npos) << err;
-    EXPECT_EQ(Stack::create(
-                  {.address = "198.18.0.2/24", .send_buffer = 1u << 25, .init_eal = false}, err),
+    EXPECT_EQ(Stack::create({.address = "198.18.0.2/24",
+                             .device = "net_ring0",
+                             .send_buffer = 1u << 25,
+                             .init_eal = false},
+                            err),
               nullptr);
     EXPECT_NE(err.find("buffer"), std::string::npos) << err;
     EXPECT_EQ(Stack::create({.file = "/nonexistent/sluice.toml", .init_eal = false}, err), nullptr);
     EXPECT_NE(err.find("/nonexistent/sluice.toml"), std::string::npos) << err;
+}
+
+// Issue 21 f: a Config from code is complete without a file, names its own fields in
+// errors, never lets the EAL probe the host's NIC, and agrees with sluice-stat on the
+// runtime directory (telemetry socket).
+TEST(ApiConfig, FromCodeNamesConfigFieldsAndSetsTheEalUp) {
+    std::string err;
+    EXPECT_FALSE(detail::prepare({.address = "198.18.0.2/24"}, err));
+    EXPECT_NE(err.find("device"), std::string::npos) << err;
+    EXPECT_FALSE(detail::prepare({.address = "198.18.0.300/24", .device = "net_ring0"}, err));
+    EXPECT_NE(err.find("Config::address"), std::string::npos) << err;
+    EXPECT_EQ(err.find("ip.address"), std::string::npos) << err;
+    EXPECT_FALSE(detail::prepare(
+        {.address = "198.18.0.2/24", .gateway = "10.0.0.1", .device = "net_ring0"}, err));
+    EXPECT_NE(err.find("Config::gateway"), std::string::npos) << err;
+
+    const auto p = detail::prepare({.address = "198.18.0.2/24",
+                                    .device = "net_af_packet0",
+                                    .iface = "veth0",
+                                    .memory_mb = 256,
+                                    .mbufs_per_queue = 2047},
+                                   err);
+    ASSERT_TRUE(p) << err;
+    const auto has = [&](std::string_view a) {
+        return std::find(p->eal.begin(), p->eal.end(), a) != p->eal.end();
+    };
+    EXPECT_TRUE(has("--no-huge")) << "hugepages default false, as config/listen.toml";
+    EXPECT_TRUE(has("--no-pci"));
+    EXPECT_TRUE(has("--file-prefix=sluice")) << "sluice-stat's default --prefix";
+    EXPECT_TRUE(has("256"));
+    EXPECT_EQ(p->cfg.port.mbufs_per_queue, 2047u);
+    const auto q = detail::prepare({.address = "198.18.0.2/24",
+                                    .device = "net_ring0",
+                                    .hugepages = true,
+                                    .file_prefix = "mine"},
+                                   err);
+    ASSERT_TRUE(q) << err;
+    EXPECT_EQ(std::count(q->eal.begin(), q->eal.end(), "--no-huge"), 0);
+    EXPECT_EQ(std::count(q->eal.begin(), q->eal.end(), "--file-prefix=mine"), 1);
 }
 
 }  // namespace
