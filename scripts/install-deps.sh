@@ -10,6 +10,7 @@ pkgs=(
     dpdk-dev libdpdk-dev                      # DPDK 22.11 and its PMDs (net_af_packet, ...)
     libgtest-dev libgmock-dev libbenchmark-dev
     libsodium-dev libtomlplusplus-dev libcli11-dev libssl-dev   # libssl-dev: SHA-256 in e2e
+    nlohmann-json3-dev                        # JSON in sluice-stat, sluice-cps --json, lib/ctl
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer
     iproute2 iputils-ping ethtool curl netcat-openbsd python3 python3-scapy
     procps                                    # pgrep, pkill (e2e tests)

@@ -29,26 +29,6 @@ namespace {
 
 using namespace sluice;
 
-// The strings of "rows": [...] in a /sluice/tcp/conns reply (no escapes occur in them).
-std::vector<std::string> parse_rows(const std::string& json, uint64_t& total) {
-    std::vector<std::string> rows;
-    total = 0;
-    if (const size_t t = json.find("\"total\":"); t != std::string::npos)
-        total = std::strtoull(json.c_str() + t + 8, nullptr, 10);
-    size_t i = json.find("\"rows\":");
-    if (i == std::string::npos) return rows;
-    i = json.find('[', i);
-    const size_t end = json.find(']', i);
-    while (i != std::string::npos && i < end) {
-        const size_t q0 = json.find('"', i);
-        if (q0 == std::string::npos || q0 > end) break;
-        const size_t q1 = json.find('"', q0 + 1);
-        rows.push_back(json.substr(q0 + 1, q1 - q0 - 1));
-        i = q1 + 1;
-    }
-    return rows;
-}
-
 struct Row {
     std::string state, local, remote;
     uint64_t sendq = 0, recvq = 0, srtt_us = 0, cwnd = 0;
@@ -141,10 +121,9 @@ int main(int argc, char** argv) {
             for (uint64_t off = 0;; off += 100) {
                 auto reply = tel->query("/sluice/tcp/conns," + std::to_string(w) + "," +
                                         std::to_string(off));
-                if (!reply || reply->find("\"rows\"") == std::string::npos)
-                    return fail("no connection list from worker " + std::to_string(w));
-                const auto rows = parse_rows(*reply, total);
-                for (const auto& line : rows) {
+                const auto rows = reply ? ctl::parse_conn_rows(*reply, total) : std::nullopt;
+                if (!rows) return fail("no connection list from worker " + std::to_string(w));
+                for (const auto& line : *rows) {
                     const auto r = parse_row(line);
                     if (!r) continue;
                     if (!want.empty() && lower_dashless(r->state) != want) continue;
@@ -156,7 +135,7 @@ int main(int argc, char** argv) {
                                 r->local.c_str(), r->remote.c_str(), double(r->srtt_us) / 1000.0,
                                 (unsigned long long)r->cwnd);
                 }
-                if (rows.empty() || off + 100 >= total) break;
+                if (rows->empty() || off + 100 >= total) break;
             }
         }
         return 0;

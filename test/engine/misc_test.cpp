@@ -83,5 +83,30 @@ TEST(Telemetry, ParsesFlatCounterReplies) {
     EXPECT_TRUE(empty->empty());
 }
 
+// Issue 21 item 4: real JSON, not string searches: strings holding the separators, escapes,
+// nested values and whitespace do not derail the reader; a reply that is not JSON is refused.
+TEST(Telemetry, ParsesRepliesAsJson) {
+    auto m = ctl::parse_counter_reply(
+        R"({"/sluice/info": {"port": "net_af_packet0,iface=x}", "quote\"d": "a\",b", )"
+        R"("nested": {"inner": 1}, "list": [1, 2], "workers": 2, "rss": 0}})");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->size(), 2u);
+    EXPECT_EQ(m->at("workers"), 2u);
+    EXPECT_EQ(m->at("rss"), 0u);
+    EXPECT_FALSE(ctl::parse_counter_reply(R"({"/sluice/stats": {"A": 1)"));
+    EXPECT_FALSE(ctl::parse_counter_reply(R"({"/sluice/stats": null})"));
+
+    uint64_t total = 0;
+    const auto rows = ctl::parse_conn_rows(
+        R"({"/sluice/tcp/conns": {"total": 2, "truncated": 0, )"
+        R"("rows": ["ESTABLISHED 198.18.0.2:80 198.18.0.1:4000 0 0 12 14480", "LISTEN [x]:1 *:0 0 0 0 0"]}})",
+        total);
+    ASSERT_TRUE(rows);
+    EXPECT_EQ(total, 2u);
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[1], "LISTEN [x]:1 *:0 0 0 0 0");
+    EXPECT_FALSE(ctl::parse_conn_rows(R"({"/sluice/tcp/conns": null})", total));
+}
+
 }  // namespace
 }  // namespace sluice
