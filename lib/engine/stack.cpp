@@ -5,6 +5,8 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_pdump.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_telemetry.h>
@@ -237,8 +239,29 @@ dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
     }
     if (auto r = s->connect_workers(); !r) return r.error();
     register_telemetry();
+    enable_capture();
     g_stack.store(s.get(), std::memory_order_release);
     return s;
+}
+
+// Packet capture from outside: `dpdk-dumpcap --file-prefix sluice -i 0 -w x.pcapng` is a DPDK
+// secondary process that asks this (primary) one, over the EAL's multi-process channel, to
+// install RX/TX callbacks on the port copying frames to a ring it reads. Until it asks, nothing
+// is installed: rte_eth_rx_burst/tx_burst test an empty callback list as they always do, so
+// the data path costs what it did (bench/conn/bench_conn --pdump measures it). Without shared
+// config (--no-shconf, --in-memory) there is no channel; capture is then unavailable, said once.
+bool enable_capture() {
+    static int state = 0;  // 0: not tried, 1: on, -1: unavailable
+    if (state != 0) return state > 0;
+    state = -1;
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY) return false;
+    if (rte_pdump_init() != 0) {
+        RTE_LOG(INFO, USER1, "sluice: packet capture (dpdk-dumpcap) unavailable: %s\n",
+                rte_strerror(rte_errno));
+        return false;
+    }
+    state = 1;
+    return true;
 }
 
 // A NIC filters multicast: Neighbor Solicitations reach us only if it passes the groups we
