@@ -612,7 +612,10 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             if (s.mac_known) {
                 emit(o, s.peer_mac, s.key.local, remote);
             } else if (!worker_.resolve(remote, now, s.peer_mac)) {
-                worker_.counters_.add(Counter::NeighUnresolved);  // the RTO retries
+                // The worker holds the frame until ARP/ND answers (neighbor.hpp).
+                worker_.hold_next_ = true;
+                emit(o, wire::MacAddr{}, s.key.local, remote);
+                worker_.hold_next_ = false;
             } else {
                 s.mac_known = true;
                 emit(o, s.peer_mac, s.key.local, remote);

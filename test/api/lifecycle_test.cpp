@@ -136,5 +136,47 @@ TEST_F(Lifecycle, StackCallsFromAForeignThreadFailAtTheCall) {
     ASSERT_EQ(poll().size(), 1u);
 }
 
+// Issue 21 h: the first active open to a neighbour whose MAC is not known yet. Its SYN waits
+// for the ARP answer and leaves with it (RFC 1122 2.3.2.2: SHOULD save at least one packet),
+// instead of being dropped and sent again only when the 1 s RTO fires.
+TEST_F(Lifecycle, FirstSynToAnUnresolvedNeighbourLeavesWhenArpAnswers) {
+    const wire::IpAddr other = wire::IpAddr::v4(0xC6120063);  // 198.18.0.99: never heard from
+    const wire::MacAddr other_mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x63}};
+    Log& log = keep_log();
+    Conn c;
+    ASSERT_EQ(w0().connect(Ipv4{0xC6120063}, 80, recording_handlers(log), {}, &c), Errc::Ok);
+    EXPECT_TRUE(poll().empty()) << "no SYN without the MAC (an ARP request went out)";
+    EXPECT_EQ(stack_->counter(Counter::ArpOutRequests), 1u);
+    // The answer, a moment later (well inside the RTO).
+    now_ = now_ + std::chrono::milliseconds(5);
+    uint8_t buf[64];
+    const size_t len = wire::build_arp(buf, 2, us_mac_, other_mac, other, us_mac_, kUs);
+    inject_frame({buf, len});
+    const auto out = poll();
+    ASSERT_EQ(out.size(), 1u) << "the held SYN leaves as soon as ARP answers";
+    EXPECT_EQ(out[0].tcp.flags, F::Syn);
+    EXPECT_EQ(out[0].tcp.dst_port, 80);
+    EXPECT_EQ(stack_->counter(Counter::NeighUnresolved), 0u) << "nothing was dropped";
+    ConnStatus st;
+    ASSERT_EQ(c.status(st), Errc::Ok);
+    EXPECT_EQ(st.retransmits, 0u);
+}
+
+// A neighbour that never answers: a bounded number of frames wait (the oldest go first,
+// counted as NeighUnresolved), the SYNs are retransmitted into the queue as before.
+TEST_F(Lifecycle, FramesForASilentNeighbourAreBoundedAndCounted) {
+    Log& log = keep_log();
+    std::vector<Conn> conns(4);
+    for (auto& c : conns)
+        ASSERT_EQ(w0().connect(Ipv4{0xC6120064}, 80, recording_handlers(log), {}, &c), Errc::Ok);
+    EXPECT_TRUE(poll().empty());
+    EXPECT_EQ(stack_->counter(Counter::NeighUnresolved), 0u) << "four SYNs wait";
+    // Retransmissions at 1 s and 3 s: 12 SYNs for one neighbour, more than it holds.
+    EXPECT_TRUE(advance(std::chrono::milliseconds(3500)).empty());
+    const uint64_t dropped = stack_->counter(Counter::NeighUnresolved);
+    EXPECT_EQ(dropped, 12u - engine::NeighborTable::kHeldFrames);
+    EXPECT_GE(stack_->counter(Counter::ArpOutRequests), 3u) << "asked again every second";
+}
+
 }  // namespace
 }  // namespace sluice
