@@ -29,23 +29,10 @@ std::string read_file(const fs::path& p) {
 }
 
 TEST(Example, BuildsAgainstTheInstalledPackageAndTalksToTheKernel) {
-    char tmpl[] = "/tmp/sluice-example-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    const fs::path dest = tmpl;
-    struct Cleanup {
-        fs::path p;
-        ~Cleanup() { fs::remove_all(p); }
-    } cleanup{dest};
-
-    // 1. Install (the library and headers only: tag devel) into the staging directory.
-    auto r = run("meson install -C " + build_path("") + " --destdir " + dest.string() +
-                     " --no-rebuild --tags devel --quiet",
-                 120s);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    fs::path pc;
-    for (const auto& e : fs::recursive_directory_iterator(dest))
-        if (e.path().filename() == "sluice.pc") pc = e.path();
-    ASSERT_FALSE(pc.empty()) << "no sluice.pc installed";
+    // 1. Install (the library and headers only: tag devel) into a staging directory.
+    StagedInstall stage("devel");
+    ASSERT_TRUE(stage.ok()) << stage.output();
+    const fs::path dest = stage.dest(), pc = stage.pc();
     std::string pc_text = read_file(pc);
     // Issue 21 g: the application gets -I and the libraries, none of DPDK's or toml++'s
     // compile flags (pkgconf would hand out Requires' and Requires.private's Cflags).
@@ -68,7 +55,7 @@ TEST(Example, BuildsAgainstTheInstalledPackageAndTalksToTheKernel) {
 
     // 2. Build the example out of tree with plain g++ and pkg-config.
     const fs::path bin = dest / "sluice-hello";
-    r = run("PKG_CONFIG_PATH=" + pc.parent_path().string() +
+    auto r = run("PKG_CONFIG_PATH=" + pc.parent_path().string() +
                 " sh -c 'g++ -std=c++20 -O2 -Wall -Wextra -Werror " +
                 source_path("examples/hello/main.cpp") + " -o " + bin.string() +
                 " $(pkg-config --cflags --libs sluice)'",

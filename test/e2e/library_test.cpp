@@ -22,25 +22,14 @@ namespace fs = std::filesystem;
 constexpr int kClients = 20;
 
 TEST(Library, OutOfTreeAppUnderAsanFreesEverySessionAndStopsWithConnectionsOpen) {
-    char tmpl[] = "/tmp/sluice-t-library-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    const fs::path dest = tmpl;
-    struct Cleanup {
-        fs::path p;
-        ~Cleanup() { fs::remove_all(p); }
-    } cleanup{dest};
-
     // 1. The whole install, staged.
-    auto r = run("meson install -C " + build_path("") + " --destdir " + dest.string() +
-                     " --no-rebuild --quiet",
-                 180s);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    fs::path pc, prefix;
-    for (const auto& e : fs::recursive_directory_iterator(dest)) {
-        if (e.path().filename() == "sluice.pc") pc = e.path();
+    StagedInstall stage;
+    ASSERT_TRUE(stage.ok()) << stage.output();
+    const fs::path dest = stage.dest();
+    const fs::path pc = stage.pc();
+    fs::path prefix;
+    for (const auto& e : fs::recursive_directory_iterator(dest))
         if (e.path().filename() == "sluice-stat") prefix = e.path().parent_path().parent_path();
-    }
-    ASSERT_FALSE(pc.empty());
     ASSERT_FALSE(prefix.empty()) << "no bin/sluice-stat";
     for (const char* f : {"bin/sluice-listen", "bin/sluice-cps", "bin/sluice-stat",
                           "etc/sluice/listen.toml", "etc/sluice/cps.toml",
@@ -51,7 +40,7 @@ TEST(Library, OutOfTreeAppUnderAsanFreesEverySessionAndStopsWithConnectionsOpen)
     EXPECT_TRUE(fs::exists(pc.parent_path().parent_path() / "libsluice.a"));
 
     const std::string pkg = "PKG_CONFIG_PATH=" + pc.parent_path().string() + " pkg-config ";
-    r = run(pkg + "--cflags sluice");
+    auto r = run(pkg + "--cflags sluice");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     for (const char* leak : {"rte_config", "-march", "TOML", "dpdk"})
         EXPECT_EQ(r.output.find(leak), std::string::npos) << leak << " in: " << r.output;

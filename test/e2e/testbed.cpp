@@ -76,6 +76,24 @@ Netns::~Netns() {
     run(source_path("scripts/netns.sh") + " down " + kTag);
 }
 
+StagedInstall::StagedInstall(const std::string& tags) {
+    char tmpl[] = "/tmp/sluice-t-stage-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return;
+    dest_ = tmpl;
+    const auto r = run("meson install -C " + build_path("") + " --destdir " + dest_ +
+                           " --no-rebuild --quiet" + (tags.empty() ? "" : " --tags " + tags),
+                       std::chrono::seconds(180));
+    output_ = r.output;
+    if (r.exit_code != 0) return;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dest_))
+        if (e.path().filename() == "sluice.pc") pc_ = e.path().string();
+    if (pc_.empty()) output_ += "\nno sluice.pc installed";
+}
+
+StagedInstall::~StagedInstall() {
+    if (!dest_.empty()) std::filesystem::remove_all(dest_);
+}
+
 SluiceListen::SluiceListen(std::vector<std::string> extra, std::string cfg, std::string bin,
                            std::string ready_marker) {
     int fds[2];
