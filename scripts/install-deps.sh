@@ -11,6 +11,7 @@ pkgs=(
     librte-net-af-xdp23 xdp-tools             # net_af_xdp: run-listen.sh --pmd af_xdp
     libgtest-dev libgmock-dev libbenchmark-dev
     libsodium-dev libtomlplusplus-dev libcli11-dev libssl-dev   # libssl-dev: SHA-256 in e2e
+    nlohmann-json3-dev                        # JSON in sluice-stat, sluice-cps --json, lib/ctl
     clang libclang-rt-14-dev                  # sanitizers and libFuzzer
     iproute2 iputils-ping ethtool curl netcat-openbsd python3 python3-scapy
     procps                                    # pgrep, pkill (e2e tests)

@@ -1,5 +1,8 @@
 #include "report.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <cmath>
 #include <cstdio>
 
 #include "text.hpp"
@@ -33,11 +36,21 @@ std::string latency_row(const char* name, const Histogram& h) {
                us(uint64_t(h.mean())).c_str());
 }
 
-std::string latency_json(const Histogram& h) {
-    return fmt("{\"count\": %llu, \"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p99_9\": %.1f, "
-               "\"max\": %.1f, \"mean\": %.1f}",
-               (unsigned long long)h.count(), h.percentile(50) / 1e3, h.percentile(90) / 1e3,
-               h.percentile(99) / 1e3, h.percentile(99.9) / 1e3, h.max() / 1e3, h.mean() / 1e3);
+using Json = nlohmann::ordered_json;  // keeps the fields in the order written
+
+// Microseconds with one decimal, as numbers.
+double us1(double ns) {
+    return std::round(ns / 100.0) / 10.0;
+}
+
+Json latency_json(const Histogram& h) {
+    return {{"count", h.count()},
+            {"p50", us1(double(h.percentile(50)))},
+            {"p90", us1(double(h.percentile(90)))},
+            {"p99", us1(double(h.percentile(99)))},
+            {"p99_9", us1(double(h.percentile(99.9)))},
+            {"max", us1(double(h.max()))},
+            {"mean", us1(h.mean())}};
 }
 
 }  // namespace
@@ -74,39 +87,38 @@ std::string report_text(const RunInfo& info, const Results& r) {
 
 std::string report_json(const RunInfo& info, const Results& r) {
     const CpsConfig& c = *info.cfg;
-    std::string s = "{";
-    s += fmt("\"target\": \"%s\", \"mode\": \"%s\", \"close\": \"%s\", ", info.target.c_str(),
-             c.mode == Mode::Http ? "http" : "raw", close_mode_name(c.close));
-    s += fmt("\"rate\": %llu, \"concurrency\": %u, \"workers\": %zu, ", (unsigned long long)c.rate,
-             c.concurrency, info.workers);
-    s += fmt("\"attempts\": %llu, \"completed\": %llu, \"errors_total\": %llu, ",
-             (unsigned long long)r.attempts, (unsigned long long)r.completed,
-             (unsigned long long)r.error_total());
-    s += fmt("\"seconds\": %.6f, \"cps\": %.1f, ", seconds(r), per_second(r));
-    s += "\"errors\": {";
-    for (size_t k = 0; k < kErrorKinds; ++k)
-        s += fmt("%s\"%s\": %llu", k ? ", " : "", error_name(ErrorKind(k)),
-                 (unsigned long long)r.errors[k]);
-    s += "}, \"latency_us\": {\"connect\": " + latency_json(r.connect_ns) +
-         ", \"transaction\": " + latency_json(r.transaction_ns) + "}, ";
-    s += fmt("\"source_addresses\": %u, \"ports_per_address\": %u, \"tw_reused\": %llu, "
-             "\"rst_closed\": %llu, \"ports_exhausted\": %llu, ",
-             info.source_addresses, info.ports_per_address,
-             (unsigned long long)ctr(info, Counter::TWRecycled), (unsigned long long)r.rst_closed,
-             (unsigned long long)ctr(info, Counter::PortsExhausted));
-    s += fmt("\"missed_slots\": %llu, \"close_timeouts\": %llu, \"unfinished\": %llu, "
-             "\"warmup_failed\": %s, ",
-             (unsigned long long)r.missed_slots, (unsigned long long)r.close_timeouts,
-             (unsigned long long)r.unfinished, r.warmup_failed ? "true" : "false");
-    s += "\"counters\": {";
-    bool first = true;
+    Json j;
+    j["target"] = info.target;
+    j["mode"] = c.mode == Mode::Http ? "http" : "raw";
+    j["close"] = close_mode_name(c.close);
+    j["rate"] = c.rate;
+    j["concurrency"] = c.concurrency;
+    j["workers"] = info.workers;
+    j["attempts"] = r.attempts;
+    j["completed"] = r.completed;
+    j["errors_total"] = r.error_total();
+    j["seconds"] = seconds(r);
+    j["cps"] = std::round(per_second(r) * 10.0) / 10.0;
+    Json errors = Json::object();
+    for (size_t k = 0; k < kErrorKinds; ++k) errors[error_name(ErrorKind(k))] = r.errors[k];
+    j["errors"] = std::move(errors);
+    j["latency_us"] = {{"connect", latency_json(r.connect_ns)},
+                       {"transaction", latency_json(r.transaction_ns)}};
+    j["source_addresses"] = info.source_addresses;
+    j["ports_per_address"] = info.ports_per_address;
+    j["tw_reused"] = ctr(info, Counter::TWRecycled);
+    j["rst_closed"] = r.rst_closed;
+    j["ports_exhausted"] = ctr(info, Counter::PortsExhausted);
+    j["missed_slots"] = r.missed_slots;
+    j["close_timeouts"] = r.close_timeouts;
+    j["unfinished"] = r.unfinished;
+    j["warmup_failed"] = r.warmup_failed;
+    Json counters = Json::object();
     for (size_t i = 0; i < kCounterCount; ++i) {
-        if (info.counters[i] == 0) continue;
-        s += fmt("%s\"%s\": %llu", first ? "" : ", ", std::string(kCounterNames[i]).c_str(),
-                 (unsigned long long)info.counters[i]);
-        first = false;
+        if (info.counters[i] != 0) counters[std::string(kCounterNames[i])] = info.counters[i];
     }
-    return s + "}}\n";
+    j["counters"] = std::move(counters);
+    return j.dump() + "\n";
 }
 
 std::string flood_report_text(const RunInfo& info, const FloodPlan& p, const FloodResult& r) {
@@ -121,13 +133,17 @@ std::string flood_report_text(const RunInfo& info, const FloodPlan& p, const Flo
 }
 
 std::string flood_report_json(const RunInfo& info, const FloodPlan& p, const FloodResult& r) {
-    return fmt("{\"mode\": \"syn-flood\", \"target\": \"%s\", \"prefix\": \"%s\", \"sent\": %llu, "
-               "\"seconds\": %.6f, \"rate\": %llu, \"tx_full\": %llu, \"no_mbuf\": %llu, "
-               "\"missed_slots\": %llu, \"target_unresolved\": %s}\n",
-               info.target.c_str(), p.prefix.to_string().c_str(), (unsigned long long)r.sent,
-               r.seconds, (unsigned long long)p.rate, (unsigned long long)r.tx_full,
-               (unsigned long long)r.no_mbuf, (unsigned long long)r.missed_slots,
-               r.target_unresolved ? "true" : "false");
+    const Json j = {{"mode", "syn-flood"},
+                    {"target", info.target},
+                    {"prefix", p.prefix.to_string()},
+                    {"sent", r.sent},
+                    {"seconds", r.seconds},
+                    {"rate", p.rate},
+                    {"tx_full", r.tx_full},
+                    {"no_mbuf", r.no_mbuf},
+                    {"missed_slots", r.missed_slots},
+                    {"target_unresolved", r.target_unresolved}};
+    return j.dump() + "\n";
 }
 
 }  // namespace sluice::cps

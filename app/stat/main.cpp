@@ -5,6 +5,10 @@
 //   sluice-stat -a                  every counter, zeros included
 //   sluice-stat -s                  connections per state (like ss -s)
 //   sluice-stat -t [--state S] [--port N]   the connection list (like ss -tan)
+//   sluice-stat -t -i               with what ss -ti prints per connection (rtt, rto, mss,
+//                                   cwnd, ssthresh, bytes, segments, retransmissions, SACK,
+//                                   timestamps, window scales, send rate)
+//   --json                          counters, or the -t [-i] list with every field, as JSON
 //   sluice-stat --prometheus        Prometheus text exposition of every counter
 //   --prefix P                      the sluice process's EAL --file-prefix (default "sluice")
 //   --worker N                      one worker's counters instead of the sum
@@ -22,32 +26,13 @@
 #include <string>
 #include <vector>
 
+#include "ctl/conn_info.hpp"
 #include "ctl/prometheus.hpp"
 #include "ctl/telemetry_client.hpp"
 
 namespace {
 
 using namespace sluice;
-
-// The strings of "rows": [...] in a /sluice/tcp/conns reply (no escapes occur in them).
-std::vector<std::string> parse_rows(const std::string& json, uint64_t& total) {
-    std::vector<std::string> rows;
-    total = 0;
-    if (const size_t t = json.find("\"total\":"); t != std::string::npos)
-        total = std::strtoull(json.c_str() + t + 8, nullptr, 10);
-    size_t i = json.find("\"rows\":");
-    if (i == std::string::npos) return rows;
-    i = json.find('[', i);
-    const size_t end = json.find(']', i);
-    while (i != std::string::npos && i < end) {
-        const size_t q0 = json.find('"', i);
-        if (q0 == std::string::npos || q0 > end) break;
-        const size_t q1 = json.find('"', q0 + 1);
-        rows.push_back(json.substr(q0 + 1, q1 - q0 - 1));
-        i = q1 + 1;
-    }
-    return rows;
-}
 
 struct Row {
     std::string state, local, remote;
@@ -79,12 +64,60 @@ int fail(const std::string& why) {
     return 1;
 }
 
+unsigned worker_count(ctl::TelemetryClient& tel) {
+    auto about = tel.query_counters("/sluice/info");
+    return about && about->count("workers") ? unsigned((*about)["workers"]) : 1;
+}
+
+// -t -i (ss -ti) and -t --json: every connection of every worker with its details.
+int list_info(ctl::TelemetryClient& tel, const std::string& state_filter,
+              std::optional<uint16_t> port_filter, bool json) {
+    const std::string want = lower_dashless(state_filter);
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    if (!json)
+        std::printf("%-12s %8s %8s %-24s %-24s\n", "State", "Recv-Q", "Send-Q",
+                    "Local Address:Port", "Peer Address:Port");
+    const unsigned workers = worker_count(tel);
+    for (unsigned w = 0; w < workers; ++w) {
+        uint64_t total = 0;
+        for (uint64_t off = 0;;) {
+            const auto reply =
+                tel.query("/sluice/tcp/info," + std::to_string(w) + "," + std::to_string(off));
+            const auto rows = reply ? ctl::parse_conn_info(*reply, total) : std::nullopt;
+            if (!rows) return fail("no connection details from worker " + std::to_string(w));
+            for (const ctl::ConnInfo& c : *rows) {
+                if (!want.empty() && lower_dashless(c.state) != want) continue;
+                if (port_filter && port_of(c.local) != *port_filter &&
+                    port_of(c.peer) != *port_filter)
+                    continue;
+                if (json) {
+                    auto j = ctl::to_json(c);
+                    j["worker"] = w;
+                    all.push_back(std::move(j));
+                    continue;
+                }
+                std::printf("%-12s %8llu %8llu %-24s %-24s\n", c.state.c_str(),
+                            (unsigned long long)c.recv_q, (unsigned long long)c.send_q,
+                            c.local.c_str(), c.peer.c_str());
+                // Listeners and compact TIME-WAIT entries have no TCB to describe.
+                if (c.state != "LISTEN" && c.state != "TIME-WAIT")
+                    std::printf("%s\n", ctl::ss_detail(c).c_str());
+            }
+            off += rows->size();
+            if (rows->empty() || off >= total) break;
+        }
+    }
+    if (json) std::puts(all.dump(2).c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"Counters, connection states and connections of a running sluice"};
     std::string prefix = "sluice";
-    bool all = false, summary = false, list = false, prometheus = false;
+    bool all = false, summary = false, list = false, prometheus = false, info = false,
+         json = false;
     std::optional<unsigned> worker;
     std::string state_filter;
     std::optional<uint16_t> port_filter;
@@ -93,6 +126,8 @@ int main(int argc, char** argv) {
     app.add_flag("-a,--all", all, "every counter, zeros included");
     app.add_flag("-s,--summary", summary, "connections per state (like ss -s)");
     app.add_flag("-t,--connections", list, "the connection list (like ss -tan)");
+    app.add_flag("-i,--info", info, "with -t: what ss -ti shows for each connection");
+    app.add_flag("--json", json, "counters, or with -t the connections with every field, as JSON");
     app.add_flag("--prometheus", prometheus, "Prometheus text exposition of every counter");
     app.add_option("--worker", worker, "one worker's counters instead of the sum");
     app.add_option("--state", state_filter, "with -t: only this state (e.g. established)");
@@ -130,9 +165,11 @@ int main(int argc, char** argv) {
                     (unsigned long long)g("TimeWaitEntries"));
         return 0;
     }
+    if (list && (info || json)) return list_info(*tel, state_filter, port_filter, json);
     if (list) {
-        auto info = tel->query_counters("/sluice/info");
-        const unsigned workers = info && info->count("workers") ? unsigned((*info)["workers"]) : 1;
+        auto about = tel->query_counters("/sluice/info");
+        const unsigned workers =
+            about && about->count("workers") ? unsigned((*about)["workers"]) : 1;
         const std::string want = lower_dashless(state_filter);
         std::printf("%-12s %8s %8s %-24s %-24s %9s %8s\n", "State", "Recv-Q", "Send-Q",
                     "Local Address:Port", "Peer Address:Port", "RTT(ms)", "cwnd");
@@ -141,10 +178,9 @@ int main(int argc, char** argv) {
             for (uint64_t off = 0;; off += 100) {
                 auto reply = tel->query("/sluice/tcp/conns," + std::to_string(w) + "," +
                                         std::to_string(off));
-                if (!reply || reply->find("\"rows\"") == std::string::npos)
-                    return fail("no connection list from worker " + std::to_string(w));
-                const auto rows = parse_rows(*reply, total);
-                for (const auto& line : rows) {
+                const auto rows = reply ? ctl::parse_conn_rows(*reply, total) : std::nullopt;
+                if (!rows) return fail("no connection list from worker " + std::to_string(w));
+                for (const auto& line : *rows) {
                     const auto r = parse_row(line);
                     if (!r) continue;
                     if (!want.empty() && lower_dashless(r->state) != want) continue;
@@ -156,9 +192,19 @@ int main(int argc, char** argv) {
                                 r->local.c_str(), r->remote.c_str(), double(r->srtt_us) / 1000.0,
                                 (unsigned long long)r->cwnd);
                 }
-                if (rows.empty() || off + 100 >= total) break;
+                if (rows->empty() || off + 100 >= total) break;
             }
         }
+        return 0;
+    }
+    if (json) {
+        nlohmann::ordered_json j = nlohmann::ordered_json::object();
+        for (size_t i = 0; i < kCounterCount; ++i) {
+            const std::string name(kCounterNames[i]);
+            const uint64_t v = (*counters)[name];
+            if (v != 0 || all) j[name] = v;
+        }
+        std::puts(j.dump(2).c_str());
         return 0;
     }
     // nstat style.

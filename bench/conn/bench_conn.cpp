@@ -40,8 +40,10 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "eal.hpp"
+#include "engine/stack.hpp"
 #include "testbed.hpp"
 
 namespace {
@@ -213,8 +215,33 @@ BENCHMARK(Kernel)
 
 }  // namespace
 
+// --pdump: the EAL with shared config (the multi-process channel dpdk-dumpcap uses) and
+// rte_pdump_init() called as sluice's Stack does, no capture running: the cost of being
+// capturable, compared with a run without the flag (README "Capturing packets").
+bool init_eal_for_capture(const char* program) {
+    const std::string prefix = "--file-prefix=sluice-bench-pdump-" + std::to_string(::getpid());
+    const char* argv[] = {program,    "--no-huge",      "-m",     "512", prefix.c_str(),
+                          "--no-pci", "--no-telemetry", "--log-level=*:error"};
+    if (rte_eal_init(int(std::size(argv)), const_cast<char**>(argv)) < 0) return false;
+    if (!sluice::engine::enable_capture()) {
+        std::fprintf(stderr, "%s: rte_pdump_init failed\n", program);
+        return false;
+    }
+    std::printf("bench_conn: rte_pdump_init done (capturable, no capture running)\n");
+    return true;
+}
+
 int main(int argc, char** argv) {
-    if (!sluice::bench::init_eal("bench_conn")) return 1;
+    bool pdump = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) != "--pdump") continue;
+        pdump = true;
+        for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+        --argc;
+        break;
+    }
+    if (pdump ? !init_eal_for_capture("bench_conn") : !sluice::bench::init_eal("bench_conn"))
+        return 1;
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -8,7 +8,8 @@
 //
 // Threads (the rules every call below refers to):
 //   - Stack::create, listen, set_hooks, run and the destructor: the main lcore (the thread
-//     that initialised the EAL); listen and set_hooks only before run().
+//     that initialised the EAL); listen and set_hooks only before run(). listen, set_hooks
+//     and run called from any other thread return Errc::WrongLcore and change nothing.
 //   - Conn calls and Worker::connect: only on the lcore of the worker that owns the
 //     connection, i.e. from a callback, an on_start/on_tick hook of that worker, or (before
 //     run(), or with the one-worker poll model) the main lcore for worker 0. Any other thread
@@ -19,6 +20,17 @@
 //   - A Conn is valid from the moment connect() returns it (or on_accept hands it over) until
 //     on_close has run for it; afterwards every call on it returns Errc::NoConnection, even
 //     when the slot has been reused by another connection (handles carry a generation).
+//     Inside on_error and on_close the reads still work (user(), set_user(), status()), so
+//     per-connection state is freed there; send/receive/close/... return NoConnection.
+//   - Every connection the application was told about (on_accept, or connect() returning Ok)
+//     gets exactly one on_close. At shutdown (when run() returns, or in ~Stack for a stack
+//     that never ran) the connections still open are aborted: a RST to the peer (none from
+//     SYN-SENT, RFC 9293 3.10.5), then on_close on the worker's lcore, without on_error.
+//     An application that wants a graceful end calls close() and keeps running until its
+//     on_close calls have come.
+//   - After the application's own close() a connection reports nothing but on_error (if it
+//     then ends abnormally) and on_close: received data is discarded (receive() returns
+//     Errc::Closing), the peer's FIN is not reported.
 //   - Handles, Workers and Handlers contexts must not be used after the Stack is destroyed.
 // Data path: Conn calls never allocate, lock or throw; errors are Errc values. Callbacks are
 // plain function pointers (one indirect call per event).
@@ -89,7 +101,7 @@ struct IpAddress {
 };
 
 struct Endpoint {
-    IpAddress addr;
+    IpAddress addr{};
     uint16_t port = 0;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
@@ -122,8 +134,8 @@ struct Keepalive {
 // Per-connection options, given to connect() and listen() (then applied to each accepted
 // connection before on_accept). no_delay and keepalive can also be changed later on the Conn.
 struct ConnOptions {
-    std::optional<bool> no_delay;        // TCP_NODELAY; unset: the stack's tcp.nagle decides
-    std::optional<Keepalive> keepalive;  // unset: no keepalive
+    std::optional<bool> no_delay{};        // TCP_NODELAY; unset: the stack's tcp.nagle decides
+    std::optional<Keepalive> keepalive{};  // unset: no keepalive
     // Byte-buffer sizes; 0 takes the configured size (tcp.send_buffer / tcp.recv_buffer),
     // which is also the maximum (larger: Errc::BufferTooLarge); below kMinBuffer:
     // Errc::InvalidArgument. recv_buffer applies to connect() only: for listen() it must be 0
@@ -137,7 +149,7 @@ struct ConnOptions {
 // A connection's status (RFC 9293 3.10.6), from Conn::status.
 struct ConnStatus {
     State state = State::Closed;
-    Endpoint local, remote;
+    Endpoint local{}, remote{};
     std::chrono::microseconds srtt{0}, rttvar{0}, rto{0};  // RFC 6298; 0 before a sample
     uint32_t cwnd = 0, ssthresh = 0;                       // RFC 5681 (bytes)
     uint32_t send_mss = 0;
@@ -158,6 +170,11 @@ struct ConnStatus {
 class Conn;
 
 // Callbacks for a connection, on its worker's lcore, inside the loop. All are optional.
+// Handlers are cheap: each connect() and listen() copies its own (a few pointers), given back
+// when the connection's on_close has run; a distinct ctx per call is fine. For state per
+// connection, share one Handlers (ctx = the application) and hang the connection's own state
+// on the handle with set_user(), freed in on_close. `ctx` must stay valid until the last
+// on_close it can receive, the ones at shutdown included (destroy the Stack first).
 // Order for one connection: on_accept (passive) or on_connected (active) first; then any of
 // on_data, on_sent, on_peer_closed; on_error (if the end was abnormal) right before on_close,
 // which is always the last. A connection that was never established (refused, timed out)
@@ -199,7 +216,8 @@ public:
     // Any pool; chains of any segment sizes.
     IoResult send(rte_mbuf* chain) noexcept;
     // Copies received bytes out. bytes == 0 and Ok: nothing there yet; EndOfStream: the
-    // peer's FIN was reached. Errors: NoConnection, WrongLcore, Reset, ...
+    // peer's FIN was reached. Errors: NoConnection, WrongLcore, Closing (after close()),
+    // Reset, Refused, TimedOut, Aborted.
     IoResult receive(std::span<std::byte> out) noexcept;
     // Zero-copy receive: the next mbuf of in-order payload (data_len bytes; the caller frees
     // it), or nullptr with `r` saying why as receive() would (Ok: nothing yet, EndOfStream).
@@ -223,11 +241,12 @@ public:
     // one worker).
     Errc set_keepalive(const Keepalive& k) noexcept;
 
-    // Fills `out`. Errors: NoConnection, WrongLcore.
+    // Fills `out`. Errors: NoConnection, WrongLcore. Works inside on_error and on_close.
     Errc status(ConnStatus& out) const noexcept;
 
     // One pointer of application state per connection (nullptr at first). set_user errors:
-    // NoConnection, WrongLcore; user() returns nullptr for those.
+    // NoConnection, WrongLcore; user() returns nullptr for those. Both work inside on_error
+    // and on_close, the place to free the state.
     Errc set_user(void* p) noexcept;
     void* user() const noexcept;
 
@@ -252,9 +271,9 @@ public:
     unsigned index() const noexcept;
     unsigned lcore() const noexcept;
     // Active open to addr:port, on this worker's lcore (from its hooks or callbacks). `out`
-    // gets the handle; events go to `h` (copied; at most 32 distinct Handlers per worker).
+    // gets the handle; events go to `h` (copied, released after on_close).
     // Errors: WrongLcore, InvalidArgument (port 0), BufferTooLarge, NoMemory, NoPorts,
-    // TooManyHandlers; AddressFamily (an IPv6 address, and the stack has no ip.address6). An
+    // TooManyHandlers (keepalive: more than 8 distinct settings); AddressFamily (an IPv6 address, and the stack has no ip.address6). An
     // unresolved next hop is not an error: the SYN waits for ARP or Neighbor Discovery.
     Errc connect(IpAddress addr, uint16_t port, const Handlers& h, const ConnOptions& opts,
                  Conn* out) noexcept;
@@ -278,28 +297,39 @@ struct WorkerHooks {
 
 // How to build a Stack. With `file`, the TOML file (config/listen.toml documents every key;
 // its [[listener]] entries start sluice's built-in services) and the non-empty fields below
-// override it; without, `address` is required and the rest has the documented defaults.
+// override it; without, `address` and `device` are required and the rest has the documented
+// defaults. Errors about a field name it as Config::<field>. Every member has a default, so
+// designated initialisers compile cleanly under -Wextra.
 struct Config {
-    std::string file;
-    std::string address;    // ours with the on-link prefix, "198.18.0.2/24"
-    std::string gateway;    // next hop outside the prefix, or empty
-    std::string address6;   // IPv6, ours with the prefix ("2001:2::2/64"), or empty for none
-    std::string device;     // ethdev: PCI address or a vdev name ("net_af_packet0")
-    std::string vdev_args;  // for a vdev: "iface=...,qpairs=1"
-    std::string iface;      // shortcut: sets iface= in vdev_args
-    std::string lcores;     // EAL lcore list, one worker per lcore ("1", "0-1")
-    // Hugepages for DPDK memory; unset: the file's memory.hugepages (default true). false
-    // adds --no-huge (virtual devices, tests).
-    std::optional<bool> hugepages;
+    std::string file{};
+    std::string address{};    // ours with the on-link prefix, "198.18.0.2/24"
+    std::string gateway{};    // next hop outside the prefix, or empty
+    std::string address6{};   // IPv6, ours with the prefix ("2001:2::2/64"), or empty for none
+    // ethdev: a vdev name ("net_af_packet0", "net_memif0") or a PCI address. Required without
+    // a file: with none the EAL would probe (and take) whatever PCI NIC the host has bound.
+    std::string device{};
+    std::string vdev_args{};  // for a vdev: "iface=...,qpairs=1"
+    std::string iface{};      // shortcut: sets iface= in vdev_args
+    std::string lcores{};     // EAL lcore list, one worker per lcore ("1", "0-1"); default "0"
+    // Hugepages for DPDK memory; unset: the file's memory.hugepages (default false, as the
+    // shipped configs: --no-huge, which virtual devices and tests want).
+    std::optional<bool> hugepages{};
+    // EAL memory in MB ("-m"; 0: the file's memory.size_mb, else DPDK's default, 64 MB
+    // without hugepages) and mbufs per RX queue (0: the file's memory.mbufs_per_queue).
+    uint32_t memory_mb = 0;
+    uint32_t mbufs_per_queue = 0;
     // TCP sizes (0: the file's or the default): connection slots per worker, and each
     // connection's buffer sizes, which are also the per-connection maxima.
     uint32_t max_connections = 0;
     uint32_t send_buffer = 0;
     uint32_t recv_buffer = 0;
+    // EAL --file-prefix (empty: "sluice"): names the process's runtime directory, where
+    // sluice-stat --prefix and dpdk-dumpcap --file-prefix find it.
+    std::string file_prefix{};
     // EAL arguments, argv[0] first (e.g. everything before "--" of main's argv); what the
-    // config implies (-l, --vdev, --no-huge) is added unless given. Ignored when init_eal is
-    // false (the application called rte_eal_init itself).
-    std::vector<std::string> eal_args;
+    // config implies (-l, --vdev, --no-pci, --no-huge, -m, --file-prefix) is added unless
+    // given. Ignored when init_eal is false (the application called rte_eal_init itself).
+    std::vector<std::string> eal_args{};
     bool init_eal = true;
 };
 
@@ -314,15 +344,18 @@ public:
     Stack& operator=(const Stack&) = delete;
 
     // Accepts connections on `port` on every worker; each goes to `h` (copied) with `opts`.
-    // Main lcore, before run(). Errors: NotRunning (after run() started), InvalidArgument
-    // (port 0), AddressInUse, BufferTooLarge, Unsupported (opts.recv_buffer), TooManyHandlers.
+    // Main lcore, before run(). Errors: WrongLcore (another thread), NotRunning (after run()
+    // started), InvalidArgument (port 0), AddressInUse, BufferTooLarge, Unsupported
+    // (opts.recv_buffer), TooManyHandlers (more than 64 listeners).
     Errc listen(uint16_t port, const Handlers& h, const ConnOptions& opts = {});
-    // Per-worker hooks. Main lcore, before run(). Error: NotRunning.
+    // Per-worker hooks. Main lcore, before run(). Errors: WrongLcore, NotRunning.
     Errc set_hooks(const WorkerHooks& hooks);
 
     // Runs every worker (worker 0 on the calling main lcore) until `stop` is true, e.g. set
-    // from a signal handler; returns once all have stopped. Once per Stack.
-    void run(const std::atomic<bool>& stop);
+    // from a signal handler; then aborts the connections still open (each gets on_close,
+    // see Lifetimes above) and returns Ok once all workers have stopped. Errors, returned at
+    // once with nothing run: WrongLcore (not the main lcore), NotRunning (run() already ran).
+    Errc run(const std::atomic<bool>& stop);
 
     size_t worker_count() const noexcept;
     Worker& worker(size_t i) noexcept;

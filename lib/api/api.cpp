@@ -1,5 +1,6 @@
 // The public library (include/sluice/sluice.hpp) over the engine: a Stack of workers, each a
 // TcpHost whose application callbacks are translated into Handlers calls.
+#include <rte_launch.h>
 #include <rte_lcore.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@ namespace {
 
 // app_flags bits (one byte per connection, kept by the host).
 constexpr uint8_t kAnnounced = 1;  // on_accept / on_connected ran: on_close is owed
+constexpr uint8_t kAppClosed = 2;  // the application called close(): only on_close follows
 
 Errc from_tcp(tcp::Error e) noexcept {
     switch (e) {
@@ -59,8 +61,9 @@ wire::IpAddr to_wire(const IpAddress& a) noexcept {
 }
 
 // The checks every Conn call makes first: a handle, the owning lcore, a connection the
-// application has not been told is closed.
-WorkerCtx* checked(const Conn& c, Errc& err) noexcept {
+// application has not been told is closed. `read`: a call that changes nothing on the
+// connection (user, set_user, status), which also works inside the connection's on_close.
+WorkerCtx* checked(const Conn& c, Errc& err, bool read = false) noexcept {
     WorkerCtx* w = WorkerCtx::of(c);
     if (w == nullptr) {
         err = Errc::NoConnection;
@@ -70,7 +73,8 @@ WorkerCtx* checked(const Conn& c, Errc& err) noexcept {
         err = Errc::WrongLcore;
         return nullptr;
     }
-    if (w->host->app_closed(WorkerCtx::id_of(c))) {
+    const engine::ConnId id = WorkerCtx::id_of(c);
+    if (w->host->app_closed(id) && !(read && w->closing == id)) {
         err = Errc::NoConnection;
         return nullptr;
     }
@@ -111,16 +115,36 @@ std::string_view to_string(State s) noexcept {
 
 // --- bindings and events ----------------------------------------------------------------------
 
+void WorkerCtx::init(uint32_t max_connections) {
+    bindings.resize(kListenBindings + max_connections);
+    free_bindings.resize(bindings.size());
+    for (size_t i = 0; i < free_bindings.size(); ++i)
+        free_bindings[i] = uint32_t(free_bindings.size() - 1 - i);
+    open.assign(max_connections, 0);
+}
+
 detail::Binding* WorkerCtx::bind(const Handlers& h, bool passive,
                                  const ConnOptions& opts) noexcept {
-    for (size_t i = 0; i < binding_count; ++i) {
-        Binding& b = bindings[i];
-        if (b.passive == passive && b.h == h && !passive) return &b;
-    }
-    if (binding_count == kMaxBindings) return nullptr;
-    Binding& b = bindings[binding_count++];
+    // Listeners may not take the bindings that connections need.
+    const size_t reserve = passive ? bindings.size() - kListenBindings : 0;
+    if (free_bindings.size() <= reserve) return nullptr;
+    Binding& b = bindings[free_bindings.back()];
+    free_bindings.pop_back();
     b = {.h = h, .passive = passive, .opts = opts, .w = this};
     return &b;
+}
+
+void WorkerCtx::release(Binding* b) noexcept {
+    free_bindings.push_back(uint32_t(b - bindings.data()));
+}
+
+void WorkerCtx::abort_all() noexcept {
+    for (uint32_t slot = 0; slot < open.size(); ++slot) {
+        if (open[slot] == 0) continue;
+        host->abort({slot, open[slot] - 1}, now());  // on_close runs inside
+        open[slot] = 0;
+    }
+    worker->flush();
 }
 
 void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, void* ctx) {
@@ -129,9 +153,13 @@ void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Ev
     const Conn c = w.handle(id);
     const Handlers& h = b.h;
     uint8_t* flags = host.app_flags(id);
+    // RFC 9293 3.10.4 CLOSE: after it the application receives nothing; only the end of
+    // the connection is reported.
+    const bool app_closed = flags != nullptr && (*flags & kAppClosed) != 0;
     switch (e.kind) {
         case tcp::EventKind::Connected:
             if (flags != nullptr) *flags |= kAnnounced;
+            w.track(id);
             if (b.passive) {
                 StackImpl::apply_options(w, id, b.opts);
                 if (h.on_accept != nullptr) h.on_accept(c, h.ctx);
@@ -140,12 +168,13 @@ void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Ev
             }
             return;
         case tcp::EventKind::DataReadable:
-            if (h.on_data != nullptr) h.on_data(c, h.ctx);
+            if (h.on_data != nullptr && !app_closed) h.on_data(c, h.ctx);
             return;
         case tcp::EventKind::SendSpace:
-            if (h.on_sent != nullptr) h.on_sent(c, h.ctx);
+            if (h.on_sent != nullptr && !app_closed) h.on_sent(c, h.ctx);
             return;
         case tcp::EventKind::PeerClosed:
+            if (app_closed) return;
             if (h.on_peer_closed != nullptr)
                 h.on_peer_closed(c, h.ctx);
             else if (h.on_data != nullptr)
@@ -164,8 +193,14 @@ void WorkerCtx::on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Ev
                 case tcp::CloseReason::Normal:
                 case tcp::CloseReason::Aborted: break;  // the application's own doing
             }
+            w.untrack(id);
+            // Reads on the handle work during on_error and on_close (state can be freed).
+            const engine::ConnId outer = w.closing;
+            w.closing = id;
             if (why != Errc::Ok && h.on_error != nullptr) h.on_error(c, why, h.ctx);
             if (h.on_close != nullptr) h.on_close(c, h.ctx);
+            w.closing = outer;
+            if (!b.passive) w.release(&b);  // a listener's binding serves its next connection
             return;
         }
         default: return;
@@ -245,7 +280,12 @@ Errc Conn::close() noexcept {
     Errc err;
     WorkerCtx* w = checked(*this, err);
     if (w == nullptr) return err;
-    return from_tcp(w->host->close(WorkerCtx::id_of(*this), w->now()));
+    const engine::ConnId id = WorkerCtx::id_of(*this);
+    const tcp::Error e = w->host->close(id, w->now());
+    if (e == tcp::Error::None) {
+        if (uint8_t* f = w->host->app_flags(id)) *f |= kAppClosed;
+    }
+    return from_tcp(e);
 }
 
 Errc Conn::abort() noexcept {
@@ -283,7 +323,7 @@ Errc Conn::set_keepalive(const Keepalive& k) noexcept {
 
 Errc Conn::status(ConnStatus& out) const noexcept {
     Errc err;
-    WorkerCtx* w = checked(*this, err);
+    WorkerCtx* w = checked(*this, err, true);
     if (w == nullptr) return err;
     const engine::ConnId id = WorkerCtx::id_of(*this);
     const auto st = w->host->status(id);
@@ -321,7 +361,7 @@ Errc Conn::status(ConnStatus& out) const noexcept {
 
 Errc Conn::set_user(void* p) noexcept {
     Errc err;
-    WorkerCtx* w = checked(*this, err);
+    WorkerCtx* w = checked(*this, err, true);
     if (w == nullptr) return err;
     w->host->user(WorkerCtx::id_of(*this)) = p;
     return Errc::Ok;
@@ -329,7 +369,7 @@ Errc Conn::set_user(void* p) noexcept {
 
 void* Conn::user() const noexcept {
     Errc err;
-    WorkerCtx* w = checked(*this, err);
+    WorkerCtx* w = checked(*this, err, true);
     if (w == nullptr) return nullptr;
     return w->host->user(WorkerCtx::id_of(*this));
 }
@@ -369,14 +409,21 @@ Errc Worker::connect(IpAddress addr, uint16_t port, const Handlers& h, const Con
     // Which resource ran out shows in the worker's counters (not in the message's wording).
     const Counters& ctr = w.worker->counters();
     const uint64_t ports = ctr.get(Counter::PortsExhausted);
-    if (!addr.is_v4() && !w.worker->has_ipv6()) return Errc::AddressFamily;
+    if (!addr.is_v4() && !w.worker->has_ipv6()) {
+        w.release(b);
+        return Errc::AddressFamily;
+    }
     auto r = w.host->connect(to_wire(addr), port, app,
                              {.send_buffer = opts.send_buffer, .recv_buffer = opts.recv_buffer},
                              w.now());
-    if (!r) return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
+    if (!r) {
+        w.release(b);
+        return ctr.get(Counter::PortsExhausted) != ports ? Errc::NoPorts : Errc::NoMemory;
+    }
     // The connection exists from here on (connect() never reports it through a callback
     // first: the SYN only left).
     if (uint8_t* f = w.host->app_flags(*r)) *f |= kAnnounced;
+    w.track(*r);
     const Conn c = w.handle(*r);
     if (Errc e = StackImpl::apply_options(w, *r, opts); e != Errc::Ok) {
         w.host->abort(*r, w.now());
@@ -397,60 +444,124 @@ Stack::Stack(std::unique_ptr<detail::StackImpl> impl) : impl_(std::move(impl)) {
     impl_->owner = this;
 }
 
+// Runs on a worker's lcore through rte_eal_remote_launch.
+int abort_on_lcore(void* ctx) {
+    static_cast<WorkerCtx*>(ctx)->abort_all();
+    return 0;
+}
+
+void StackImpl::shutdown() {
+    std::vector<unsigned> launched;
+    for (auto& w : workers) {
+        if (w->lcore == rte_lcore_id()) {
+            w->abort_all();
+        } else if (w->lcore < RTE_MAX_LCORE && rte_eal_get_lcore_state(w->lcore) == WAIT &&
+                   rte_eal_remote_launch(abort_on_lcore, w.get(), w->lcore) == 0) {
+            launched.push_back(w->lcore);
+        } else {
+            w->abort_all();  // no lcore to run on: on_close still comes, from this thread
+        }
+    }
+    for (unsigned lc : launched) rte_eal_wait_lcore(lc);
+}
+
 Stack::~Stack() {
+    if (rte_lcore_id() == rte_get_main_lcore()) impl_->shutdown();
     const bool eal = impl_->eal_owned;
     impl_->workers.clear();
     impl_->engine.reset();
     if (eal) dev::eal_cleanup();
 }
 
-std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
+namespace {
+
+// Messages from the TOML reader and the override checks name TOML keys and command-line
+// options; a Config built in code names its own fields instead. Longer names first.
+std::string config_field_names(std::string msg) {
+    static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+        {"ip.address6", "Config::address6"},
+        {"--address6", "Config::address6"},
+        {"ip.address", "Config::address"},
+        {"--address", "Config::address"},
+        {"ip.gateway", "Config::gateway"},
+        {"--gateway", "Config::gateway"},
+        {"port.device", "Config::device"},
+        {"port.vdev_args", "Config::vdev_args"},
+        {"cpu.lcores", "Config::lcores"},
+        {"--lcores", "Config::lcores"},
+        {"memory.hugepages", "Config::hugepages"},
+        {"memory.size_mb", "Config::memory_mb"},
+        {"memory.mbufs_per_queue", "Config::mbufs_per_queue"},
+        {"tcp.max_connections", "Config::max_connections"},
+        {"tcp.send_buffer", "Config::send_buffer"},
+        {"tcp.recv_buffer", "Config::recv_buffer"},
+    };
+    for (const auto& [key, field] : kNames) {
+        for (size_t at = msg.find(key); at != std::string::npos; at = msg.find(key, at)) {
+            msg.replace(at, key.size(), field);
+            at += field.size();
+        }
+    }
+    return msg;
+}
+
+}  // namespace
+
+std::optional<detail::Prepared> detail::prepare(const Config& c, std::string& error) {
+    const bool from_code = c.file.empty();
+    const auto fail = [&](const std::string& msg) {
+        error = from_code ? config_field_names(msg) : msg;
+        return std::nullopt;
+    };
     dev::Result<engine::StackConfig> cfg = dev::Error{};
-    if (!c.file.empty()) {
+    if (!from_code) {
         cfg = engine::load_config(c.file);
     } else if (c.address.empty()) {
-        error = "sluice::Config: give a config file or an address (\"198.18.0.2/24\")";
-        return nullptr;
+        return fail("sluice::Config: give a config file or an address (\"198.18.0.2/24\")");
+    } else if (c.device.empty()) {
+        return fail(
+            "sluice::Config: give a device (a vdev such as \"net_af_packet0\" with iface, or a "
+            "PCI address): without one the EAL would take whatever NIC the host has bound");
     } else {
         cfg = engine::parse_config("[ip]\naddress = \"" + c.address + "\"\n", "sluice::Config");
     }
-    if (!cfg) {
-        error = cfg.error().message;
-        return nullptr;
-    }
-    engine::Overrides ov{.address = c.file.empty() ? std::string() : c.address,
+    if (!cfg) return fail(cfg.error().message);
+    engine::Overrides ov{.address = from_code ? std::string() : c.address,
                          .gateway = c.gateway,
                          .device = c.device,
                          .vdev_args = c.vdev_args,
                          .iface = c.iface,
                          .lcores = c.lcores,
                          .address6 = c.address6};
-    if (auto r = engine::apply_overrides(*cfg, ov); !r) {
-        error = r.error().message;
-        return nullptr;
-    }
+    if (auto r = engine::apply_overrides(*cfg, ov); !r) return fail(r.error().message);
     if (c.hugepages) cfg->hugepages = *c.hugepages;
+    if (c.memory_mb != 0) cfg->memory_mb = c.memory_mb;
+    if (c.mbufs_per_queue != 0) cfg->port.mbufs_per_queue = c.mbufs_per_queue;
     auto& tcp = cfg->tcp;
     if (c.max_connections != 0) tcp.max_connections = c.max_connections;
     if (c.send_buffer != 0) tcp.tcp.send_buffer = c.send_buffer;
     if (c.recv_buffer != 0) tcp.tcp.recv_buffer = c.recv_buffer;
     for (uint32_t b : {tcp.tcp.send_buffer, tcp.tcp.recv_buffer}) {
-        if (b < ConnOptions::kMinBuffer || b > (1u << 24)) {
-            error = "sluice::Config: buffer sizes must be between 2048 and 16777216 bytes";
-            return nullptr;
-        }
+        if (b < ConnOptions::kMinBuffer || b > (1u << 24))
+            return fail("sluice::Config: send_buffer and recv_buffer must be between 2048 and "
+                        "16777216 bytes");
     }
-    if (auto r = engine::validate(*cfg); !r) {
-        error = r.error().message;
-        return nullptr;
-    }
+    if (auto r = engine::validate(*cfg); !r) return fail(r.error().message);
+    dev::EalDefaults d = cfg->eal_defaults();
+    if (!c.file_prefix.empty()) d.file_prefix = c.file_prefix;
+    std::vector<std::string> eal = c.eal_args;
+    if (eal.empty()) eal.push_back("sluice");
+    return Prepared{std::move(*cfg), dev::merge_eal_args(eal, d)};
+}
+
+std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
+    auto prepared = detail::prepare(c, error);
+    if (!prepared) return nullptr;
+    const engine::StackConfig* cfg = &prepared->cfg;
 
     auto impl = std::make_unique<StackImpl>();
     if (c.init_eal) {
-        std::vector<std::string> eal = c.eal_args;
-        if (eal.empty()) eal.push_back("sluice");
-        const auto args = dev::merge_eal_args(eal, cfg->eal_defaults());
-        if (auto r = dev::eal_init(args); !r) {
+        if (auto r = dev::eal_init(prepared->eal); !r) {
             error = r.error().message;
             return nullptr;
         }
@@ -477,6 +588,7 @@ std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
         w->host = w->worker->tcp();
         w->index = unsigned(i);
         w->lcore = i < lcores.size() ? lcores[i] : LCORE_ID_ANY;
+        w->init(impl->engine->config().tcp.max_connections);
         w->init_api();
         w->worker->set_on_tick(StackImpl::tick, w.get());
         impl->workers.push_back(std::move(w));
@@ -486,6 +598,7 @@ std::unique_ptr<Stack> Stack::create(const Config& c, std::string& error) {
 
 Errc Stack::listen(uint16_t port, const Handlers& h, const ConnOptions& opts) {
     StackImpl& s = *impl_;
+    if (rte_lcore_id() != rte_get_main_lcore()) return Errc::WrongLcore;
     if (s.running) return Errc::NotRunning;
     if (port == 0) return Errc::InvalidArgument;
     if (opts.recv_buffer != 0) return Errc::Unsupported;
@@ -495,21 +608,28 @@ Errc Stack::listen(uint16_t port, const Handlers& h, const ConnOptions& opts) {
         if (b == nullptr) return Errc::TooManyHandlers;
         const engine::AppHandlers app{.on_event = WorkerCtx::on_event, .ctx = b};
         auto r = w->host->listen(port, app, {.send_buffer = opts.send_buffer}, w->now());
-        if (!r)
+        if (!r) {
+            w->release(b);
             return r.error().message.find("already") != std::string::npos ? Errc::AddressInUse
                                                                           : Errc::InvalidArgument;
+        }
     }
     return Errc::Ok;
 }
 
 Errc Stack::set_hooks(const WorkerHooks& hooks) {
+    if (rte_lcore_id() != rte_get_main_lcore()) return Errc::WrongLcore;
     if (impl_->running) return Errc::NotRunning;
     impl_->hooks = hooks;
     return Errc::Ok;
 }
 
-void Stack::run(const std::atomic<bool>& stop) {
+Errc Stack::run(const std::atomic<bool>& stop) {
     StackImpl& s = *impl_;
+    // Worker 0 runs here and every Conn call checks its lcore: a foreign thread would run a
+    // stack whose handles all answer WrongLcore.
+    if (rte_lcore_id() != rte_get_main_lcore()) return Errc::WrongLcore;
+    if (s.running) return Errc::NotRunning;
     s.running = true;
     for (auto& w : s.workers) {
         WorkerCtx* ctx = w.get();
@@ -519,6 +639,8 @@ void Stack::run(const std::atomic<bool>& stop) {
         });
     }
     s.engine->run(stop);
+    s.shutdown();
+    return Errc::Ok;
 }
 
 size_t Stack::worker_count() const noexcept {

@@ -1,10 +1,11 @@
 #include "ctl/telemetry_client.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstring>
 #include <vector>
 
@@ -66,37 +67,46 @@ std::optional<std::map<std::string, uint64_t>> TelemetryClient::query_counters(
     return parse_counter_reply(*reply);
 }
 
+namespace {
+
+// The value of a reply {"<command>": <value>}: the one member's value, nullopt when the reply
+// is not JSON, not such an object, or the command failed (null).
+std::optional<nlohmann::json> reply_value(const std::string& reply) {
+    nlohmann::json j = nlohmann::json::parse(reply, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.size() != 1) return std::nullopt;
+    nlohmann::json v = std::move(j.begin().value());
+    if (v.is_null()) return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> TelemetryClient::query_json(const std::string& command) {
+    auto reply = query(command);
+    if (!reply) return std::nullopt;
+    return reply_value(*reply);
+}
+
 std::optional<std::map<std::string, uint64_t>> parse_counter_reply(const std::string& json) {
-    // The reply is {"cmd": {...}} or {"cmd": null} on error; find the inner object.
-    size_t i = json.find('{');
-    if (i == std::string::npos) return std::nullopt;
-    i = json.find('{', i + 1);
-    if (i == std::string::npos) return std::nullopt;
+    const auto v = reply_value(json);
+    if (!v || !v->is_object()) return std::nullopt;
     std::map<std::string, uint64_t> out;
-    ++i;
-    while (i < json.size()) {
-        const size_t q0 = json.find('"', i);
-        if (q0 == std::string::npos) break;
-        const size_t q1 = json.find('"', q0 + 1);
-        if (q1 == std::string::npos) return std::nullopt;
-        std::string key = json.substr(q0 + 1, q1 - q0 - 1);
-        size_t p = json.find(':', q1);
-        if (p == std::string::npos) return std::nullopt;
-        ++p;
-        while (p < json.size() && std::isspace(static_cast<unsigned char>(json[p]))) ++p;
-        if (p < json.size() && std::isdigit(static_cast<unsigned char>(json[p]))) {
-            uint64_t v = 0;
-            while (p < json.size() && std::isdigit(static_cast<unsigned char>(json[p]))) {
-                v = v * 10 + static_cast<uint64_t>(json[p] - '0');
-                ++p;
-            }
-            out.emplace(std::move(key), v);
-        }
-        const size_t next = json.find_first_of(",}", p);
-        if (next == std::string::npos || json[next] == '}') break;
-        i = next + 1;
+    for (const auto& [key, value] : v->items()) {
+        if (value.is_number_unsigned()) out.emplace(key, value.get<uint64_t>());
     }
     return out;
+}
+
+std::optional<std::vector<std::string>> parse_conn_rows(const std::string& json, uint64_t& total) {
+    const auto v = reply_value(json);
+    if (!v || !v->is_object() || !v->contains("rows") || !(*v)["rows"].is_array())
+        return std::nullopt;
+    total = v->value("total", uint64_t{0});
+    std::vector<std::string> rows;
+    for (const auto& r : (*v)["rows"]) {
+        if (r.is_string()) rows.push_back(r.get<std::string>());
+    }
+    return rows;
 }
 
 }  // namespace sluice::ctl

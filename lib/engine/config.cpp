@@ -134,6 +134,9 @@ dev::EalDefaults StackConfig::eal_defaults() const {
     }
     d.hugepages = hugepages;
     d.memory_mb = memory_mb;
+    // The runtime directory (telemetry socket, multi-process) under /var/run/dpdk/sluice:
+    // where sluice-stat and dpdk-dumpcap look by default.
+    d.file_prefix = "sluice";
     return d;
 }
 

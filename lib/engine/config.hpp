@@ -47,7 +47,7 @@ struct StackConfig {
     dev::PortConfig port;
     std::string vdev_args;  // for a virtual device: "iface=...,qpairs=..."
     std::string lcores = "0";
-    bool hugepages = true;
+    bool hugepages = false;  // memory.hugepages; false as the shipped configs (--no-huge)
     uint32_t memory_mb = 0;  // memory.size_mb: EAL "-m" (0: DPDK's default)
     NetConfig net;
     TcpHostConfig tcp;

@@ -1,8 +1,8 @@
 #pragma once
 // A worker's connection list for other threads (sluice-stat, like `ss -tan`): a reader asks,
 // the worker copies its connections into a preallocated row buffer at its next loop turn,
-// the reader waits (bounded) and reads the rows. The worker pays one relaxed load per loop
-// turn; nobody reads a TCB from another thread (DESIGN.md: per-lcore snapshots).
+// the reader waits (bounded) and reads the rows (about 130 bytes each, preallocated). The
+// worker pays one relaxed load per loop turn; nobody reads a TCB from another thread (DESIGN.md: per-lcore snapshots).
 //
 // Threads: request()/rows() from any thread but the worker's, one reader at a time (the
 // caller serialises; telemetry does it with reader_lock()); wanted()/begin()/add()/publish()
@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "tcp/connection.hpp"
 #include "tcp/state.hpp"
 #include "wire/addr.hpp"
 
@@ -28,6 +29,20 @@ struct ConnRow {
     uint32_t recv_queued = 0;  // bytes the application has not read
     uint32_t srtt_us = 0;      // RFC 6298 SRTT, 0 before a sample
     uint32_t cwnd = 0;
+    // What `ss -ti` shows (sluice-stat -t -i): RFC 6298 RTTVAR and RTO, RFC 5681 ssthresh,
+    // the windows, the options negotiated (RFC 7323 window scale both ways and timestamps,
+    // RFC 2018 SACK) and the connection's byte and segment counts.
+    uint32_t rttvar_us = 0, rto_us = 0;
+    uint32_t ssthresh = 0;
+    uint32_t snd_wnd = 0, rcv_wnd = 0;
+    uint16_t mss = 0;
+    uint8_t snd_wscale = 0, rcv_wscale = 0;
+    bool ws = false, sack = false, ts = false;
+    uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
+    uint64_t segs_in = 0, segs_out = 0, retrans = 0;
+
+    // The TCB's part of the row.
+    void set_status(const tcp::ConnectionStatus& st) noexcept;
 };
 
 class ConnSnapshot {

@@ -1,5 +1,8 @@
 #include "engine/neighbor.hpp"
 
+#include <rte_mbuf.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace sluice::engine {
@@ -79,6 +82,35 @@ NeighborTable::Lookup NeighborTable::resolve(const wire::IpAddr& ip, time::Insta
         return Lookup::SendRequest;
     }
     return Lookup::Pending;
+}
+
+NeighborTable::~NeighborTable() {
+    for (Entry& e : entries_) {
+        for (size_t i = 0; i < e.held_count; ++i) rte_pktmbuf_free(e.held[i]);
+    }
+}
+
+rte_mbuf* NeighborTable::hold(const wire::IpAddr& ip, rte_mbuf* m, time::Instant now) noexcept {
+    Entry* e = find(ip, now);
+    if (e == nullptr || e->state != State::Incomplete) return m;
+    rte_mbuf* out = nullptr;
+    if (e->held_count == kHeldFrames) {  // the oldest goes, as Linux's unres queue
+        out = e->held[0];
+        std::copy(e->held.begin() + 1, e->held.end(), e->held.begin());
+        --e->held_count;
+    }
+    e->held[e->held_count++] = m;
+    return out;
+}
+
+size_t NeighborTable::take_held(const wire::IpAddr& ip, std::array<rte_mbuf*, kHeldFrames>& out,
+                                time::Instant now) noexcept {
+    Entry* e = find(ip, now);
+    if (e == nullptr) return 0;
+    const size_t n = e->held_count;
+    std::copy_n(e->held.begin(), n, out.begin());
+    e->held_count = 0;
+    return n;
 }
 
 size_t NeighborTable::size(time::Instant now) const noexcept {

@@ -5,10 +5,13 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_pdump.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_telemetry.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -79,10 +82,10 @@ int tel_transitions(const char*, const char*, rte_tel_data* d) {
 // One page of a worker's connection list. Parameters "<worker>,<offset>": offset 0 takes a
 // fresh snapshot (conn_snapshot.hpp), later offsets page through it. Rows are strings
 // "STATE local:port remote:port send_queued recv_queued srtt_us cwnd" (sluice-stat parses
-// them); at most kConnPage a reply, which keeps it under DPDK's 16 KiB output limit.
-constexpr uint32_t kConnPage = 100;
-
-int tel_conns(const char*, const char* params, rte_tel_data* d) {
+// them); at most `page` a reply, which keeps it under DPDK's 16 KiB output limit. With
+// `info` (/sluice/tcp/info, what `ss -ti` shows) the reply also has one array of numbers per
+// field, index for index with "rows" (telemetry nests containers one level deep only).
+int tel_conns_page(const char* params, rte_tel_data* d, uint32_t page, bool info) {
     Stack* s = g_stack.load(std::memory_order_acquire);
     if (s == nullptr || params == nullptr) return -1;
     char* end = nullptr;
@@ -100,7 +103,9 @@ int tel_conns(const char*, const char* params, rte_tel_data* d) {
     rte_tel_data* list = rte_tel_data_alloc();
     if (list == nullptr) return -1;
     rte_tel_data_start_array(list, RTE_TEL_STRING_VAL);
-    for (size_t i = offset; i < rows.size() && i < offset + kConnPage; ++i) {
+    const size_t first = std::min<size_t>(offset, rows.size());
+    const size_t last = std::min<size_t>(rows.size(), first + page);
+    for (size_t i = first; i < last; ++i) {
         const ConnRow& r = rows[i];
         char line[RTE_TEL_MAX_STRING_LEN];
         // IPv6 endpoints in brackets, as ss prints them ("[2001:2::2]:80"). Appended rather
@@ -120,7 +125,48 @@ int tel_conns(const char*, const char* params, rte_tel_data* d) {
         rte_tel_data_add_array_string(list, line);
     }
     rte_tel_data_add_dict_container(d, "rows", list, 0);
+    if (!info) return 0;
+    using Field = uint64_t (*)(const ConnRow&);
+    static constexpr std::pair<const char*, Field> kFields[] = {
+        {"rtt_us", [](const ConnRow& r) -> uint64_t { return r.srtt_us; }},
+        {"rttvar_us", [](const ConnRow& r) -> uint64_t { return r.rttvar_us; }},
+        {"rto_us", [](const ConnRow& r) -> uint64_t { return r.rto_us; }},
+        {"mss", [](const ConnRow& r) -> uint64_t { return r.mss; }},
+        {"cwnd", [](const ConnRow& r) -> uint64_t { return r.cwnd; }},
+        {"ssthresh", [](const ConnRow& r) -> uint64_t { return r.ssthresh; }},
+        {"snd_wnd", [](const ConnRow& r) -> uint64_t { return r.snd_wnd; }},
+        {"rcv_wnd", [](const ConnRow& r) -> uint64_t { return r.rcv_wnd; }},
+        {"bytes_sent", [](const ConnRow& r) -> uint64_t { return r.bytes_sent; }},
+        {"bytes_acked", [](const ConnRow& r) -> uint64_t { return r.bytes_acked; }},
+        {"bytes_received", [](const ConnRow& r) -> uint64_t { return r.bytes_received; }},
+        {"segs_out", [](const ConnRow& r) -> uint64_t { return r.segs_out; }},
+        {"segs_in", [](const ConnRow& r) -> uint64_t { return r.segs_in; }},
+        {"retrans", [](const ConnRow& r) -> uint64_t { return r.retrans; }},
+        {"sack", [](const ConnRow& r) -> uint64_t { return r.sack; }},
+        {"ts", [](const ConnRow& r) -> uint64_t { return r.ts; }},
+        {"ws", [](const ConnRow& r) -> uint64_t { return r.ws; }},
+        {"snd_wscale", [](const ConnRow& r) -> uint64_t { return r.snd_wscale; }},
+        {"rcv_wscale", [](const ConnRow& r) -> uint64_t { return r.rcv_wscale; }},
+    };
+    for (const auto& [name, get] : kFields) {
+        rte_tel_data* col = rte_tel_data_alloc();
+        if (col == nullptr) return -1;
+        rte_tel_data_start_array(col, RTE_TEL_U64_VAL);
+        for (size_t i = first; i < last; ++i) rte_tel_data_add_array_u64(col, get(rows[i]));
+        rte_tel_data_add_dict_container(d, name, col, 0);
+    }
     return 0;
+}
+
+constexpr uint32_t kConnPage = 100;
+constexpr uint32_t kInfoPage = 25;  // 19 more numbers a row
+
+int tel_conns(const char*, const char* params, rte_tel_data* d) {
+    return tel_conns_page(params, d, kConnPage, false);
+}
+
+int tel_conn_info(const char*, const char* params, rte_tel_data* d) {
+    return tel_conns_page(params, d, kInfoPage, true);
 }
 
 int tel_info(const char*, const char*, rte_tel_data* d) {
@@ -162,6 +208,9 @@ void register_telemetry() {
                                "TCP state transitions so far, summed over workers");
     rte_telemetry_register_cmd("/sluice/tcp/conns", tel_conns,
                                "One page of a worker's connections. Parameters: worker,offset");
+    rte_telemetry_register_cmd(
+        "/sluice/tcp/info", tel_conn_info,
+        "A page of a worker's connections with what ss -ti shows. Parameters: worker,offset");
     rte_telemetry_register_cmd("/sluice/info", tel_info,
                                "Port, driver, address, MAC, worker count, offloads");
 }
@@ -196,8 +245,29 @@ dev::Result<std::unique_ptr<Stack>> Stack::create(const StackConfig& cfg) {
     }
     if (auto r = s->connect_workers(); !r) return r.error();
     register_telemetry();
+    enable_capture();
     g_stack.store(s.get(), std::memory_order_release);
     return s;
+}
+
+// Packet capture from outside: `dpdk-dumpcap --file-prefix sluice -i 0 -w x.pcapng` is a DPDK
+// secondary process that asks this (primary) one, over the EAL's multi-process channel, to
+// install RX/TX callbacks on the port copying frames to a ring it reads. Until it asks, nothing
+// is installed: rte_eth_rx_burst/tx_burst test an empty callback list as they always do, so
+// the data path costs what it did (bench/conn/bench_conn --pdump measures it). Without shared
+// config (--no-shconf, --in-memory) there is no channel; capture is then unavailable, said once.
+bool enable_capture() {
+    static int state = 0;  // 0: not tried, 1: on, -1: unavailable
+    if (state != 0) return state > 0;
+    state = -1;
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY) return false;
+    if (rte_pdump_init() != 0) {
+        RTE_LOG(INFO, USER1, "sluice: packet capture (dpdk-dumpcap) unavailable: %s\n",
+                rte_strerror(rte_errno));
+        return false;
+    }
+    state = 1;
+    return true;
 }
 
 // A NIC filters multicast: Neighbor Solicitations reach us only if it passes the groups we

@@ -22,6 +22,11 @@ struct rte_ring;
 
 namespace sluice::engine {
 
+// Lets dpdk-dumpcap (a secondary process) capture this primary's ports: rte_pdump_init(),
+// once per process; Stack::create calls it. False when unavailable (no shared config, or a
+// secondary process). Main lcore, after rte_eal_init.
+bool enable_capture();
+
 class Stack {
 public:
     // Opens the port (one queue pair per EAL lcore) and builds the workers. Only one Stack may

@@ -668,7 +668,10 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             if (s.mac_known) {
                 emit(o, s.peer_mac, s.key.local, remote);
             } else if (!worker_.resolve(remote, now, s.peer_mac)) {
-                worker_.counters_.add(Counter::NeighUnresolved);  // the RTO retries
+                // The worker holds the frame until ARP/ND answers (neighbor.hpp).
+                worker_.hold_next_ = true;
+                emit(o, wire::MacAddr{}, s.key.local, remote);
+                worker_.hold_next_ = false;
             } else {
                 s.mac_known = true;
                 emit(o, s.peer_mac, s.key.local, remote);
@@ -856,12 +859,15 @@ void TcpHost::fill_snapshot() noexcept {
         if (bits & kTwTag) {
             r.state = tcp::State::TimeWait;
         } else {
-            const tcp::ConnectionStatus st = static_cast<Slot*>(v)->conn->status();
-            r.state = st.state;
-            r.send_queued = uint32_t(st.send_queued);
-            r.recv_queued = uint32_t(st.recv_queued);
-            r.srtt_us = uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(st.srtt).count());
-            r.cwnd = st.cwnd;
+            const Slot& s = *static_cast<Slot*>(v);
+            r.set_status(s.conn->status());
+            // Bytes sent and acknowledged: accepted by send() less what is still queued.
+            r.bytes_sent = s.stats.bytes_sent;
+            r.bytes_acked = s.stats.bytes_sent - std::min<uint64_t>(s.stats.bytes_sent, r.send_queued);
+            r.bytes_received = s.stats.bytes_received;
+            r.segs_in = s.stats.segments_in;
+            r.segs_out = s.stats.segments_out;
+            r.retrans = s.stats.retransmits;
         }
         snapshot_.add(r);
     });

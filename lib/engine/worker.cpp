@@ -398,6 +398,7 @@ void Worker::handle_icmp6(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame
             if (from_host && msg.has_lladdr) {
                 if (neighbors_.learn(f.src, msg.lladdr, now, true) == NeighborTable::Update::Full)
                     counters_.add(Counter::NeighTableFull);
+                release_held(f.src, msg.lladdr, now);
                 if (!learn_only && !steer_out_.empty()) share_neighbor_frame(m);
             }
             if (learn_only) {
@@ -428,6 +429,7 @@ void Worker::handle_icmp6(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame
             if (msg.has_lladdr && !is_local(msg.target)) {
                 const auto r = neighbors_.learn(msg.target, msg.lladdr, now, msg.solicited);
                 if (r == NeighborTable::Update::Full) counters_.add(Counter::NeighTableFull);
+                release_held(msg.target, msg.lladdr, now);
                 if (!learn_only && !steer_out_.empty()) share_neighbor_frame(m);
             } else if (!learn_only) {
                 counters_.add(Counter::NdpInOther);
@@ -454,6 +456,7 @@ void Worker::handle_arp(rte_mbuf* m, std::span<uint8_t> buf, const wire::Frame& 
     if (sender_ok) {
         const auto r = neighbors_.learn(arp.spa, arp.sha, now, for_us);
         if (r == NeighborTable::Update::Full) counters_.add(Counter::NeighTableFull);
+        release_held(arp.spa, arp.sha, now);
     }
     if (learn_only) {  // a copy from the worker that answers it (share_arp), counted there
         rte_pktmbuf_free(m);
@@ -561,8 +564,50 @@ void Worker::transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained
             m->l3_len = 40;
         }
     }
+    // Built by the TCP host for a next hop that is being resolved: no destination MAC yet.
+    if (hold_next_) [[unlikely]] {
+        hold_next_ = false;
+        hold(m, type);
+        return;
+    }
     tx_[tx_count_++] = m;
     if (tx_count_ == std::size(tx_)) flush();
+}
+
+void Worker::hold(rte_mbuf* m, uint16_t type) noexcept {
+    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    wire::IpAddr dst;
+    if (type == kEtherTypeIpv4 && m->data_len >= kEthHeaderLen + 20) {
+        dst = wire::IpAddr::v4(uint32_t(p[30]) << 24 | uint32_t(p[31]) << 16 |
+                               uint32_t(p[32]) << 8 | p[33]);
+    } else if (type == kEtherTypeIpv6 && m->data_len >= kEthHeaderLen + 40) {
+        dst.family = wire::Family::V6;
+        std::memcpy(dst.bytes.data(), p + kEthHeaderLen + 24, 16);
+    } else {
+        discard(m, Counter::NeighUnresolved);
+        return;
+    }
+    wire::IpAddr hop = dst;
+    if (!on_link(dst)) {
+        const auto& gw = dst.is_v4() ? net_.gateway : net_.gateway6;
+        if (!gw) {
+            discard(m, Counter::NeighUnresolved);
+            return;
+        }
+        hop = *gw;
+    }
+    if (rte_mbuf* out = neighbors_.hold(hop, m, now_)) discard(out, Counter::NeighUnresolved);
+}
+
+void Worker::release_held(const wire::IpAddr& ip, const wire::MacAddr& mac,
+                          time::Instant now) noexcept {
+    std::array<rte_mbuf*, NeighborTable::kHeldFrames> held;
+    const size_t n = neighbors_.take_held(ip, held, now);
+    for (size_t i = 0; i < n; ++i) {
+        std::memcpy(rte_pktmbuf_mtod(held[i], uint8_t*), mac.b.data(), mac.b.size());
+        tx_[tx_count_++] = held[i];
+        if (tx_count_ == std::size(tx_)) flush();
+    }
 }
 
 void Worker::flush() noexcept {

@@ -74,6 +74,10 @@ public:
     // Polls until `stop` becomes true (checked once per loop turn), then drains the TX batch.
     void run(const std::atomic<bool>& stop) noexcept;
 
+    // Sends the frames batched since the last turn (the library's shutdown, after aborting
+    // what is still open). Worker lcore only.
+    void flush() noexcept;
+
     // One loop turn: receive a burst, handle it, send what it produced.
     void poll() noexcept;
     // The same turn at a given time instead of the TSC's: tests drive workers on a virtual
@@ -127,8 +131,15 @@ private:
                         const wire::TcpHeaderSpec& spec) noexcept;
     // m holds `len` bytes of headers (or the whole frame); `chained` more follow in
     // m->next (m->nb_segs set by the caller).
+    // With hold_next_ set (by the TCP host, around one emit), the frame is held for its next
+    // hop instead (hold()).
     void transmit(rte_mbuf* m, size_t len, bool l4_offload, uint32_t chained = 0) noexcept;
-    void flush() noexcept;
+    // Keeps a frame until its next hop answers ARP/ND (neighbor.hpp); drops what does not
+    // fit, counted as NeighUnresolved.
+    void hold(rte_mbuf* m, uint16_t ether_type) noexcept;
+    // After learning `ip`: sends the frames held for it, with `mac` written in.
+    void release_held(const wire::IpAddr& ip, const wire::MacAddr& mac,
+                      time::Instant now) noexcept;
     void drop(rte_mbuf* m, wire::Drop why) noexcept;
     void discard(rte_mbuf* m, Counter why) noexcept;
 
@@ -162,6 +173,7 @@ private:
     std::vector<std::array<rte_mbuf*, kBurst>> steer_stage_;
     std::vector<uint16_t> steer_count_;
 
+    bool hold_next_ = false;  // the next transmit() has no destination MAC yet: hold it
     uint16_t tx_count_ = 0;
     rte_mbuf* tx_[kBurst * 2];  // replies of one burst plus ARP requests it caused
 };

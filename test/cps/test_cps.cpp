@@ -10,6 +10,9 @@
 #include "limits.hpp"
 #include "pacer.hpp"
 #include "prefix.hpp"
+#include "report.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace sluice::cps {
 namespace {
@@ -398,6 +401,33 @@ TEST(RateBounds, ShortWaitsDoNotNameABound) {
     const std::string text = stalls_text(defaults(CloseMode::Client), episodes, waited, 10.0, 1);
     EXPECT_NE(text.find("no local limit"), std::string::npos) << text;
     EXPECT_EQ(text.find("lift it"), std::string::npos) << text;
+// Issue 21 item 4: --json is written by a JSON library: a target with a quote or a
+// backslash comes back intact, and numbers stay numbers.
+TEST(Report, JsonSurvivesAnyTargetName) {
+    CpsConfig cfg;
+    RunInfo info{.cfg = &cfg, .target = "odd\"name\\ \u00e9:80", .workers = 2};
+    info.counters[size_t(Counter::ActiveOpens)] = 7;
+    Results r;
+    r.completed = 5;
+    r.attempts = 6;
+    r.start_ns = 0;
+    r.end_ns = 1'000'000'000;
+    const auto j = nlohmann::json::parse(report_json(info, r), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << report_json(info, r);
+    EXPECT_EQ(j["target"], info.target);
+    EXPECT_EQ(j["completed"], 5u);
+    EXPECT_EQ(j["workers"], 2u);
+    EXPECT_DOUBLE_EQ(j["cps"].get<double>(), 5.0);
+    EXPECT_EQ(j["counters"]["ActiveOpens"], 7u);
+    EXPECT_TRUE(j["latency_us"]["connect"].contains("p99"));
+
+    FloodPlan p;
+    FloodResult fr;
+    fr.sent = 3;
+    const auto f = nlohmann::json::parse(flood_report_json(info, p, fr), nullptr, false);
+    ASSERT_FALSE(f.is_discarded()) << flood_report_json(info, p, fr);
+    EXPECT_EQ(f["target"], info.target);
+    EXPECT_EQ(f["sent"], 3u);
 }
 
 }  // namespace

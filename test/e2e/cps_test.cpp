@@ -135,7 +135,9 @@ TEST_F(Cps, AgainstKernelHttpServerCountsMatchEachCloseMode) {
         EXPECT_EQ(json_num(r.output, "errors_total"), 0) << r.output;
         EXPECT_EQ(json_num(r.output, "attempts"), 1500) << r.output;
         // Every connection was timed.
-        EXPECT_NE(r.output.find("\"transaction\": {\"count\": 1500"), std::string::npos);
+        EXPECT_TRUE(std::regex_search(r.output,
+                                      std::regex("\"transaction\": *\\{\"count\": *1500[,}]")))
+            << r.output;
         if (std::string(close) == "rst") {
             EXPECT_EQ(json_num(r.output, "rst_closed"), 1500);
         }

@@ -139,6 +139,22 @@ std::string pmd_config(const std::string& path) {
     const bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
     ::close(fd);
     return written ? std::string(tmp) : path;
+StagedInstall::StagedInstall(const std::string& tags) {
+    char tmpl[] = "/tmp/sluice-t-stage-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return;
+    dest_ = tmpl;
+    const auto r = run("meson install -C " + build_path("") + " --destdir " + dest_ +
+                           " --no-rebuild --quiet" + (tags.empty() ? "" : " --tags " + tags),
+                       std::chrono::seconds(180));
+    output_ = r.output;
+    if (r.exit_code != 0) return;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dest_))
+        if (e.path().filename() == "sluice.pc") pc_ = e.path().string();
+    if (pc_.empty()) output_ += "\nno sluice.pc installed";
+}
+
+StagedInstall::~StagedInstall() {
+    if (!dest_.empty()) std::filesystem::remove_all(dest_);
 }
 
 SluiceListen::SluiceListen(std::vector<std::string> extra, std::string cfg, std::string bin,

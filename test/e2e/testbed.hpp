@@ -101,6 +101,22 @@ bool use_af_xdp();
 // net_af_xdp on the same interface (qpairs= becomes queue_count=); written to a temporary
 // file whose name is returned (the caller removes it). Otherwise `path` itself.
 std::string pmd_config(const std::string& path);
+// `meson install --destdir` of this build into a fresh temporary directory, removed with the
+// object. `tags` limits what is installed ("devel": library, headers, sluice.pc; empty: all).
+class StagedInstall {
+public:
+    explicit StagedInstall(const std::string& tags = {});
+    ~StagedInstall();
+    StagedInstall(const StagedInstall&) = delete;
+    StagedInstall& operator=(const StagedInstall&) = delete;
+    bool ok() const { return !pc_.empty(); }
+    const std::string& output() const { return output_; }  // meson's, when it failed
+    const std::string& dest() const { return dest_; }
+    const std::string& pc() const { return pc_; }  // the installed sluice.pc
+
+private:
+    std::string dest_, pc_, output_;
+};
 
 // A sluice program in the server namespace; the constructor returns once it printed
 // `ready_marker` (bounded wait). By default: sluice-listen with config/listen.toml.

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ctl/prometheus.hpp"
+#include "ctl/conn_info.hpp"
 #include "ctl/telemetry_client.hpp"
 #include "dev/eal.hpp"
 #include "engine/stack.hpp"
@@ -81,6 +82,67 @@ TEST(Telemetry, ParsesFlatCounterReplies) {
     auto empty = ctl::parse_counter_reply(R"({"/sluice/stats": {}})");
     ASSERT_TRUE(empty);
     EXPECT_TRUE(empty->empty());
+}
+
+// Issue 21 item 4: real JSON, not string searches: strings holding the separators, escapes,
+// nested values and whitespace do not derail the reader; a reply that is not JSON is refused.
+TEST(Telemetry, ParsesRepliesAsJson) {
+    auto m = ctl::parse_counter_reply(
+        R"({"/sluice/info": {"port": "net_af_packet0,iface=x}", "quote\"d": "a\",b", )"
+        R"("nested": {"inner": 1}, "list": [1, 2], "workers": 2, "rss": 0}})");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->size(), 2u);
+    EXPECT_EQ(m->at("workers"), 2u);
+    EXPECT_EQ(m->at("rss"), 0u);
+    EXPECT_FALSE(ctl::parse_counter_reply(R"({"/sluice/stats": {"A": 1)"));
+    EXPECT_FALSE(ctl::parse_counter_reply(R"({"/sluice/stats": null})"));
+
+    uint64_t total = 0;
+    const auto rows = ctl::parse_conn_rows(
+        R"({"/sluice/tcp/conns": {"total": 2, "truncated": 0, )"
+        R"("rows": ["ESTABLISHED 198.18.0.2:80 198.18.0.1:4000 0 0 12 14480", "LISTEN [x]:1 *:0 0 0 0 0"]}})",
+        total);
+    ASSERT_TRUE(rows);
+    EXPECT_EQ(total, 2u);
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[1], "LISTEN [x]:1 *:0 0 0 0 0");
+    EXPECT_FALSE(ctl::parse_conn_rows(R"({"/sluice/tcp/conns": null})", total));
+}
+
+// Issue 21 item 3: sluice-stat -t -i prints what ss -ti prints, in its names and units.
+TEST(Telemetry, ConnectionDetailsReadAndPrintedAsSsDoes) {
+    const std::string reply =
+        R"({"/sluice/tcp/info": {"total": 2, "truncated": 0, )"
+        R"("rows": ["LISTEN 198.18.0.2:80 *:0 0 0 0 0", )"
+        R"("ESTABLISHED 198.18.0.2:9 198.18.0.1:40000 10 20 30000 14480"], )"
+        R"("rtt_us": [0, 30000], "rttvar_us": [0, 15000], "rto_us": [0, 230000], )"
+        R"("mss": [0, 1448], "cwnd": [0, 14480], "ssthresh": [0, 4294967295], )"
+        R"("snd_wnd": [0, 64256], "rcv_wnd": [0, 65535], "bytes_sent": [0, 100], )"
+        R"("bytes_acked": [0, 90], "bytes_received": [0, 1000], "segs_out": [0, 5], )"
+        R"("segs_in": [0, 7], "retrans": [0, 2], "sack": [0, 1], "ts": [0, 1], "ws": [0, 1], )"
+        R"("snd_wscale": [0, 7], "rcv_wscale": [0, 9]}})";
+    uint64_t total = 0;
+    const auto rows = ctl::parse_conn_info(reply, total);
+    ASSERT_TRUE(rows);
+    EXPECT_EQ(total, 2u);
+    ASSERT_EQ(rows->size(), 2u);
+    const ctl::ConnInfo& c = (*rows)[1];
+    EXPECT_EQ(c.state, "ESTABLISHED");
+    EXPECT_EQ(c.peer, "198.18.0.1:40000");
+    EXPECT_EQ(c.send_q, 10u);
+    EXPECT_EQ(c.recv_q, 20u);
+    EXPECT_EQ(ctl::ss_detail(c),
+              "\t ts sack wscale:7,9 rto:230 rtt:30/15 mss:1448 cwnd:10 bytes_sent:100 "
+              "bytes_acked:90 bytes_received:1000 segs_out:5 segs_in:7 send 3.9Mbps "
+              "retrans:0/2 snd_wnd:64256 rcv_wnd:65535");
+    const auto j = ctl::to_json(c);
+    EXPECT_EQ(j["rtt_us"], 30000u);
+    EXPECT_EQ(j["sack"], true);
+    EXPECT_EQ(j["bytes_received"], 1000u);
+    EXPECT_EQ(j["local"], "198.18.0.2:9");
+    // A page missing a field is refused rather than read as zeros.
+    EXPECT_FALSE(ctl::parse_conn_info(
+        R"({"/sluice/tcp/info": {"total": 1, "rows": ["ESTABLISHED a:1 b:2 0 0 0 0"]}})", total));
 }
 
 }  // namespace
