@@ -401,6 +401,8 @@ TEST(RateBounds, ShortWaitsDoNotNameABound) {
     const std::string text = stalls_text(defaults(CloseMode::Client), episodes, waited, 10.0, 1);
     EXPECT_NE(text.find("no local limit"), std::string::npos) << text;
     EXPECT_EQ(text.find("lift it"), std::string::npos) << text;
+}
+
 // Issue 21 item 4: --json is written by a JSON library: a target with a quote or a
 // backslash comes back intact, and numbers stay numbers.
 TEST(Report, JsonSurvivesAnyTargetName) {
