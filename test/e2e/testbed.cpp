@@ -139,6 +139,8 @@ std::string pmd_config(const std::string& path) {
     const bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
     ::close(fd);
     return written ? std::string(tmp) : path;
+}
+
 StagedInstall::StagedInstall(const std::string& tags) {
     char tmpl[] = "/tmp/sluice-t-stage-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return;
