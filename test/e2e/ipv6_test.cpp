@@ -271,7 +271,7 @@ TEST_F(Ipv6, SluiceAsClientToKernelServers) {
     ASSERT_EQ(sink.line(), "listening\n");
     std::vector<std::string> args = v6_args();
     for (const std::string& a :
-         {std::string("--connect"), "[" + std::string(kClientAddr6) + "]:7010",
+         {std::string("--connect"), std::string("[") + kClientAddr6 + "]:7010",
           std::string("--bytes"), std::to_string(kBytes), std::string("--seed"),
           std::string("29"), std::string("--mode"), std::string("send")})
         args.push_back(a);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -93,7 +94,9 @@ struct V6 {
     MacAddr dst_mac = kMacB;
 
     std::vector<uint8_t> frame() const {
-        std::vector<uint8_t> f(kEthHdrLen + kIpv6HdrLen);
+        // Sized once and filled in place: GCC 12 at -O3 reports false -Warray-bounds in
+        // vector::insert at the end of a vector (release builds use -Werror).
+        std::vector<uint8_t> f(kEthHdrLen + kIpv6HdrLen + ext.size() + l4.size());
         std::memcpy(f.data(), dst_mac.b.data(), 6);
         std::memcpy(f.data() + 6, kMacA.b.data(), 6);
         store_be16(f.data() + kEthTypeOff, kEtherTypeIpv6);
@@ -104,14 +107,14 @@ struct V6 {
         ip[kIpv6HopLimitOff] = hop_limit;
         std::memcpy(ip + kIpv6SrcOff, src.bytes.data(), 16);
         std::memcpy(ip + kIpv6DstOff, dst.bytes.data(), 16);
-        f.insert(f.end(), ext.begin(), ext.end());
+        std::copy(ext.begin(), ext.end(), ip + kIpv6HdrLen);
         std::vector<uint8_t> m = l4;
         if (m.size() >= csum_off + 2) {
             store_be16(m.data() + csum_off, 0);
             const uint32_t ph = pseudo_header_sum(src, dst, proto, uint32_t(m.size()));
             store_be16(m.data() + csum_off, checksum_fold(checksum_partial(m, ph)));
         }
-        f.insert(f.end(), m.begin(), m.end());
+        std::copy(m.begin(), m.end(), ip + kIpv6HdrLen + ext.size());
         return f;
     }
 };
@@ -131,8 +134,10 @@ V6 tcp_packet() {
 // An extension header of type-specific content `body` (2 bytes of next/len are added);
 // body.size() + 2 must be a multiple of 8.
 std::vector<uint8_t> ext_header(uint8_t next, std::vector<uint8_t> body) {
-    std::vector<uint8_t> h{next, static_cast<uint8_t>((body.size() + 2) / 8 - 1)};
-    h.insert(h.end(), body.begin(), body.end());
+    std::vector<uint8_t> h(body.size() + 2);  // sized once: see V6::frame()
+    h[0] = next;
+    h[1] = static_cast<uint8_t>((body.size() + 2) / 8 - 1);
+    std::copy(body.begin(), body.end(), h.begin() + 2);
     return h;
 }
 std::vector<uint8_t> padn6() {  // a PadN option filling 6 bytes
