@@ -215,6 +215,7 @@ BENCHMARK(Kernel)
 
 int main(int argc, char** argv) {
     if (!sluice::bench::init_eal("bench_conn")) return 1;
+    sluice::bench::print_build();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
