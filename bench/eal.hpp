@@ -11,6 +11,16 @@
 
 namespace sluice::bench {
 
+// Which build produced the figures (meson options: buildtype, b_lto, native), on stdout
+// before the results; the report and docs/performance.md cite it.
+inline void print_build() {
+#ifdef SLUICE_BUILD_INFO
+    std::printf("build: %s\n", SLUICE_BUILD_INFO);
+#else
+    std::printf("build: unknown\n");
+#endif
+}
+
 inline bool init_eal(const char* program) {
     const char* argv[] = {program,    "--no-huge",      "-m", "512", "--no-shconf",
                           "--no-pci", "--no-telemetry", "--log-level=*:error"};

@@ -15,8 +15,13 @@
 // includes softirq work done in the thread's context) converted to TSC cycles, divided by
 // the connections: cycles per connection. It does not count time the thread was preempted,
 // so it holds up on a shared machine better than wall time (reported too, as *_wall).
-// The sluice figure includes the link shim and the test client's checks, so it is an upper
-// bound on sluice's own cost.
+// The sluice run's total includes the test bed: the in-memory link shim and the test client's
+// pattern fill and check. After each run the bed runs alone (lossy::run_null_bed: the same
+// frames through the same links in the same number of loop turns, a reflector for each
+// stack, the client's pattern work), timed the same way: bed_cycles_per_conn.
+// sluice_cycles_per_conn is the total less that, and the ratio to the kernel uses it. The bed's mempools have a per-lcore cache, as a real port's have, and
+// the bed makes no system call per connection (the CPU clock is read at the span's two ends).
+// bench/conn/profile.sh counts the same span's instructions under callgrind, by bucket.
 //
 //   flock /tmp/sluice-e2e.lock taskset -c 1 build/bench/conn/bench_conn
 //
@@ -68,13 +73,19 @@ std::map<std::string, double>& results() {
     return r;
 }
 
+// `bed_cycles`: the test bed's share of the sluice run (0 for the kernel).
 void report(benchmark::State& state, const std::string& name, uint64_t conns, uint64_t cpu_ns,
-            uint64_t wall_cycles) {
+            uint64_t wall_cycles, uint64_t bed_cycles = 0) {
     const double per = cpu_ns_to_cycles(double(cpu_ns)) / double(conns);
+    const double bed = double(bed_cycles) / double(conns);
     state.counters["cycles_per_conn"] = per;
     state.counters["conn_per_cpu_s"] = double(conns) / (double(cpu_ns) / 1e9);
     state.counters["cycles_per_conn_wall"] = double(wall_cycles) / double(conns);
-    results()[name] = per;
+    if (bed_cycles != 0) {
+        state.counters["bed_cycles_per_conn"] = bed;
+        state.counters["sluice_cycles_per_conn"] = per - bed;
+    }
+    results()[name] = per - bed;
 }
 
 std::string family_name(int64_t v6) {
@@ -94,7 +105,8 @@ void Sluice(benchmark::State& state) {
     c.msl = std::chrono::milliseconds(10);
     c.link.delay = std::chrono::microseconds(5);
     c.link.rate_bps = 100'000'000'000;
-    uint64_t conns = 0, cpu_ns = 0, wall = 0;
+    c.mbuf_cache = 256;  // as dev::PortConfig gives a real port
+    uint64_t conns = 0, cpu_ns = 0, wall = 0, bed = 0, frames = 0, turns = 0;
     for (auto _ : state) {
         const BedResult r = run_bed(c);
         if (!r.error.empty() || r.completed != c.connections || r.conn_cycles == 0) {
@@ -104,12 +116,22 @@ void Sluice(benchmark::State& state) {
         conns += r.completed;
         cpu_ns += r.conn_cpu_ns;
         wall += r.conn_cycles;
+        const NullResult null = run_null_bed(c, r.conn_frames, r.turns);
+        if (!null.error.empty()) {
+            state.SkipWithError(null.error.c_str());
+            return;
+        }
+        bed += uint64_t(cpu_ns_to_cycles(double(null.cpu_ns)));
         state.SetIterationTime(double(r.conn_cycles) / double(rte_get_tsc_hz()));
+        frames += r.conn_frames;
+        turns += r.turns;
     }
+    state.counters["frames_per_conn"] = double(frames) / double(conns);
+    state.counters["turns_per_conn"] = double(turns) / double(conns);
     report(state,
            family_name(state.range(2)) + " sluice, " + std::to_string(c.concurrent) +
                " open at once",
-           conns, cpu_ns, wall);
+           conns, cpu_ns, wall, bed);
 }
 
 struct Fd {
@@ -242,6 +264,7 @@ int main(int argc, char** argv) {
     }
     if (pdump ? !init_eal_for_capture("bench_conn") : !sluice::bench::init_eal("bench_conn"))
         return 1;
+    sluice::bench::print_build();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
@@ -251,7 +274,8 @@ int main(int argc, char** argv) {
         if (k == results().end() || k->second == 0) continue;
         for (const auto& [name, per] : results()) {
             if (name.rfind(family + " sluice", 0) != 0) continue;
-            std::printf("short connection, cycles per connection: %s kernel %.0f / %s %.0f = %.1fx\n",
+            std::printf("short connection, cycles per connection: %s kernel %.0f / %s (bed "
+                        "excluded) %.0f = %.1fx\n",
                         family.c_str(), k->second, name.c_str(), per, k->second / per);
         }
     }

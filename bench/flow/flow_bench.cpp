@@ -1,10 +1,10 @@
 // bench/flow: the per-worker flow table (lib/flow/flow_table.hpp) at 1k, 100k and 1M flows.
-// ns per lookup for one key at a time (what the worker's RX path did per frame) and for a
-// burst of 32 through rte_hash's bulk lookup (signatures of the whole burst first, then full
-// keys, with prefetches), hits on keys drawn at random from the table, plus a burst of misses
-// (a SYN flood's shape). Each for IPv4 and IPv6 flows (the second argument: 0 or 1; the
-// table keeps one rte_hash per family with packed keys). Before the benchmarks it prints
-// what a table of 1M flows takes from the DPDK heap, IPv4 only and with the IPv6 half.
+// ns per lookup for one key at a time (what the worker's RX path does per frame) and for a
+// burst of 32 through lookup_bulk (every home slot prefetched first), hits on keys drawn at
+// random from the table, plus a burst of misses (a SYN flood's shape), and an erase + insert
+// pair (a connection's table traffic). Each for IPv4 and IPv6 flows (the second argument: 0
+// or 1; one slot array per family with packed keys). Before the benchmarks it prints what a
+// table of 1M flows takes from the DPDK heap, IPv4 only and with the IPv6 half.
 // Needs the EAL: ordinary memory, no devices.
 //
 //   build/bench/flow/bench_flow [--benchmark_filter=...]
@@ -167,6 +167,26 @@ void BM_LookupBulkMiss(benchmark::State& state) {
                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// A connection's table traffic: erase a flow and insert it back (what a connection's end and
+// the next one's start cost the owner), keys at random. Cycles per erase + insert pair.
+void BM_EraseInsert(benchmark::State& state) {
+    const auto flows = static_cast<uint32_t>(state.range(0));
+    const bool v6 = state.range(1) != 0;
+    Filled& f = table_of(flows, v6);
+    const auto order = probe_order(flows);
+    size_t at = 0;
+    uint64_t ok = 0;
+    for (auto _ : state) {
+        const uint32_t k = order[at++ & 0xffff];
+        ok += f.table->erase(f.keys[k], f.hashes[k]);
+        ok += f.table->insert(f.keys[k], f.hashes[k], reinterpret_cast<void*>(uintptr_t(k + 1) << 4));
+    }
+    if (ok != 2 * uint64_t(state.iterations())) state.SkipWithError("erase/insert failed");
+    state.counters["ns_per_pair"] = benchmark::Counter(
+        double(state.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+BENCHMARK(BM_EraseInsert)->ArgsProduct({{1000, 1000000}, {0, 1}});
 BENCHMARK(BM_LookupOne)->ArgsProduct({{1000, 100000, 1000000}, {0, 1}});
 BENCHMARK(BM_LookupBulk)->ArgsProduct({{1000, 100000, 1000000}, {0, 1}});
 BENCHMARK(BM_LookupBulkMiss)->ArgsProduct({{1000, 100000, 1000000}, {0, 1}});
@@ -186,11 +206,10 @@ void print_memory() {
     constexpr uint32_t kFlows = 1'000'000;
     const size_t v4 = heap_bytes_of(kFlows, false), both = heap_bytes_of(kFlows, true);
     std::printf("flow table, %u flows per family: IPv4 only %.1f MB (%.1f B/flow); with the "
-                "IPv6 table %.1f MB (IPv6 %.1f B/flow). Key slots: IPv4 %zu B, IPv6 %zu B "
-                "(a 38-byte key for both would take 48 B)\n",
+                "IPv6 table %.1f MB (IPv6 %.1f B/flow). Slots: IPv4 %zu B, IPv6 %zu B\n",
                 kFlows, double(v4) / 1e6, double(v4) / kFlows, double(both) / 1e6,
-                double(both - v4) / kFlows, flow::FlowTable::key_slot_bytes(wire::Family::V4),
-                flow::FlowTable::key_slot_bytes(wire::Family::V6));
+                double(both - v4) / kFlows, flow::FlowTable::slot_bytes(wire::Family::V4),
+                flow::FlowTable::slot_bytes(wire::Family::V6));
 }
 
 }  // namespace sluice

@@ -248,6 +248,7 @@ BENCHMARK(BM_WorkerSynToSynAck);
 
 int main(int argc, char** argv) {
     if (!sluice::bench::init_eal("bench_syn")) return 1;
+    sluice::bench::print_build();
     std::printf("TSC: %.3f GHz\n", double(rte_get_tsc_hz()) / 1e9);
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -1,28 +1,21 @@
 #include "flow/flow_table.hpp"
 
-#include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-#include <rte_rcu_qsbr.h>
+#include <rte_prefetch.h>
 
-#include <atomic>
+#include <algorithm>
+#include <bit>
 #include <cstring>
-#include <new>
 
 namespace sluice::flow {
 
 namespace {
 
-constexpr uint32_t kMaxReaders = 8;  // telemetry and stats threads that may read the table
-
 // A packed key: IPv4 local 4, remote 4, ports 2 + 2 (12 bytes); IPv6 local 16, remote 16,
-// ports 2 + 2 (36). 8-byte aligned because rte_hash_crc reads 8 bytes at a time; the CRC,
-// rte_hash's compare and its key store all take exactly `len` bytes, so the rest stays
-// unwritten (no per-lookup clearing).
+// ports 2 + 2 (36). 8-byte aligned because rte_hash_crc reads 8 bytes at a time.
 struct alignas(8) Packed {
     uint8_t bytes[40];
-    uint32_t len;
     bool is_v6;
 
     explicit Packed(const wire::FlowKey& k) noexcept : is_v6(!k.local.is_v4()) {
@@ -38,84 +31,125 @@ struct alignas(8) Packed {
         std::memcpy(bytes + A, k.remote.bytes.data(), A);
         std::memcpy(bytes + 2 * A, &k.local_port, 2);
         std::memcpy(bytes + 2 * A + 2, &k.remote_port, 2);
-        len = uint32_t(2 * A + 4);
     }
-    const void* data() const noexcept { return bytes; }
+    uint32_t len() const noexcept {
+        return is_v6 ? uint32_t(FlowTable::kKey6Len) : uint32_t(FlowTable::kKey4Len);
+    }
 };
 
-// rte_hash's own hash function (used only by rte_hash_hash, which sluice does not call):
-// the same CRC, over an aligned copy.
-uint32_t packed_crc(const void* key, uint32_t key_len, uint32_t init_val) noexcept {
-    alignas(8) uint8_t buf[40];
-    std::memcpy(buf, key, key_len);
-    return rte_hash_crc(buf, key_len, init_val);
+using Array = FlowTable::Array;
+
+uint32_t slot_hash(const uint8_t* slot) noexcept {
+    uint32_t h;
+    std::memcpy(&h, slot + 8, 4);
+    return h;
 }
 
-rte_hash* make_hash(const std::string& name, uint32_t capacity, uint32_t key_len, int socket) {
-    rte_hash_parameters p{};
-    p.name = name.c_str();
-    // Headroom: cuckoo hashing can fail to place a key a little before every slot is used;
-    // the exact capacity is enforced by insert().
-    p.entries = capacity + capacity / 8 + 8;
-    p.key_len = key_len;
-    p.hash_func = packed_crc;
-    p.hash_func_init_val = 0;
-    p.socket_id = socket;
-    // Single writer (the worker), lock-free readers; no per-lcore free-slot cache needed
-    // because only one lcore ever adds.
-    p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-    return rte_hash_create(&p);
+void* slot_value(const uint8_t* slot) noexcept {
+    void* v;
+    std::memcpy(&v, slot, sizeof v);
+    return v;
+}
+
+void set_value(uint8_t* slot, void* v) noexcept {
+    std::memcpy(slot, &v, sizeof v);
+}
+
+// The slot index holding `key`, or the empty slot that ends its probe run (`found` false).
+// `Len` is the family's key length: the compare is a few fixed-size loads.
+template <size_t Len>
+uint32_t probe(const Array& a, const uint8_t* key, uint32_t hash, bool& found) noexcept {
+    uint32_t i = hash & a.mask;
+    for (;;) {
+        const uint8_t* s = a.at(i);
+        if (slot_value(s) == nullptr) {
+            found = false;
+            return i;
+        }
+        if (slot_hash(s) == hash && std::memcmp(s + 12, key, Len) == 0) {
+            found = true;
+            return i;
+        }
+        i = (i + 1) & a.mask;
+    }
+}
+
+uint32_t probe_any(const Array& a, const Packed& p, uint32_t hash, bool& found) noexcept {
+    return p.is_v6 ? probe<FlowTable::kKey6Len>(a, p.bytes, hash, found)
+                   : probe<FlowTable::kKey4Len>(a, p.bytes, hash, found);
+}
+
+// Backward-shift deletion (linear probing without tombstones): empty slot i, then move back
+// every later entry of the run whose home slot is not cyclically within (i, j].
+void remove_at(const Array& a, uint32_t i) noexcept {
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & a.mask;
+        uint8_t* s = a.at(j);
+        if (slot_value(s) == nullptr) break;
+        const uint32_t home = slot_hash(s) & a.mask;
+        const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays) continue;
+        std::memcpy(a.at(i), s, a.stride);
+        i = j;
+    }
+    set_value(a.at(i), nullptr);
+}
+
+Array make_array(uint32_t capacity, size_t stride, size_t key_len, int socket) {
+    Array a;
+    if (capacity == 0) return a;
+    // Load at most 3/4: linear probing's expected probe length stays short (Knuth 6.4).
+    const uint64_t want = std::max<uint64_t>(16, uint64_t(capacity) * 4 / 3 + 1);
+    const uint64_t slots = std::bit_ceil(want);
+    a.slots = static_cast<uint8_t*>(
+        rte_zmalloc_socket("flow_slots", slots * stride, RTE_CACHE_LINE_SIZE, socket));
+    if (a.slots == nullptr) return a;
+    a.mask = uint32_t(slots - 1);
+    a.capacity = capacity;
+    a.stride = uint32_t(stride);
+    a.key_len = uint32_t(key_len);
+    return a;
 }
 
 }  // namespace
 
+void* FlowTable::Array::value_at(uint32_t i) const noexcept {
+    return slot_value(at(i));
+}
+
 dev::Result<FlowTable> FlowTable::create(const std::string& name, uint32_t capacity4,
                                          uint32_t capacity6, int socket) {
-    // Process-wide serial: "flow4_<n>" and "flow6_<n>" stay under 20 characters, so every
-    // name DPDK derives from them (at most 28 characters) is whole and distinct.
-    static std::atomic<uint32_t> serial{0};
-    const std::string id = std::to_string(serial.fetch_add(1, std::memory_order_relaxed));
-    rte_hash* h4 = make_hash("flow4_" + id, capacity4, kKey4Len, socket);
-    if (h4 == nullptr) {
-        return dev::Error{"cannot create flow table " + name + " for " + std::to_string(capacity4) +
-                          " flows: " + rte_strerror(rte_errno)};
+    const Array t4 = make_array(capacity4, slot_bytes(wire::Family::V4), kKey4Len, socket);
+    if (capacity4 > 0 && t4.slots == nullptr)
+        return dev::Error{"cannot create flow table " + name + " for " +
+                          std::to_string(capacity4) + " flows: out of DPDK heap memory"};
+    const Array t6 = make_array(capacity6, slot_bytes(wire::Family::V6), kKey6Len, socket);
+    if (capacity6 > 0 && t6.slots == nullptr) {
+        rte_free(t4.slots);
+        return dev::Error{"cannot create IPv6 flow table " + name + " for " +
+                          std::to_string(capacity6) + " flows: out of DPDK heap memory"};
     }
-    rte_hash* h6 = nullptr;
-    if (capacity6 > 0) {
-        h6 = make_hash("flow6_" + id, capacity6, kKey6Len, socket);
-        if (h6 == nullptr) {
-            rte_hash_free(h4);
-            return dev::Error{"cannot create IPv6 flow table " + name + " for " +
-                              std::to_string(capacity6) + " flows: " + rte_strerror(rte_errno)};
-        }
-    }
-    // One QSBR variable for both: a reader reports one quiescent state for the whole table.
-    const size_t sz = rte_rcu_qsbr_get_memsize(kMaxReaders);
-    auto* rcu =
-        static_cast<rte_rcu_qsbr*>(rte_zmalloc_socket(nullptr, sz, RTE_CACHE_LINE_SIZE, socket));
-    rte_hash_rcu_config rc{};
-    rc.v = rcu;
-    rc.mode = RTE_HASH_QSBR_MODE_DQ;
-    if (rcu == nullptr || rte_rcu_qsbr_init(rcu, kMaxReaders) != 0 ||
-        rte_hash_rcu_qsbr_add(h4, &rc) != 0 ||
-        (h6 != nullptr && rte_hash_rcu_qsbr_add(h6, &rc) != 0)) {
-        rte_free(rcu);
-        rte_hash_free(h4);
-        if (h6 != nullptr) rte_hash_free(h6);
-        return dev::Error{"cannot attach RCU reclamation to flow table " + name};
-    }
-    return FlowTable(h4, h6, rcu, capacity4, capacity6);
+    return FlowTable(t4, t6);
+}
+
+FlowTable::FlowTable(FlowTable&& o) noexcept
+    : t4_(o.t4_),
+      t6_(o.t6_),
+      size4_(o.size4_.load(std::memory_order_relaxed)),
+      size6_(o.size6_.load(std::memory_order_relaxed)) {
+    o.t4_ = Array{};
+    o.t6_ = Array{};
 }
 
 FlowTable::~FlowTable() {
-    if (h4_ != nullptr) rte_hash_free(h4_);
-    if (h6_ != nullptr) rte_hash_free(h6_);
-    rte_free(rcu_);
+    rte_free(t4_.slots);
+    rte_free(t6_.slots);
 }
 
 uint32_t FlowTable::hash(const wire::FlowKey& k) noexcept {
     const Packed p(k);
-    return rte_hash_crc(p.data(), p.len, 0);
+    return rte_hash_crc(p.bytes, p.len(), 0);
 }
 
 wire::FlowKey FlowTable::unpack(const void* packed, bool v6) noexcept {
@@ -132,22 +166,49 @@ wire::FlowKey FlowTable::unpack(const void* packed, bool v6) noexcept {
 
 bool FlowTable::insert(const wire::FlowKey& k, uint32_t hash, void* value) noexcept {
     const Packed p(k);
-    rte_hash* h = p.is_v6 ? h6_ : h4_;
+    const Array& a = p.is_v6 ? t6_ : t4_;
     std::atomic<uint32_t>& size = p.is_v6 ? size6_ : size4_;
-    // The capacity is a promise to the configuration (memory sized from it), so it is
-    // enforced exactly; rte_hash itself may hold a few more.
-    if (h == nullptr || size.load(std::memory_order_relaxed) >= (p.is_v6 ? capacity6_ : capacity4_))
-        [[unlikely]]
+    if (a.slots == nullptr || value == nullptr) [[unlikely]]
         return false;
-    if (rte_hash_add_key_with_hash_data(h, p.data(), hash, value) != 0) return false;
-    size.store(size.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    bool found = false;
+    const uint32_t i = probe_any(a, p, hash, found);
+    uint8_t* s = a.at(i);
+    if (found) {
+        set_value(s, value);
+        return true;
+    }
+    // The capacity is a promise to the configuration (memory sized from it): exact.
+    const uint32_t n = size.load(std::memory_order_relaxed);
+    if (n >= a.capacity) [[unlikely]]
+        return false;
+    std::memcpy(s + 8, &hash, 4);
+    std::memcpy(s + 12, p.bytes, a.key_len);
+    set_value(s, value);
+    size.store(n + 1, std::memory_order_relaxed);
+    return true;
+}
+
+bool FlowTable::replace(const wire::FlowKey& k, uint32_t hash, void* value) noexcept {
+    const Packed p(k);
+    const Array& a = p.is_v6 ? t6_ : t4_;
+    if (a.slots == nullptr || value == nullptr) [[unlikely]]
+        return false;
+    bool found = false;
+    const uint32_t i = probe_any(a, p, hash, found);
+    if (!found) return false;
+    set_value(a.at(i), value);
     return true;
 }
 
 bool FlowTable::erase(const wire::FlowKey& k, uint32_t hash) noexcept {
     const Packed p(k);
-    rte_hash* h = p.is_v6 ? h6_ : h4_;
-    if (h == nullptr || rte_hash_del_key_with_hash(h, p.data(), hash) < 0) return false;
+    const Array& a = p.is_v6 ? t6_ : t4_;
+    if (a.slots == nullptr) [[unlikely]]
+        return false;
+    bool found = false;
+    const uint32_t i = probe_any(a, p, hash, found);
+    if (!found) return false;
+    remove_at(a, i);
     std::atomic<uint32_t>& size = p.is_v6 ? size6_ : size4_;
     size.store(size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     return true;
@@ -155,74 +216,28 @@ bool FlowTable::erase(const wire::FlowKey& k, uint32_t hash) noexcept {
 
 void* FlowTable::lookup(const wire::FlowKey& k, uint32_t hash) const noexcept {
     const Packed p(k);
-    rte_hash* h = p.is_v6 ? h6_ : h4_;
-    void* v = nullptr;
-    return h != nullptr && rte_hash_lookup_with_hash_data(h, p.data(), hash, &v) >= 0 ? v : nullptr;
+    const Array& a = p.is_v6 ? t6_ : t4_;
+    if (a.slots == nullptr) [[unlikely]]
+        return nullptr;
+    bool found = false;
+    const uint32_t i = probe_any(a, p, hash, found);
+    return found ? slot_value(a.at(i)) : nullptr;
 }
-
-namespace {
-
-// One family's share of a burst: packed keys, their hashes, and where each came from.
-struct Share {
-    const void* ptrs[FlowTable::kMaxBulk];
-    uint32_t hashes[FlowTable::kMaxBulk];
-    uint8_t at[FlowTable::kMaxBulk];
-    void* values[FlowTable::kMaxBulk];
-    unsigned n = 0;
-
-    void add(const void* key, uint32_t hash, unsigned i) noexcept {
-        ptrs[n] = key;
-        hashes[n] = hash;
-        at[n++] = uint8_t(i);
-    }
-    unsigned run(rte_hash* h, void** out) noexcept {
-        if (n == 0) return 0;
-        uint64_t hits = 0;
-        if (h == nullptr ||
-            rte_hash_lookup_with_hash_bulk_data(h, ptrs, hashes, n, &hits, values) < 0)
-            hits = 0;
-        for (unsigned i = 0; i < n; ++i) out[at[i]] = (hits >> i & 1) != 0 ? values[i] : nullptr;
-        return unsigned(__builtin_popcountll(hits));
-    }
-};
-
-}  // namespace
 
 unsigned FlowTable::lookup_bulk(const wire::FlowKey* const* keys, const uint32_t* hashes,
                                 unsigned n, void** values) const noexcept {
     n = n < kMaxBulk ? n : kMaxBulk;
-    bool mixed = false;
-    for (unsigned i = 0; i < n; ++i) mixed |= !keys[i]->local.is_v4();
-    if (!mixed) [[likely]] {
-        // All IPv4 (the common burst): one bulk lookup straight into `values`, in order.
-        alignas(8) uint8_t k4[kMaxBulk][16];
-        const void* ptrs[kMaxBulk];
-        for (unsigned i = 0; i < n; ++i) {
-            const wire::FlowKey& k = *keys[i];
-            std::memcpy(k4[i], k.local.bytes.data(), 4);
-            std::memcpy(k4[i] + 4, k.remote.bytes.data(), 4);
-            std::memcpy(k4[i] + 8, &k.local_port, 2);
-            std::memcpy(k4[i] + 10, &k.remote_port, 2);
-            ptrs[i] = k4[i];
-        }
-        uint64_t hits = 0;
-        if (n == 0 || rte_hash_lookup_with_hash_bulk_data(h4_, ptrs, const_cast<uint32_t*>(hashes),
-                                                          n, &hits, values) < 0)
-            hits = 0;
-        for (unsigned i = 0; i < n; ++i)
-            if ((hits >> i & 1) == 0) values[i] = nullptr;
-        return unsigned(__builtin_popcountll(hits));
-    }
-    // Mixed: split by family, two bulk lookups, results back in the caller's order. Packed
-    // keys on the stack (kMaxBulk x 48 bytes): no allocation on the data path.
-    alignas(Packed) uint8_t storage[kMaxBulk * sizeof(Packed)];
-    auto* packed = reinterpret_cast<Packed*>(storage);
-    Share s4, s6;
+    // Every home slot's line on its way before the first probe.
     for (unsigned i = 0; i < n; ++i) {
-        const Packed* p = new (&packed[i]) Packed(*keys[i]);
-        (p->is_v6 ? s6 : s4).add(p->data(), hashes[i], i);
+        const Array& a = keys[i]->local.is_v4() ? t4_ : t6_;
+        if (a.slots != nullptr) rte_prefetch0(a.at(hashes[i] & a.mask));
     }
-    return s4.run(h4_, values) + s6.run(h6_, values);
+    unsigned hits = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        values[i] = lookup(*keys[i], hashes[i]);
+        hits += values[i] != nullptr;
+    }
+    return hits;
 }
 
 }  // namespace sluice::flow

@@ -2,11 +2,13 @@
 
 #include <sodium.h>
 
+#include <cstring>
 #include <stdexcept>
 
-namespace sluice::tcp {
+#include "tcp/packed_tuple.hpp"
+#include "tcp/siphash.hpp"
 
-static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
+namespace sluice::tcp {
 
 IsnGenerator::IsnGenerator(time::Instant started, time::Duration quiet_time)
     : started_(started), quiet_(quiet_time) {
@@ -18,21 +20,20 @@ IsnGenerator::IsnGenerator(const Key& key, time::Instant started,
                            time::Duration quiet_time) noexcept
     : key_(key), started_(started), quiet_(quiet_time) {}
 
+namespace {
+
+// F over the packed tuple (tcp/packed_tuple.hpp): 12 or 36 bytes.
+template <size_t A>
+uint32_t packed_hash(const SipKey& key, const FourTuple& t) noexcept {
+    uint8_t in[2 * A + 4];
+    return uint32_t(siphash24(key, in, pack_tuple<A>(in, t)));
+}
+
+}  // namespace
+
 uint32_t IsnGenerator::keyed_hash(const FourTuple& t) const noexcept {
-    std::array<uint8_t, 37> in{};
-    in[0] = static_cast<uint8_t>(t.local.addr.family);
-    for (int i = 0; i < 16; ++i) {
-        in[1 + i] = t.local.addr.bytes[i];
-        in[17 + i] = t.remote.addr.bytes[i];
-    }
-    in[33] = uint8_t(t.local.port >> 8);
-    in[34] = uint8_t(t.local.port);
-    in[35] = uint8_t(t.remote.port >> 8);
-    in[36] = uint8_t(t.remote.port);
-    std::array<uint8_t, crypto_shorthash_BYTES> out{};
-    crypto_shorthash(out.data(), in.data(), in.size(), key_.data());
-    return uint32_t(out[0]) | uint32_t(out[1]) << 8 | uint32_t(out[2]) << 16 |
-           uint32_t(out[3]) << 24;
+    const SipKey key = SipKey::from_bytes(key_);
+    return t.local.addr.family == Family::Ipv4 ? packed_hash<4>(key, t) : packed_hash<16>(key, t);
 }
 
 wire::SeqNum IsnGenerator::isn(const FourTuple& t, time::Instant now) const noexcept {

@@ -4,15 +4,12 @@
 //     ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
 //
 //   M  a 4-microsecond timer: now / 4 us, taken from the Instant the host passes in;
-//   F  SipHash-2-4 (libsodium crypto_shorthash) keyed with a 128-bit secret, over the
-//      family-tagged tuple below, low 32 bits of the 64-bit result.
+//   F  SipHash-2-4 (tcp/siphash.hpp, inline) keyed with a 128-bit secret, over the packed
+//      tuple below, low 32 bits of the 64-bit result.
 //
-// Hashed input (37 bytes, fixed layout, so IPv6 needs no change):
-//
-//   0      1           17          33      35      37
-//   +------+-----------+-----------+-------+-------+
-//   |family| local addr|remote addr| lport | rport |
-//   +------+-----------+-----------+-------+-------+   ports big-endian
+// Hashed input: local addr | remote addr | lport | rport, ports big-endian, the addresses 4
+// bytes each for IPv4 (12 bytes in all) and 16 for IPv6 (36): the lengths tell the
+// families apart.
 //
 // The secret comes from randombytes_buf() at construction (a CSPRNG, RFC 6528 3 "SHOULD
 // be ... random"), or is given for deterministic tests. The generator also holds the

@@ -7,26 +7,25 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include "tcp/packed_tuple.hpp"
+#include "tcp/siphash.hpp"
 #include "tcp/time_wait.hpp"  // ts_clock
 
 namespace sluice::tcp {
 
-static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
+static_assert(crypto_shorthash_KEYBYTES == 16);  // the key file holds one SipHash key
 
 namespace {
 
 using Key = CookieSecrets::Key;
 
 uint64_t siphash(const Key& k, const uint8_t* in, std::size_t n) noexcept {
-    uint8_t out[crypto_shorthash_BYTES];
-    crypto_shorthash(out, in, n, k.data());
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | out[i];
-    return v;
+    return siphash24(SipKey::from_bytes(k), in, n);
 }
 
 void put_u64(uint8_t* p, uint64_t v) noexcept {
@@ -46,34 +45,53 @@ Key derive(const Key& master, uint8_t tag, uint64_t n) noexcept {
     return k;
 }
 
-// family | local addr | remote addr | lport | rport | ISN: the 41 bytes both hashes start
-// with (the layout of IsnGenerator, plus the ISN), then p and m for H.
-constexpr std::size_t kFlowBytes = 41;
-constexpr std::size_t kMacBytes = kFlowBytes + 8 + 1;
+// local addr | remote addr | lport | rport | ISN, the addresses 4 bytes (IPv4) or 16 (IPv6),
+// ports and ISN big-endian: 16 or 40 bytes that both hashes start with, then p and m for H
+// (25 or 49 bytes). The lengths tell the families apart.
+constexpr std::size_t kFlow4Bytes = 16, kFlow6Bytes = 40, kMacExtra = 8 + 1;
 
-void put_flow(uint8_t* in, const FourTuple& t, wire::SeqNum isn) noexcept {
-    in[0] = static_cast<uint8_t>(t.local.addr.family);
-    std::copy_n(t.local.addr.bytes.begin(), 16, in + 1);
-    std::copy_n(t.remote.addr.bytes.begin(), 16, in + 17);
-    in[33] = uint8_t(t.local.port >> 8);
-    in[34] = uint8_t(t.local.port);
-    in[35] = uint8_t(t.remote.port >> 8);
-    in[36] = uint8_t(t.remote.port);
+struct Flow {
+    uint8_t bytes[kFlow6Bytes + kMacExtra];
+    bool v6;
+};
+
+template <std::size_t A>
+void put_flow_of(uint8_t* in, const FourTuple& t, wire::SeqNum isn) noexcept {
+    pack_tuple<A>(in, t);
     const uint32_t v = isn.raw();
-    in[37] = uint8_t(v >> 24);
-    in[38] = uint8_t(v >> 16);
-    in[39] = uint8_t(v >> 8);
-    in[40] = uint8_t(v);
+    in[2 * A + 4] = uint8_t(v >> 24);
+    in[2 * A + 5] = uint8_t(v >> 16);
+    in[2 * A + 6] = uint8_t(v >> 8);
+    in[2 * A + 7] = uint8_t(v);
+}
+
+Flow put_flow(const FourTuple& t, wire::SeqNum isn) noexcept {
+    Flow f;
+    f.v6 = t.local.addr.family != Family::Ipv4;
+    if (f.v6)
+        put_flow_of<16>(f.bytes, t, isn);
+    else
+        put_flow_of<4>(f.bytes, t, isn);
+    return f;
+}
+
+// W: SipHash(K_w, flow). Constant lengths per family, so each call is unrolled.
+uint32_t whitening(const Key& kw, const Flow& f) noexcept {
+    const SipKey k = SipKey::from_bytes(kw);
+    return uint32_t(f.v6 ? siphash24(k, f.bytes, kFlow6Bytes) : siphash24(k, f.bytes, kFlow4Bytes));
 }
 
 constexpr uint32_t kMacMask = (1u << 27) - 1;
 
-uint32_t mac(const Key& kp, const uint8_t* flow, uint64_t p, uint8_t m) noexcept {
-    uint8_t in[kMacBytes];
-    std::copy_n(flow, kFlowBytes, in);
-    put_u64(in + kFlowBytes, p);
-    in[kFlowBytes + 8] = m;
-    return uint32_t(siphash(kp, in, sizeof in)) & kMacMask;
+// H mod 2^27: SipHash(K_p, flow | p | m). Appends p and m to the flow's bytes in place.
+uint32_t mac(const Key& kp, Flow& f, uint64_t p, uint8_t m) noexcept {
+    const SipKey k = SipKey::from_bytes(kp);
+    const std::size_t n = f.v6 ? kFlow6Bytes : kFlow4Bytes;
+    put_u64(f.bytes + n, p);
+    f.bytes[n + 8] = m;
+    const uint64_t h = f.v6 ? siphash24(k, f.bytes, kFlow6Bytes + kMacExtra)
+                            : siphash24(k, f.bytes, kFlow4Bytes + kMacExtra);
+    return uint32_t(h) & kMacMask;
 }
 
 // TSval low bits (Linux TS_OPT_*).
@@ -185,21 +203,19 @@ CookieSecrets::Key CookieSecrets::period_key(uint64_t p) const noexcept {
 
 wire::SeqNum make_cookie(const CookieSecrets& s, const FourTuple& t, wire::SeqNum peer_isn,
                          uint8_t mss_index, time::Instant now) noexcept {
-    uint8_t flow[kFlowBytes];
-    put_flow(flow, t, peer_isn);
+    Flow flow = put_flow(t, peer_isn);
     const uint64_t p = s.period_of(now);
     const uint8_t m = mss_index & 7u;
+    const uint32_t w = whitening(s.whitening_key(), flow);
     const uint32_t raw =
         uint32_t(p & 3u) << 30 | uint32_t(m) << 27 | mac(s.period_key(p), flow, p, m);
-    const auto w = uint32_t(siphash(s.whitening_key(), flow, kFlowBytes));
     return wire::SeqNum(raw ^ w);
 }
 
 CookieDecode check_cookie(const CookieSecrets& s, const FourTuple& t, wire::SeqNum peer_isn,
                           wire::SeqNum cookie, time::Instant now) noexcept {
-    uint8_t flow[kFlowBytes];
-    put_flow(flow, t, peer_isn);
-    const uint32_t raw = cookie.raw() ^ uint32_t(siphash(s.whitening_key(), flow, kFlowBytes));
+    Flow flow = put_flow(t, peer_isn);
+    const uint32_t raw = cookie.raw() ^ whitening(s.whitening_key(), flow);
     const uint32_t tbits = raw >> 30;
     CookieDecode d;
     d.mss_index = uint8_t(raw >> 27 & 7u);

@@ -6,7 +6,8 @@
 //
 // Secrets. A 128-bit master secret (CSPRNG at start, or a key file shared by the hosts
 // behind one ECMP group) never keys a cookie itself. Each period p (64 s by default, 60-120 s
-// allowed) has its own key, derived without state (SipHash-2-4 is libsodium crypto_shorthash):
+// allowed) has its own key, derived without state (SipHash-2-4, tcp/siphash.hpp; the same
+// function as libsodium's crypto_shorthash, so a key file derives the same keys as before):
 //
 //     K_p = SipHash(master, 'K' | p | 0) || SipHash(master, 'K' | p | 1)      (p: u64 LE)
 //     K_w = SipHash(master, 'W' | 0 | 0) || SipHash(master, 'W' | 0 | 1)      (whitening)
@@ -18,11 +19,13 @@
 // no coordination. Near a period boundary a cookie of the next period is also accepted
 // (clock_skew, 1 s by default), so small skew between ECMP hosts costs nothing.
 //
-// Cookie. Formula first (a | b is concatenation, ports and ISN big-endian):
+// Cookie. Formula first (a | b is concatenation, ports and ISN big-endian, addresses packed:
+// 4 bytes for IPv4, 16 for IPv6, so the flow is 16 or 40 bytes and the lengths tell the
+// families apart):
 //
-//     H    = SipHash(K_p, family | local addr | remote addr | lport | rport | ISN | p | m)
+//     H    = SipHash(K_p, local addr | remote addr | lport | rport | ISN | p | m)
 //     raw  = (p mod 4) << 30 | m << 27 | (H mod 2^27)
-//     W    = SipHash(K_w, family | local addr | remote addr | lport | rport | ISN) mod 2^32
+//     W    = SipHash(K_w, local addr | remote addr | lport | rport | ISN) mod 2^32
 //     ISS  = raw XOR W
 //
 //      31 30 29   27 26                                                  0

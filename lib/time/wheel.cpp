@@ -13,7 +13,8 @@ TimerWheel::TimerWheel(WheelConfig cfg) noexcept
     : tick_ns_(static_cast<uint64_t>(std::max<int64_t>(cfg.tick.count(), 1))),
       tick_recip_(std::numeric_limits<uint64_t>::max() / tick_ns_),
       origin_(cfg.origin),
-      now_(cfg.origin) {}
+      now_(cfg.origin),
+      horizon_(Instant::from_ns(std::numeric_limits<int64_t>::max())) {}
 
 TimerWheel::~TimerWheel() {
     auto disarm = [](List& l) {
@@ -35,7 +36,49 @@ TimerWheel::~TimerWheel() {
 
 // ---- advancing ----
 
-size_t TimerWheel::advance(Instant now, size_t budget) noexcept {
+size_t TimerWheel::advance_full(Instant now, size_t budget) noexcept {
+    const size_t ran = advance_cursor(now, budget);
+    // Callbacks may have started timers (start() lowered the horizon for those); recompute
+    // from the slots once everything due has run, else stay on the full path.
+    horizon_ = swept_ && due_.empty() && late_.empty()
+                   ? compute_horizon()
+                   : Instant::from_ns(std::numeric_limits<int64_t>::min());
+    return ran;
+}
+
+// After a full advance (nothing due, nothing late): the end of the open tick, or sooner the
+// earliest deadline the slots may hold (earliest_in_slots).
+Instant TimerWheel::compute_horizon() const noexcept {
+    constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+    // Never past the open tick: the cursor then moves once per tick, as it always did, so
+    // placement and hints are exactly what a full advance on every call would give.
+    const __int128 tick_end =
+        static_cast<__int128>(next_) * static_cast<__int128>(tick_ns_) + origin_.ns();
+    const Instant open_end = tick_end >= kNever ? Instant::from_ns(kNever)
+                                                : Instant::from_ns(static_cast<int64_t>(tick_end));
+    return std::min(open_end, earliest_in_slots());
+}
+
+Instant TimerWheel::earliest_in_slots() const noexcept {
+    constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+    // The open slot's first deadline if it has one (it is sorted, and every later tick's
+    // deadlines are later), else the first instant of the next event's tick: tick e holds
+    // deadlines in (origin + (e-1)*tick, origin + e*tick], and a cascade at tick c brings
+    // only deadlines of ticks >= c.
+    const List& open = slots_[0][next_ & (kSlots - 1)];
+    if (!open.empty()) {
+        // A callback may have appended out of order: then the next advance sorts it first.
+        if (!open_sorted_) return Instant::from_ns(std::numeric_limits<int64_t>::min());
+        return timer_of(const_cast<Link*>(open.next)).deadline_;
+    }
+    const uint64_t ev = next_event();
+    if (ev == std::numeric_limits<uint64_t>::max()) return Instant::from_ns(kNever);
+    const __int128 at = static_cast<__int128>(ev - 1) * static_cast<__int128>(tick_ns_) + 1 +
+                        origin_.ns();
+    return at >= kNever ? Instant::from_ns(kNever) : Instant::from_ns(static_cast<int64_t>(at));
+}
+
+size_t TimerWheel::advance_cursor(Instant now, size_t budget) noexcept {
     if (now < now_) now = now_;
     // 1. What was already due: the budget's carry-over and timers started late.
     if (!late_.empty()) absorb_late();

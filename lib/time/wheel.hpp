@@ -171,7 +171,16 @@ public:
     // Moves the wheel to `now` and runs the callbacks of due timers (deadline <= now), in
     // (deadline, start order), at most `budget` of them. Returns the number run. A `now`
     // earlier than the last one is treated as the last one.
-    size_t advance(Instant now, size_t budget = SIZE_MAX) noexcept;
+    // Near-free when nothing can be due yet: one compare against a horizon (the earliest
+    // deadline the wheel may hold, kept by start() and recomputed by each full advance).
+    size_t advance(Instant now, size_t budget = SIZE_MAX) noexcept {
+        const Instant at = now < now_ ? now_ : now;  // an earlier now is the last one
+        if (at < horizon_) [[likely]] {
+            now_ = at;
+            return 0;
+        }
+        return advance_full(now, budget);
+    }
 
     // True when due timers are known to be waiting: the last advance() stopped on its budget,
     // or timers were started with deadlines already passed. Call advance() again.
@@ -219,6 +228,10 @@ private:
         return q + (q * tick_ns_ != x);
     }
 
+    size_t advance_full(Instant now, size_t budget) noexcept;
+    size_t advance_cursor(Instant now, size_t budget) noexcept;
+    Instant compute_horizon() const noexcept;
+    Instant earliest_in_slots() const noexcept;
     void unlink(Timer& t) noexcept;
     void place(Timer& t, uint64_t e) noexcept;
     void insert_open_sorted(List& slot, Timer& t) noexcept;
@@ -239,6 +252,10 @@ private:
     uint64_t tick_recip_;  // floor((2^64 - 1) / tick)
     Instant origin_;
     Instant now_;
+    // No armed timer has a deadline before this (a lower bound: a stop leaves it), and none is
+    // waiting in due_/late_ unless it is <= now_; and it is at most the end of the open tick.
+    // So advance(now < horizon_) has nothing to do but record now.
+    Instant horizon_;
     uint64_t seq_ = 0;
     size_t size_ = 0;
     bool swept_ = true;        // the last advance() finished: no deadline <= now_ in slots
@@ -304,6 +321,7 @@ inline void TimerWheel::start(Timer& t, Instant deadline) noexcept {
     }
     t.deadline_ = deadline;
     t.seq_ = ++seq_;
+    if (deadline < horizon_) horizon_ = deadline;
     if (deadline <= now_) [[unlikely]] {
         // Already due: the next advance() takes it in order with the rest.
         if (!late_.empty() && before(t, timer_of(late_.prev))) late_sorted_ = false;

@@ -45,8 +45,12 @@ Drop parse_ipv4(std::span<const uint8_t> frame, RxCsum hw, Frame& out) noexcept 
     if (total_len < hdr_len || total_len > avail) return Drop::Ipv4BadTotalLength;
 
     if (hw.ip == HwCsum::Bad) return Drop::Ipv4BadChecksum;
-    if (hw.ip != HwCsum::Good && ipv4_header_checksum(std::span(ip, hdr_len)) != 0)
-        return Drop::Ipv4BadChecksum;
+    if (hw.ip != HwCsum::Good) {
+        // The usual 20-byte header summed in place (five 32-bit words), longer ones in a loop.
+        const uint16_t c = hdr_len == kIpv4MinHdrLen ? ipv4_header_checksum20(ip)
+                                                    : ipv4_header_checksum(std::span(ip, hdr_len));
+        if (c != 0) return Drop::Ipv4BadChecksum;
+    }
 
     // No reassembly: a fragment is dropped whether it is the first (MF) or a later one.
     if ((load_be16(ip + kIpv4FragOff) & (kIpv4FlagMf | kIpv4FragOffsetMask)) != 0)

@@ -37,8 +37,8 @@ Drop parse_tcp(std::span<const uint8_t> frame, const Frame& f, RxCsum hw,
     out.window = load_be16(tcp + kTcpWindowOff);
     out.urgent = load_be16(tcp + kTcpUrgentOff);
 
-    const Drop d =
-        parse_tcp_options(std::span(tcp + kTcpMinHdrLen, hdr_len - kTcpMinHdrLen), out.options);
+    const Drop d = parse_tcp_options_fast(std::span(tcp + kTcpMinHdrLen, hdr_len - kTcpMinHdrLen),
+                                          out.options);
     if (d != Drop::None) return d;
 
     out.payload_off = static_cast<uint16_t>(f.l4_off + hdr_len);

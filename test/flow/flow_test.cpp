@@ -197,9 +197,7 @@ TEST(FlowTable, MixedBulkLookupKeepsTheBurstOrderAndForEachSeesBothFamilies) {
     EXPECT_EQ(seen6, expect_v6);
 }
 
-// rte_hash derives ring names from the table's name and DPDK cuts them at 28 characters
-// ("HASH_RCU_" + name for the RCU defer queue): the engine's names ("sluice_flows_q0_100")
-// must not make the two families' queues collide.
+// Two tables with long, similar names are separate tables.
 TEST(FlowTable, LongNamesDoNotCollideInsideDpdk) {
     auto a = FlowTable::create("sluice_flows_q0_100", 64, 64, 0);
     ASSERT_TRUE(a) << a.error().message;
@@ -211,10 +209,68 @@ TEST(FlowTable, LongNamesDoNotCollideInsideDpdk) {
     EXPECT_EQ(b->lookup(k6, b->hash(k6)), nullptr);
 }
 
-TEST(FlowTable, KeySlotsAreSmallerForIpv4) {
-    EXPECT_EQ(FlowTable::key_slot_bytes(wire::Family::V4), 32u);
-    EXPECT_EQ(FlowTable::key_slot_bytes(wire::Family::V6), 48u);
-    EXPECT_EQ((8 + sizeof(wire::FlowKey) + 15) / 16 * 16, 48u) << "what a 38-byte key took";
+TEST(FlowTable, SlotsAreSmallerForIpv4) {
+    EXPECT_EQ(FlowTable::slot_bytes(wire::Family::V4), 24u);  // value 8, hash 4, key 12
+    EXPECT_EQ(FlowTable::slot_bytes(wire::Family::V6), 48u);  // value 8, hash 4, key 36
+}
+
+// Slots are a power of two at load <= 3/4 of the capacity; an IPv4-only table has no IPv6 slots.
+TEST(FlowTable, BytesFollowTheCapacity) {
+    auto t = FlowTable::create("ft_bytes", 3000, 0, 0);
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->bytes(), 4096u * 24);
+    auto u = FlowTable::create("ft_bytes6", 3000, 3000, 0);
+    ASSERT_TRUE(u) << u.error().message;
+    EXPECT_EQ(u->bytes(), 4096u * 24 + 4096u * 48);
+}
+
+TEST(FlowTable, ReplaceSwapsTheValueInPlaceAndOnlyForPresentKeys) {
+    auto t = FlowTable::create("ft_replace", 16, 16, 0);
+    ASSERT_TRUE(t) << t.error().message;
+    int a = 1, b = 2;
+    const auto k = key(0xC6120001, 40000), absent = key(0xC6120001, 40001);
+    const auto k6 = key6(7, 7);
+    EXPECT_FALSE(t->replace(k, t->hash(k), &b));
+    ASSERT_TRUE(t->insert(k, t->hash(k), &a));
+    ASSERT_TRUE(t->insert(k6, t->hash(k6), &a));
+    EXPECT_TRUE(t->replace(k, t->hash(k), &b));
+    EXPECT_TRUE(t->replace(k6, t->hash(k6), &b));
+    EXPECT_EQ(t->lookup(k, t->hash(k)), &b);
+    EXPECT_EQ(t->lookup(k6, t->hash(k6)), &b);
+    EXPECT_FALSE(t->replace(absent, t->hash(absent), &b));
+    EXPECT_EQ(t->lookup(absent, t->hash(absent)), nullptr);
+    EXPECT_EQ(t->size(), 2u);
+}
+
+// Many keys on few home slots (a forced hash): every erase must keep the rest of each probe
+// run reachable. Checked against a reference map after every step.
+TEST(FlowTable, RandomInsertEraseOnCollidingHashesMatchesAReference) {
+    auto t = FlowTable::create("ft_collide", 200, 0, 0);
+    ASSERT_TRUE(t) << t.error().message;
+    std::mt19937 rng(7);
+    std::vector<int> vals(400);
+    std::vector<bool> in(400, false);
+    uint32_t live = 0;
+    const auto forced = [](uint32_t i) { return (i % 5) * 64 + (i % 3); };  // runs that wrap
+    for (int step = 0; step < 20000; ++step) {
+        const uint32_t i = rng() % 400;
+        const auto k = key(0xC6120100 + i, uint16_t(1000 + i));
+        if (in[i]) {
+            ASSERT_TRUE(t->erase(k, forced(i))) << step;
+            in[i] = false;
+            --live;
+        } else if (live < 200) {
+            ASSERT_TRUE(t->insert(k, forced(i), &vals[i])) << step;
+            in[i] = true;
+            ++live;
+        }
+        if (step % 97 != 0) continue;
+        for (uint32_t j = 0; j < 400; ++j) {
+            const auto kj = key(0xC6120100 + j, uint16_t(1000 + j));
+            ASSERT_EQ(t->lookup(kj, forced(j)), in[j] ? &vals[j] : nullptr) << step << " " << j;
+        }
+        ASSERT_EQ(t->size(), live);
+    }
 }
 
 struct Obj {

@@ -13,6 +13,13 @@
 #include <ctime>
 #include <optional>
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define SLUICE_CALLGRIND_TOGGLE() CALLGRIND_TOGGLE_COLLECT
+#else
+#define SLUICE_CALLGRIND_TOGGLE() (void)0
+#endif
+
 #include "wire/build.hpp"
 #include "wire/ipv6.hpp"
 
@@ -179,10 +186,19 @@ struct App {
     Instant last_byte;
     uint64_t last_cycles = 0;
     uint64_t last_cpu_ns = 0;
+    uint32_t data_done = 0;   // connections whose data is all through (echoed or Closed)
     uint32_t open = 0;
     std::vector<uint8_t> buf = std::vector<uint8_t>(64 * 1024);
     std::vector<uint8_t> want = std::vector<uint8_t>(64 * 1024);
 };
+
+// A connection's data is all through. The CPU time is read once per run, at the last one: a
+// system call per connection would be counted against sluice (~1,600 cycles each).
+void data_done(App& app) {
+    app.last_byte = app.now;
+    app.last_cycles = rte_rdtsc();
+    if (++app.data_done == app.cfg->connections) app.last_cpu_ns = thread_cpu_ns();
+}
 
 void pump_send(engine::TcpHost& host, engine::ConnId id, Conn& c, App& app) {
     while (c.sent < app.cfg->bytes) {
@@ -210,11 +226,7 @@ void pump_receive(engine::TcpHost& host, engine::ConnId id, Conn& c, App& app) {
         if (std::memcmp(app.buf.data(), app.want.data(), r.bytes) != 0) c.corrupt = true;
         c.received += r.bytes;
         if (c.received > app.cfg->bytes) c.corrupt = true;
-        if (c.received == app.cfg->bytes) {
-            app.last_byte = app.now;
-            app.last_cycles = rte_rdtsc();
-            app.last_cpu_ns = thread_cpu_ns();
-        }
+        if (c.received == app.cfg->bytes) data_done(app);
     }
 }
 
@@ -230,11 +242,7 @@ void on_event(engine::TcpHost& host, engine::ConnId id, const tcp::Event& e, voi
             c.closed = true;
             c.reason = e.reason;
             --app.open;
-            if (!app.cfg->echo) {
-                app.last_byte = app.now;
-                app.last_cycles = rte_rdtsc();
-                app.last_cpu_ns = thread_cpu_ns();
-            }
+            if (!app.cfg->echo) data_done(app);
             break;
         default: break;
     }
@@ -248,12 +256,13 @@ struct Stack {
     std::unique_ptr<Counters> counters = std::make_unique<Counters>();
     std::unique_ptr<engine::Worker> worker;
 
-    std::string open(const std::string& name, wire::IpAddr ip, wire::IpAddr ip6, uint32_t mbufs) {
+    std::string open(const std::string& name, wire::IpAddr ip, wire::IpAddr ip6, uint32_t mbufs,
+                     uint32_t cache) {
         rx = rte_ring_create((name + "rx").c_str(), kRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
         tx = rte_ring_create((name + "tx").c_str(), kRingSize, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (!rx || !tx) return "ring create failed";
         if (rte_eth_from_rings(name.c_str(), &rx, 1, &tx, 1, 0) < 0) return "eth_from_rings failed";
-        dev::PortConfig pc{.device = "net_ring_" + name, .mbufs_per_queue = mbufs, .mbuf_cache = 0};
+        dev::PortConfig pc{.device = "net_ring_" + name, .mbufs_per_queue = mbufs, .mbuf_cache = cache};
         auto p = dev::open_port(pc);
         if (!p) return p.error().message;
         port = std::move(*p);
@@ -314,12 +323,12 @@ BedResult run_bed(const BedConfig& cfg) {
         b.close();
         if (dup_pool) rte_mempool_free(dup_pool);
     };
-    if (std::string e = a.open(id + "a", kIpA, kIp6A, cfg.mbufs); !e.empty()) {
+    if (std::string e = a.open(id + "a", kIpA, kIp6A, cfg.mbufs, cfg.mbuf_cache); !e.empty()) {
         res.error = e;
         teardown();
         return res;
     }
-    if (std::string e = b.open(id + "b", kIpB, kIp6B, cfg.mbufs); !e.empty()) {
+    if (std::string e = b.open(id + "b", kIpB, kIp6B, cfg.mbufs, cfg.mbuf_cache); !e.empty()) {
         res.error = e;
         teardown();
         return res;
@@ -381,6 +390,10 @@ BedResult run_bed(const BedConfig& cfg) {
     }
     const Instant t0 = now;
     app.last_byte = t0;
+    // Under callgrind --collect-atstart=no (bench/conn/profile.sh), only the measured span
+    // (first connect to every connection released) is counted.
+    SLUICE_CALLGRIND_TOGGLE();
+    uint64_t conn_frames = 0;
     const uint64_t start_cycles = rte_rdtsc();
     const uint64_t start_cpu_ns = thread_cpu_ns();
     for (;;) {
@@ -404,11 +417,14 @@ BedResult run_bed(const BedConfig& cfg) {
         b.poll(now);
         ab->take(a.tx, now);
         ba->take(b.tx, now);
+        if (res.conn_cycles == 0) ++res.turns;
         const bool apps_done = next == cfg.connections && app.open == 0;
         if (apps_done && res.conn_cycles == 0 && ha.connections_in_use() == 0 &&
             hbh.connections_in_use() == 0) {
             res.conn_cycles = rte_rdtsc() - start_cycles;
             res.conn_cpu_ns = thread_cpu_ns() - start_cpu_ns;
+            conn_frames = ab->frames + ba->frames;
+            SLUICE_CALLGRIND_TOGGLE();
         }
         if (apps_done && ab->empty() && ba->empty() && ha.connections_in_use() == 0 &&
             hbh.connections_in_use() == 0 && ha.time_wait_entries() == 0 &&
@@ -456,12 +472,91 @@ BedResult run_bed(const BedConfig& cfg) {
     res.sack_recoveries = ha.stats().sack_recovery + hbh.stats().sack_recovery;
     res.reno_recoveries = ha.stats().reno_recovery + hbh.stats().reno_recovery;
     res.frames = ab->frames + ba->frames;
+    res.conn_frames = conn_frames;
     res.lost = ab->lost + ba->lost;
     res.duplicated = ab->duplicated + ba->duplicated;
     res.reordered = ab->reordered + ba->reordered;
     res.mbuf_exhausted =
         a.counters->get(Counter::DropMbufExhausted) + b.counters->get(Counter::DropMbufExhausted);
     teardown();
+    return res;
+}
+
+}  // namespace sluice::lossy
+
+namespace sluice::lossy {
+
+// The bed without the stacks: the same links carry `frames` frames over `turns` loop turns
+// (what a run_bed measured), a reflector in place of each stack turns a received frame into a
+// sent one, and the client fills and checks its pattern as it does for every connection.
+NullResult run_null_bed(const BedConfig& cfg, uint64_t frames, uint64_t turns) {
+    static int instance = 0;
+    const std::string id = "nb" + std::to_string(instance++);
+    NullResult res;
+    rte_mempool* pool = rte_pktmbuf_pool_create((id + "p").c_str(), 4095, cfg.mbuf_cache, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    rte_ring* r[4] = {};  // a tx, b rx, b tx, a rx
+    for (int i = 0; i < 4; ++i)
+        r[i] = rte_ring_create((id + std::to_string(i)).c_str(), kRingSize, 0,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+    std::vector<rte_mbuf*> free_frames;
+    if (pool == nullptr || !r[0] || !r[1] || !r[2] || !r[3] || turns == 0) {
+        res.error = "null bed set-up";
+    } else {
+        LinkConfig back = cfg.link;
+        back.seed = cfg.link.seed + 1;
+        Link ab(cfg.link, pool), ba(back, pool);
+        for (int i = 0; i < 1024; ++i) {  // IPv4 frames of a data segment's size
+            rte_mbuf* m = rte_pktmbuf_alloc(pool);
+            if (m == nullptr) break;
+            uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+            std::memset(p, 0, 118);
+            p[12] = 0x08;
+            m->data_len = 118;
+            m->pkt_len = 118;
+            free_frames.push_back(m);
+        }
+        std::vector<uint8_t> buf(cfg.bytes), want(cfg.bytes);
+        volatile int sink = 0;
+        Instant now = Instant::from_ns(1'000'000'000);
+        const uint64_t per_turn = frames / 2, start_cpu = thread_cpu_ns(), start = rte_rdtsc();
+        uint64_t sent = 0;
+        void* objs[64];
+        for (uint64_t t = 0; t < turns; ++t) {
+            // Frames a->b due this turn (evenly spread), each reflected b->a.
+            const uint64_t want_sent = per_turn * (t + 1) / turns;
+            while (sent < want_sent && !free_frames.empty()) {
+                rte_ring_enqueue(r[0], free_frames.back());
+                free_frames.pop_back();
+                ++sent;
+            }
+            ab.deliver(r[1], now);
+            ba.deliver(r[3], now);
+            unsigned n = rte_ring_dequeue_burst(r[1], objs, 64, nullptr);  // b reflects
+            rte_ring_enqueue_burst(r[2], objs, n, nullptr);
+            while ((n = rte_ring_dequeue_burst(r[3], objs, 64, nullptr)) > 0)  // a consumes
+                for (unsigned i = 0; i < n; ++i) free_frames.push_back(static_cast<rte_mbuf*>(objs[i]));
+            ab.take(r[0], now);
+            ba.take(r[2], now);
+            now += cfg.link.delay;
+        }
+        for (uint32_t c = 0; c < cfg.connections; ++c) {  // the client's pattern work
+            fill(cfg.pattern_seed, c, 0, buf.data(), buf.size());
+            fill(cfg.pattern_seed, c, 0, want.data(), want.size());
+            sink = sink + std::memcmp(buf.data(), want.data(), buf.size());
+        }
+        res.cycles = rte_rdtsc() - start;
+        res.cpu_ns = thread_cpu_ns() - start_cpu;
+        res.frames = ab.frames + ba.frames;
+        now += std::chrono::seconds(1);
+        ab.deliver(r[1], now);
+        ba.deliver(r[3], now);
+        for (rte_mbuf* m : free_frames) rte_pktmbuf_free(m);
+    }
+    for (rte_ring* ring : r) drain_ring(ring);
+    for (rte_ring* ring : r)
+        if (ring) rte_ring_free(ring);
+    if (pool) rte_mempool_free(pool);
     return res;
 }
 

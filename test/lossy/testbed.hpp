@@ -95,6 +95,7 @@ struct BedConfig {
     bool ipv6 = false;                        // connections over IPv6 (2001:2::1 -> 2001:2::2)
     Duration msl = std::chrono::seconds(30);  // TIME-WAIT lasts 2 x msl (virtual)
     uint32_t mbufs = 16383;                   // per port
+    uint32_t mbuf_cache = 0;                  // per-lcore mempool cache (a real port has 256)
     Duration max_virtual = std::chrono::hours(1);  // a stuck run fails, it does not hang
 };
 
@@ -112,10 +113,13 @@ struct BedResult {
     bool all_closed = false;      // both hosts ended with no connections and no TIME-WAIT
     uint64_t data_cycles = 0;     // TSC cycles (real) from the first connect to the last byte
                                   // back (echo) or the last connection Closed (discard)
-    uint64_t data_cpu_ns = 0;     // this thread's CPU time over the same span (shared hosts)
+    uint64_t data_cpu_ns = 0;     // this thread's CPU time over the same span (shared hosts;
+                                  // read once, when the last connection's data is done)
     uint64_t conn_cycles = 0;     // TSC cycles from the first connect until every connection
                                   // is released on both hosts (TIME-WAIT entries may remain)
     uint64_t conn_cpu_ns = 0;     // this thread's CPU time over the same span
+    uint64_t turns = 0;           // loop turns (both links, both stacks) over the same span
+    uint64_t conn_frames = 0;     // frames the links carried over the same span
     std::string error;            // set-up failure
     double goodput() const {      // echoed bytes per virtual second
         const double s = std::chrono::duration<double>(data_time).count();
@@ -125,6 +129,17 @@ struct BedResult {
 
 // Runs one experiment; stacks are created and torn down inside.
 BedResult run_bed(const BedConfig& cfg);
+
+// What the bed alone costs (benchmarks subtract it): run_null_bed moves `frames` frames
+// through the same links in `turns` loop turns with a reflector instead of each stack, and
+// does the client's pattern fill and check for every connection.
+struct NullResult {
+    uint64_t cycles = 0;  // TSC
+    uint64_t cpu_ns = 0;  // this thread's CPU time
+    uint64_t frames = 0;  // carried
+    std::string error;
+};
+NullResult run_null_bed(const BedConfig& cfg, uint64_t frames, uint64_t turns);
 
 // The byte at `offset` of connection `conn`'s stream.
 uint8_t pattern_byte(uint64_t seed, uint32_t conn, uint64_t offset);

@@ -198,6 +198,23 @@ TEST(Wheel, DeadlineBeforeTheOriginFiresOnTheFirstAdvance) {
     EXPECT_EQ(h.wheel.advance(Instant::from_ns(-5'000'000'000)), 1u);
 }
 
+// advance() skips its work while the clock stays before every deadline and inside the open
+// tick; a timer started meanwhile, for later in the same tick, must still fire on time.
+TEST(Wheel, TimerStartedBetweenIdleAdvancesFiresOnTime) {
+    WheelHarness h;
+    auto& far = h.make();
+    h.start(far, 10s);
+    EXPECT_EQ(h.advance(1ms + 100us), 0u);
+    EXPECT_EQ(h.advance(1ms + 200us), 0u);  // nothing due, same tick
+    auto& near = h.make();
+    h.start(near, 1ms + 300us);
+    EXPECT_EQ(h.advance(1ms + 299us), 0u);
+    EXPECT_EQ(h.advance(1ms + 300us), 1u);
+    EXPECT_EQ(h.take_ids(), std::vector<int>{1});
+    EXPECT_EQ(h.advance(10s - 1ns), 0u);
+    EXPECT_EQ(h.advance(10s), 1u);
+}
+
 TEST(Wheel, NowGoingBackwardsIsTreatedAsTheLastNow) {
     WheelHarness h;
     h.advance(50ms);

@@ -1,6 +1,11 @@
 // parse_tcp and the option parser (RFC 9293 3.1-3.2, RFC 7323, RFC 2018).
 #include <gtest/gtest.h>
 
+#include <array>
+#include <random>
+#include <vector>
+
+#include "wire/checksum.hpp"
 #include "wire/parse.hpp"
 #include "wire/tcp.hpp"
 #include "wire_test_util.hpp"
@@ -232,6 +237,93 @@ TEST(TcpOptions, OutputIsResetEachTime) {
     ASSERT_EQ(parse_opts({2, 4, 5, 0xb4}, o), Drop::None);
     ASSERT_EQ(parse_opts({1, 1, 1, 1}, o), Drop::None);
     EXPECT_FALSE(o.has_mss);
+}
+
+}  // namespace
+}  // namespace sluice::wire
+
+namespace sluice::wire {
+namespace {
+
+// Every field, so the fast and the general parser can be compared whole.
+bool same(const TcpOptions& a, const TcpOptions& b) {
+    if (a.has_mss != b.has_mss || a.has_wscale != b.has_wscale ||
+        a.sack_permitted != b.sack_permitted || a.has_timestamps != b.has_timestamps ||
+        a.mss != b.mss || a.wscale != b.wscale || a.sack_count != b.sack_count ||
+        a.ts_val != b.ts_val || a.ts_ecr != b.ts_ecr)
+        return false;
+    for (int i = 0; i < TcpOptions::kMaxSackBlocks; ++i)
+        if (a.sack[size_t(i)].left != b.sack[size_t(i)].left ||
+            a.sack[size_t(i)].right != b.sack[size_t(i)].right)
+            return false;
+    return true;
+}
+
+void expect_agree(const std::vector<uint8_t>& opts, const char* what, int i) {
+    TcpOptions fast, full;
+    // Garbage in both outputs first: each parser must reset what it does not set.
+    fast.has_timestamps = full.has_mss = fast.sack_permitted = true;
+    fast.ts_val = full.ts_ecr = 0xa5a5a5a5;
+    fast.sack_count = full.sack_count = 3;
+    const Drop df = parse_tcp_options_fast(opts, fast);
+    const Drop dg = parse_tcp_options(opts, full);
+    ASSERT_EQ(df, dg) << what << " " << i;
+    if (df == Drop::None) {
+        ASSERT_TRUE(same(fast, full)) << what << " " << i;
+    }
+}
+
+TEST(TcpOptionsFast, TheCommonLayoutsParseAsTheGeneralParserDoes) {
+    TcpOptions o;
+    ASSERT_EQ(parse_tcp_options_fast({}, o), Drop::None);
+    EXPECT_FALSE(o.has_timestamps);
+    const std::vector<uint8_t> ts{1, 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0xde, 0xad, 0xbe, 0xef};
+    ASSERT_EQ(parse_tcp_options_fast(ts, o), Drop::None);
+    EXPECT_TRUE(o.has_timestamps);
+    EXPECT_EQ(o.ts_val, 0x11223344u);
+    EXPECT_EQ(o.ts_ecr, 0xdeadbeefu);
+    expect_agree(ts, "aligned timestamps", 0);
+    expect_agree({}, "none", 0);
+}
+
+// Random option bytes of every length, and mutations of the aligned-timestamp layout (one to
+// three bytes changed: near misses must fall back and agree), against the general parser.
+TEST(TcpOptionsFast, AgreesWithTheGeneralParserOnRandomAndMutatedOptions) {
+    std::mt19937 rng(17);
+    const std::vector<uint8_t> ts{1, 1, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8};
+    const std::vector<uint8_t> kinds{0, 1, 2, 3, 4, 5, 8, 10, 30, 254};
+    for (int i = 0; i < 200000; ++i) {
+        std::vector<uint8_t> v;
+        if (i % 2 == 0) {
+            v = ts;
+            for (int k = 0, n = 1 + int(rng() % 3); k < n; ++k) {
+                const size_t at = rng() % v.size();
+                v[at] = rng() % 2 ? kinds[rng() % kinds.size()] : uint8_t(rng());
+            }
+            if (rng() % 8 == 0) v.resize(rng() % 13);
+        } else {
+            v.resize(rng() % 41);
+            for (auto& b : v) b = rng() % 2 ? kinds[rng() % kinds.size()] : uint8_t(rng());
+        }
+        expect_agree(v, "random", i);
+    }
+}
+
+TEST(Checksum, TwentyByteHeaderSumMatchesTheGeneralOne) {
+    std::mt19937 rng(20);
+    for (int i = 0; i < 10000; ++i) {
+        std::array<uint8_t, 20> h{};
+        for (auto& b : h) b = uint8_t(rng());
+        ASSERT_EQ(ipv4_header_checksum20(h.data()), ipv4_header_checksum(h)) << i;
+        // With its checksum stored, a header verifies to 0 either way.
+        const uint16_t c = ipv4_header_checksum(h);
+        h[10] = 0;
+        h[11] = 0;
+        const uint16_t z = ipv4_header_checksum(h);
+        h[10] = uint8_t(z >> 8);
+        h[11] = uint8_t(z);
+        ASSERT_EQ(ipv4_header_checksum20(h.data()), 0) << i << " " << c;
+    }
 }
 
 }  // namespace
