@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <atomic>
 #include <cstring>
@@ -674,11 +675,11 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
                 emit(o, s.peer_mac, s.key.local, remote);
             }
         }
-        apply_timers(s);
+        if (fx.timer_changed != 0) apply_timers(s);
         note_state(s);
         const bool more = fx.more_output;
         fx.segment_count = 0;  // events raised by the callbacks stay for the next round
-        fx.timers = {};
+        fx.timer_changed = 0;
         fx.more_output = false;
 
         if (release) {
@@ -690,11 +691,7 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             if (!s.live) return;
         }
         if (more) s.conn->poll_output(now, fx);
-        if (fx.segment_count == 0 && fx.event_count == 0 && !fx.more_output &&
-            std::all_of(fx.timers.begin(), fx.timers.end(),
-                        [](const tcp::TimerOp& t) { return t.action == tcp::TimerAction::None; })) {
-            break;
-        }
+        if (fx.empty()) break;
     }
 }
 
@@ -711,12 +708,14 @@ void TcpHost::count_out(Slot& s, const tcp::OutSegment& o) noexcept {
 }
 
 void TcpHost::apply_timers(Slot& s) noexcept {
-    tcp::Effects& fx = *active_fx_;
-    for (size_t k = 0; k < tcp::kTimerKindCount; ++k) {
-        const tcp::TimerOp& op = fx.timers[k];
+    const tcp::Effects& fx = *active_fx_;
+    // Only the kinds changed during the call (a connection touches one or two per call).
+    for (uint8_t c = fx.timer_changed; c != 0; c = uint8_t(c & (c - 1))) {
+        const auto k = static_cast<size_t>(std::countr_zero(c));
+        const tcp::TimerOp& op = fx.timer_slots[k];
         if (op.action == tcp::TimerAction::Arm)
             wheel_.start(s.timers[k], op.at);
-        else if (op.action == tcp::TimerAction::Cancel)
+        else
             wheel_.stop(s.timers[k]);
     }
 }
