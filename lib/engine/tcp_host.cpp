@@ -69,7 +69,25 @@ std::string http_response(const ListenerConfig& l, std::string_view connection) 
 template <typename F>
 auto TcpHost::with_conn(Slot& s, time::Instant now, F&& call) noexcept {
     if (&s == active_slot_) return call(*s.conn, *active_fx_);  // the running loop drains it
-    tcp::Effects fx;
+    if (sink_depth_ == kSinkDepth) [[unlikely]] {
+        tcp::Effects fx;
+        return drain_into(s, now, fx, call);
+    }
+    // The sinks are reused, not value-initialised per call (tcp/effects.hpp: clear() is O(1)).
+    tcp::Effects& fx = sinks_[sink_depth_++];
+    fx.clear();
+    if constexpr (std::is_void_v<decltype(call(*s.conn, fx))>) {
+        drain_into(s, now, fx, call);
+        --sink_depth_;
+    } else {
+        auto r = drain_into(s, now, fx, call);
+        --sink_depth_;
+        return r;
+    }
+}
+
+template <typename F>
+auto TcpHost::drain_into(Slot& s, time::Instant now, tcp::Effects& fx, F& call) noexcept {
     Slot* const prev_slot = active_slot_;
     tcp::Effects* const prev_fx = active_fx_;
     active_slot_ = &s;
@@ -623,10 +641,14 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
     // and arms what accumulated. Callbacks that keep producing are bounded by the buffers,
     // the rounds by this limit.
     for (int round = 0; round < 16 && s.live; ++round) {
-        std::array<tcp::Event, tcp::Effects::kMaxEvents> events;
+        // The round's events are copied out only when there are any: callbacks may add
+        // events for the next round meanwhile.
         const size_t n = fx.event_count;
-        std::copy_n(fx.events.begin(), n, events.begin());
-        fx.event_count = 0;
+        std::array<tcp::Event, tcp::Effects::kMaxEvents> events;
+        if (n != 0) {
+            std::copy_n(fx.events.begin(), n, events.begin());
+            fx.event_count = 0;
+        }
 
         bool release = false, time_wait = false;
         for (size_t i = 0; i < n; ++i) {
