@@ -505,7 +505,7 @@ private:
         Effects fx;
         conn_->conn.on_timer(k, now_, fx);
         CHECK(fx.segment_count == 0 && fx.event_count == 0 && !fx.more_output);
-        for (const auto& op : fx.timers) CHECK(op.action == TimerAction::None);
+        CHECK(fx.timer_changed == 0);
         CHECK(c.tcb() == before);
     }
 
@@ -585,7 +585,7 @@ private:
                 if (e.kind == EventKind::Reopen) iss_after = e.seq;
             }
             for (size_t i = 0; i < tcp::kTimerKindCount; ++i) {
-                const tcp::TimerOp& op = fx.timers[i];
+                const tcp::TimerOp op = fx.timer(static_cast<tcp::TimerKind>(i));
                 CHECK(op.action <= TimerAction::Cancel);
                 if (op.action == TimerAction::Arm) timers_[i] = op.at;
                 if (op.action == TimerAction::Cancel) timers_[i].reset();

@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <atomic>
 #include <cstring>
@@ -68,7 +69,25 @@ std::string http_response(const ListenerConfig& l, std::string_view connection) 
 template <typename F>
 auto TcpHost::with_conn(Slot& s, time::Instant now, F&& call) noexcept {
     if (&s == active_slot_) return call(*s.conn, *active_fx_);  // the running loop drains it
-    tcp::Effects fx;
+    if (sink_depth_ == kSinkDepth) [[unlikely]] {
+        tcp::Effects fx;
+        return drain_into(s, now, fx, call);
+    }
+    // The sinks are reused, not value-initialised per call (tcp/effects.hpp: clear() is O(1)).
+    tcp::Effects& fx = sinks_[sink_depth_++];
+    fx.clear();
+    if constexpr (std::is_void_v<decltype(call(*s.conn, fx))>) {
+        drain_into(s, now, fx, call);
+        --sink_depth_;
+    } else {
+        auto r = drain_into(s, now, fx, call);
+        --sink_depth_;
+        return r;
+    }
+}
+
+template <typename F>
+auto TcpHost::drain_into(Slot& s, time::Instant now, tcp::Effects& fx, F& call) noexcept {
     Slot* const prev_slot = active_slot_;
     tcp::Effects* const prev_fx = active_fx_;
     active_slot_ = &s;
@@ -622,10 +641,14 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
     // and arms what accumulated. Callbacks that keep producing are bounded by the buffers,
     // the rounds by this limit.
     for (int round = 0; round < 16 && s.live; ++round) {
-        std::array<tcp::Event, tcp::Effects::kMaxEvents> events;
+        // The round's events are copied out only when there are any: callbacks may add
+        // events for the next round meanwhile.
         const size_t n = fx.event_count;
-        std::copy_n(fx.events.begin(), n, events.begin());
-        fx.event_count = 0;
+        std::array<tcp::Event, tcp::Effects::kMaxEvents> events;
+        if (n != 0) {
+            std::copy_n(fx.events.begin(), n, events.begin());
+            fx.event_count = 0;
+        }
 
         bool release = false, time_wait = false;
         for (size_t i = 0; i < n; ++i) {
@@ -677,11 +700,11 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
                 emit(o, s.peer_mac, s.key.local, remote);
             }
         }
-        apply_timers(s);
+        if (fx.timer_changed != 0) apply_timers(s);
         note_state(s);
         const bool more = fx.more_output;
         fx.segment_count = 0;  // events raised by the callbacks stay for the next round
-        fx.timers = {};
+        fx.timer_changed = 0;
         fx.more_output = false;
 
         if (release) {
@@ -693,11 +716,7 @@ void TcpHost::run_effects(Slot& s, time::Instant now) noexcept {
             if (!s.live) return;
         }
         if (more) s.conn->poll_output(now, fx);
-        if (fx.segment_count == 0 && fx.event_count == 0 && !fx.more_output &&
-            std::all_of(fx.timers.begin(), fx.timers.end(),
-                        [](const tcp::TimerOp& t) { return t.action == tcp::TimerAction::None; })) {
-            break;
-        }
+        if (fx.empty()) break;
     }
 }
 
@@ -714,12 +733,14 @@ void TcpHost::count_out(Slot& s, const tcp::OutSegment& o) noexcept {
 }
 
 void TcpHost::apply_timers(Slot& s) noexcept {
-    tcp::Effects& fx = *active_fx_;
-    for (size_t k = 0; k < tcp::kTimerKindCount; ++k) {
-        const tcp::TimerOp& op = fx.timers[k];
+    const tcp::Effects& fx = *active_fx_;
+    // Only the kinds changed during the call (a connection touches one or two per call).
+    for (uint8_t c = fx.timer_changed; c != 0; c = uint8_t(c & (c - 1))) {
+        const auto k = static_cast<size_t>(std::countr_zero(c));
+        const tcp::TimerOp& op = fx.timer_slots[k];
         if (op.action == tcp::TimerAction::Arm)
             wheel_.start(s.timers[k], op.at);
-        else if (op.action == tcp::TimerAction::Cancel)
+        else
             wheel_.stop(s.timers[k]);
     }
 }

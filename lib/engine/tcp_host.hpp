@@ -266,6 +266,8 @@ private:
     void note_state(Slot& s) noexcept;
     template <typename F>
     auto with_conn(Slot& s, time::Instant now, F&& call) noexcept;
+    template <typename F>
+    auto drain_into(Slot& s, time::Instant now, tcp::Effects& fx, F& call) noexcept;
 
     // services.cpp: the built-in services, as applications of the calls above.
     void service_event(Slot& s, const tcp::Event& e, time::Instant now) noexcept;
@@ -322,6 +324,11 @@ private:
     // callbacks write there; calls on other connections get a sink of their own.
     Slot* active_slot_ = nullptr;
     tcp::Effects* active_fx_ = nullptr;
+    // with_conn's sinks, one per nesting level (a callback calling into another connection);
+    // deeper levels get a local one.
+    static constexpr size_t kSinkDepth = 4;
+    std::array<tcp::Effects, kSinkDepth> sinks_;
+    size_t sink_depth_ = 0;
     uint16_t next_port_;
     uint32_t next_source_ = 0;  // index into the source addresses (NetConfig::extra_*)
     PortAllocator ports_;  // active-open local ports that come home to this worker

@@ -438,7 +438,6 @@ TimeWaitEntry Connection::time_wait_entry() const noexcept {
 // --- fixtures -----------------------------------------------------------------------------
 
 void Connection::establish_directly(const HandshakeParams& p, time::Instant now) noexcept {
-    Effects scratch;  // the timer and event effects of a real handshake are not wanted here
     tuple_ = p.tuple;
     listen_remote_ = p.tuple.remote;
     Tcb fresh;
@@ -477,7 +476,8 @@ void Connection::establish_directly(const HandshakeParams& p, time::Instant now)
     set_state(State::Established);
     init_congestion(now);
     t.last_rx = now;
-    arm_keepalive(now, scratch);
+    // Only the TCB side: the timer and event effects of a real handshake are not wanted here.
+    if (const auto at = keepalive_deadline()) set_deadline(TimerKind::Keepalive, *at);
 }
 
 // --- invariants ---------------------------------------------------------------------------

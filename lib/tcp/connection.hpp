@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "tcp/buffer.hpp"
@@ -308,14 +309,21 @@ private:
 
     // timers.cpp
     void arm(TimerKind k, time::Instant at, Effects& fx) noexcept;
-    void cancel(TimerKind k, Effects& fx) noexcept;
+    // Inline: cancels of timers that are not running (DelayedAck on every ACK, Persist on
+    // every output()) are most calls, and they touch nothing.
+    void cancel(TimerKind k, Effects& fx) noexcept {
+        if (armed(k)) cancel_armed(k, fx);
+    }
+    void cancel_armed(TimerKind k, Effects& fx) noexcept;
     void cancel_all(Effects& fx) noexcept;
-    bool armed(TimerKind k) const noexcept;
+    bool armed(TimerKind k) const noexcept { return (tcb_.armed & Effects::timer_bit(k)) != 0; }
+    void set_deadline(TimerKind k, time::Instant at) noexcept;
     void arm_retransmit(time::Instant now, Effects& fx) noexcept;
     void arm_loss_timer(time::Instant now, Effects& fx) noexcept;
     bool pto_allowed() const noexcept;
     time::Duration pto_value() const noexcept;
     void on_pto_timer(time::Instant now, Effects& fx) noexcept;
+    std::optional<time::Instant> keepalive_deadline() const noexcept;
     void arm_keepalive(time::Instant now, Effects& fx) noexcept;
     void on_retransmit_timer(time::Instant now, Effects& fx) noexcept;
     void on_keepalive_timer(time::Instant now, Effects& fx) noexcept;

@@ -6,6 +6,10 @@
 // callback reacting to an event): a pure ACK still in the sink then merges into the next
 // segment that carries the same acknowledgment point, timer slots keep the last change,
 // and events are not repeated.
+//
+// The host reuses one sink per nesting level, so clear() is O(1): only the first
+// segment_count segments, event_count events and the timer slots named in timer_changed
+// mean anything; the rest is whatever an earlier call left there.
 
 #include <array>
 #include <cstddef>
@@ -76,26 +80,40 @@ struct Effects {
     // Bound: push_event() keeps one event per kind, and there are kEventKindCount kinds.
     static constexpr std::size_t kMaxEvents = 10;
 
-    std::array<OutSegment, kMaxSegments> segments{};
+    std::array<OutSegment, kMaxSegments> segments;
     std::size_t segment_count = 0;
-    // One slot per kind: the last change made during the call wins.
-    std::array<TimerOp, kTimerKindCount> timers{};
-    std::array<Event, kMaxEvents> events{};
+    // One slot per kind: the last change made during the call wins. A slot is meaningful
+    // only while its bit is set in timer_changed (read it through timer()).
+    std::array<TimerOp, kTimerKindCount> timer_slots;
+    std::array<Event, kMaxEvents> events;
     std::size_t event_count = 0;
+    uint8_t timer_changed = 0;  // bit per TimerKind (timer_bit)
     // The connection stopped sending data because the sink was full: drain, then call
     // Connection::poll_output().
     bool more_output = false;
 
+    static constexpr uint8_t timer_bit(TimerKind k) noexcept {
+        return uint8_t(1u << static_cast<unsigned>(k));
+    }
+
     void clear() noexcept {
         segment_count = 0;
         event_count = 0;
-        timers = {};
+        timer_changed = 0;
         more_output = false;
+    }
+    // Nothing to drain.
+    bool empty() const noexcept {
+        return segment_count == 0 && event_count == 0 && timer_changed == 0 && !more_output;
     }
 
     std::span<const OutSegment> sent() const noexcept { return {segments.data(), segment_count}; }
     std::span<const Event> app_events() const noexcept { return {events.data(), event_count}; }
-    const TimerOp& timer(TimerKind k) const noexcept { return timers[static_cast<std::size_t>(k)]; }
+    // The change to kind k during the call (action None if there was none).
+    TimerOp timer(TimerKind k) const noexcept {
+        if ((timer_changed & timer_bit(k)) == 0) return {};
+        return timer_slots[static_cast<std::size_t>(k)];
+    }
 
     std::size_t segment_room() const noexcept { return kMaxSegments - segment_count; }
 
@@ -119,10 +137,12 @@ struct Effects {
         if (event_count < kMaxEvents) events[event_count++] = e;
     }
     void arm(TimerKind k, time::Instant at) noexcept {
-        timers[static_cast<std::size_t>(k)] = {TimerAction::Arm, at};
+        timer_slots[static_cast<std::size_t>(k)] = {TimerAction::Arm, at};
+        timer_changed = uint8_t(timer_changed | timer_bit(k));
     }
     void cancel(TimerKind k) noexcept {
-        timers[static_cast<std::size_t>(k)] = {TimerAction::Cancel, {}};
+        timer_slots[static_cast<std::size_t>(k)] = {TimerAction::Cancel, {}};
+        timer_changed = uint8_t(timer_changed | timer_bit(k));
     }
 };
 

@@ -3,6 +3,8 @@
 // keepalive (RFC 1122 4.2.3.6), FIN-WAIT-2 and TIME-WAIT.
 
 #include <algorithm>
+#include <bit>
+#include <optional>
 
 #include "tcp/connection.hpp"
 
@@ -13,33 +15,36 @@ namespace {
 constexpr uint8_t kMaxPersistBackoff = 30;
 
 constexpr uint8_t bit(TimerKind k) noexcept {
-    return uint8_t(1u << static_cast<unsigned>(k));
+    return Effects::timer_bit(k);
 }
 constexpr std::size_t idx(TimerKind k) noexcept {
     return static_cast<std::size_t>(k);
 }
 }  // namespace
 
-bool Connection::armed(TimerKind k) const noexcept {
-    return (tcb_.armed & bit(k)) != 0;
+// The TCB side of arm(): for establish_directly(), whose timers the host starts itself.
+void Connection::set_deadline(TimerKind k, time::Instant at) noexcept {
+    tcb_.armed = uint8_t(tcb_.armed | bit(k));
+    tcb_.deadline[idx(k)] = at;
 }
 
 void Connection::arm(TimerKind k, time::Instant at, Effects& fx) noexcept {
-    tcb_.armed = uint8_t(tcb_.armed | bit(k));
-    tcb_.deadline[idx(k)] = at;
+    set_deadline(k, at);
     fx.arm(k, at);
 }
 
-void Connection::cancel(TimerKind k, Effects& fx) noexcept {
+// pto_armed is only ever set with the Retransmit timer running (check_invariants), so a
+// cancel of a timer that is not running has nothing to reset.
+void Connection::cancel_armed(TimerKind k, Effects& fx) noexcept {
     if (k == TimerKind::Retransmit) tcb_.pto_armed = false;
-    if (!armed(k)) return;
     tcb_.armed = uint8_t(tcb_.armed & ~bit(k));
     tcb_.deadline[idx(k)] = {};
     fx.cancel(k);
 }
 
 void Connection::cancel_all(Effects& fx) noexcept {
-    for (std::size_t i = 0; i < kTimerKindCount; ++i) cancel(static_cast<TimerKind>(i), fx);
+    for (uint8_t a = tcb_.armed; a != 0; a = uint8_t(a & (a - 1)))
+        cancel_armed(static_cast<TimerKind>(std::countr_zero(a)), fx);
 }
 
 // RFC 6298 (5.1) / (5.3): (re)start the timer to expire after RTO (backed off).
@@ -117,10 +122,15 @@ void Connection::on_pto_timer(time::Instant now, Effects& fx) noexcept {
     arm(TimerKind::Retransmit, now + rto_left, fx);
 }
 
+// RFC 1122 4.2.3.6: the idle time counts from the last segment received.
+std::optional<time::Instant> Connection::keepalive_deadline() const noexcept {
+    if (!tcb_.keepalive || !states::kKeepalive.contains(tcb_.state)) return std::nullopt;
+    return tcb_.last_rx + cfg_->keepalive_idle;
+}
+
 void Connection::arm_keepalive(time::Instant now, Effects& fx) noexcept {
     (void)now;
-    if (!tcb_.keepalive || !states::kKeepalive.contains(tcb_.state)) return;
-    arm(TimerKind::Keepalive, tcb_.last_rx + cfg_->keepalive_idle, fx);
+    if (const auto at = keepalive_deadline()) arm(TimerKind::Keepalive, *at, fx);
 }
 
 void Connection::set_keepalive(bool on, time::Instant now, Effects& fx) noexcept {

@@ -138,7 +138,7 @@ void Host::absorb(Effects& fx) {
         }
         for (const Event& e : fx.app_events()) events.push_back(e);
         for (std::size_t i = 0; i < kTimerKindCount; ++i) {
-            const TimerOp& op = fx.timers[i];
+            const TimerOp op = fx.timer(static_cast<TimerKind>(i));
             if (op.action == TimerAction::Arm) timers[i] = op.at;
             if (op.action == TimerAction::Cancel) timers[i].reset();
         }

@@ -27,6 +27,28 @@ TEST(KeepaliveDefaults, TwoHoursIdle_75sInterval_TenProbes) {
     EXPECT_EQ(c.keepalive_count, 10);
 }
 
+// The sink the host reuses: clear() forgets timer changes through the bitmask alone, and a
+// slot written before the clear does not come back.
+TEST(EffectsSink, ClearForgetsTimerChanges_OnlyChangedKindsReported) {
+    Effects fx;
+    fx.arm(TimerKind::Retransmit, Instant::from_ns(5));
+    fx.cancel(TimerKind::Persist);
+    EXPECT_EQ(fx.timer_changed, Effects::timer_bit(TimerKind::Retransmit) |
+                                    Effects::timer_bit(TimerKind::Persist));
+    EXPECT_EQ(fx.timer(TimerKind::Retransmit).action, TimerAction::Arm);
+    EXPECT_EQ(fx.timer(TimerKind::Retransmit).at, Instant::from_ns(5));
+    EXPECT_EQ(fx.timer(TimerKind::Persist).action, TimerAction::Cancel);
+    EXPECT_EQ(fx.timer(TimerKind::DelayedAck).action, TimerAction::None);
+    EXPECT_FALSE(fx.empty());
+    fx.clear();
+    EXPECT_TRUE(fx.empty());
+    for (std::size_t i = 0; i < kTimerKindCount; ++i)
+        EXPECT_EQ(fx.timer(static_cast<TimerKind>(i)).action, TimerAction::None) << i;
+    fx.cancel(TimerKind::Keepalive);
+    EXPECT_EQ(fx.timer_changed, Effects::timer_bit(TimerKind::Keepalive));
+    EXPECT_EQ(fx.timer(TimerKind::Retransmit).action, TimerAction::None);
+}
+
 class KeepaliveOff : public TcpTest {
 protected:
     void SetUp() override { to_established_active(); }
@@ -37,6 +59,15 @@ TEST_F(KeepaliveOff, OffByDefault_NoProbes) {
     advance(3 * 7200s);
     expect_nothing_sent();
     expect_state(State::Established);
+}
+
+// Turning keepalive off when it is not running changes no timer: nothing reaches the sink.
+TEST_F(KeepaliveOff, OffWhenNotRunning_ReportsNoTimerChange) {
+    Effects fx;
+    h.conn.set_keepalive(false, h.now, fx);
+    EXPECT_EQ(fx.timer_changed, 0);
+    EXPECT_TRUE(fx.empty());
+    h.absorb(fx);
 }
 
 TEST_F(Keepalive, IdleTime_FirstProbe) {
