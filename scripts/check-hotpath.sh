@@ -28,6 +28,7 @@ setup=(
     'sluice::engine::ConnSnapshot::request'              # telemetry thread asks a worker
     'sluice::engine::TcpHost::create_pools'              # unique mempool names (a counter)
     'sluice::engine::\(anonymous namespace\)::tel_conns'  # telemetry callback, its mutex
+    'sluice::engine::\(anonymous namespace\)::tel_conns_page'  # its paged body, same mutex
     # Teardown: a pool whose mbufs are still out is freed when they come back (a mutex).
     'sluice::engine::\(anonymous namespace\)::free_when_idle'
     'sluice::flow::FlowTable::create'                    # unique rte_hash names (a counter)
@@ -47,6 +48,7 @@ refcnt=(
     'sluice::engine::TcpHost::emit' 'sluice::engine::Worker::handle_tcp'
     'sluice::tcp::MbufQueue::(clear|consume)' 'sluice::tcp::SendBuffer::append'
     'sluice::tcp::RecvBuffer::(insert|release|take)'
+    'sluice::engine::NeighborTable::~NeighborTable'  # teardown: frees frames held for ARP/ND
 )
 join() { local IFS='|'; echo "$*"; }
 allow="^($(join "${setup[@]}"))$end"

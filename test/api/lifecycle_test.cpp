@@ -92,13 +92,27 @@ TEST_F(Lifecycle, NothingButOnCloseAfterTheApplicationsClose) {
     auto out = poll();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_TRUE(out[0].tcp.flags & F::Fin);
-    // The peer still had data in flight, then ACKs our FIN and closes.
-    inject(41003, 6002, 1001, iss + 1, F::Ack | F::Psh, "late");
-    poll();
     std::byte buf[16];
     EXPECT_EQ(c.receive(buf).error, Errc::Closing) << "documented: receive() after close()";
-    inject(41003, 6002, 1005, iss + 2, F::Ack | F::Fin);
+    // The peer ACKs our FIN and closes: no on_peer_closed, only on_close.
+    inject(41003, 6002, 1001, iss + 2, F::Ack | F::Fin);
     poll();
+    EXPECT_EQ(log.joined(), "accept,close");
+}
+
+// Data that arrives after the application's close() has no reader: RFC 1122 4.2.2.13 says
+// reset (Linux does too), and the application hears only on_close.
+TEST_F(Lifecycle, DataAfterTheApplicationsCloseIsResetAndOnlyOnCloseFollows) {
+    Log log;
+    ASSERT_EQ(stack_->listen(6003, recording_handlers(log)), Errc::Ok);
+    const uint32_t iss = handshake(41004, 6003, 1000);
+    Conn c = log.last;
+    ASSERT_EQ(c.close(), Errc::Ok);
+    ASSERT_EQ(poll().size(), 1u);  // our FIN
+    inject(41004, 6003, 1001, iss + 1, F::Ack | F::Psh, "late");
+    auto out = poll();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].tcp.flags & F::Rst);
     EXPECT_EQ(log.joined(), "accept,close");
 }
 

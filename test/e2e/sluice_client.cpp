@@ -6,8 +6,8 @@
 //
 // Prints "result: sent=N received=N match=1 closed=Normal sha256=HEX" (the hash of what it
 // sent) when the connection ends and keeps running (so a test can look at sluice's TIME-WAIT)
-// until SIGTERM. With --close-after-ms it closes on a timer instead (the simultaneous-close
-// test). --mode send sends N bytes and closes without expecting anything back (a kernel sink
+// until SIGTERM. With --close-after-ms it half-closes (sends its FIN) on a timer instead (the
+// simultaneous-close test). --mode send sends N bytes and closes without expecting anything back (a kernel sink
 // hashes them). The bytes are stream_pattern.hpp's seeded pattern.
 
 #include <sluice/counters.hpp>
@@ -112,7 +112,9 @@ void on_timer(engine::TcpHost& host, engine::ConnId id, void* ctx) {
     s.closing = true;
     std::printf("closing\n");
     std::fflush(stdout);
-    host.close(id, s.worker->now());
+    // A half-close: the kernel's data is still on its way, and after a full close arriving
+    // data is answered with RST (RFC 1122 4.2.2.13). Our FIN goes out all the same.
+    host.shutdown_send(id, s.worker->now());
 }
 
 }  // namespace
