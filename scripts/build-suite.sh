@@ -10,13 +10,26 @@ shift
 suite=${SUITE:-unit}
 [[ -f $dir/build.ninja ]] || meson setup "$dir" "$@"
 ninja -C "$dir" build.ninja  # regenerate first if a meson.build changed: introspect reads it
-mapfile -t targets < <(meson introspect "$dir" --tests | /usr/bin/python3 -c '
-import json, os, sys
+# The programs a test needs: its command when that is a file of this build, and every target
+# it depends on (a script test names the binary it drives; a driver needs its .so). An
+# interpreter or a script in the source tree is not a target.
+mapfile -t targets < <(/usr/bin/python3 - "$dir" "$suite" <<'PY'
+import json, os, subprocess, sys
 d, suite = sys.argv[1], sys.argv[2]
-for t in json.load(sys.stdin):
-    if any(s.split(":")[-1] == suite for s in t["suite"]):
-        print(os.path.relpath(t["cmd"][0], os.path.abspath(d)))
-' "$dir" "$suite" | sort -u)
+root = os.path.abspath(d)
+def introspect(what):
+    return json.loads(subprocess.run(["meson", "introspect", d, what], check=True,
+                                     capture_output=True, text=True).stdout)
+files = {t["id"]: t["filename"] for t in introspect("--targets")}
+for t in introspect("--tests"):
+    if not any(s.split(":")[-1] == suite for s in t["suite"]):
+        continue
+    paths = [t["cmd"][0]] + [f for dep in t.get("depends", []) for f in files.get(dep, [])]
+    for p in paths:
+        if os.path.isabs(p) and not os.path.relpath(p, root).startswith(".."):
+            print(os.path.relpath(p, root))
+PY
+)
 if [[ ${#targets[@]} -eq 0 ]]; then
     echo "build-suite: no tests in suite '$suite' in $dir" >&2
     exit 1
