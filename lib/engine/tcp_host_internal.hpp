@@ -1,5 +1,9 @@
 #pragma once
-// TcpHost's slot types, shared by tcp_host.cpp and services.cpp. Private to lib/engine.
+// What the files of TcpHost share (tcp_host.cpp is the map of them): the slot types, the
+// flow-table tag, address conversions and with_conn(). Private to lib/engine.
+
+#include <cstdint>
+#include <type_traits>
 
 #include "engine/tcp_host.hpp"
 
@@ -56,5 +60,67 @@ struct TcpHost::Listener {
     ConnSetup setup;
     std::string response_keepalive10;  // to HTTP/1.0 asking for keep-alive
 };
+
+// Flow-table values: a Slot*, or a TwSlot* with the low bit set.
+inline constexpr uintptr_t kTwTag = 1;
+
+// DPDK's heap is what runs out: say which knob sizes it.
+inline constexpr const char* kMemoryHint =
+    " (DPDK memory: raise memory.size_mb, or use hugepages; each worker needs its flow tables, "
+    "connection slots and TCP pools)";
+
+inline tcp::Address to_tcp(const wire::IpAddr& a) {
+    tcp::Address r;
+    r.family = a.family == wire::Family::V4 ? tcp::Family::Ipv4 : tcp::Family::Ipv6;
+    r.bytes = a.bytes;
+    return r;
+}
+
+inline tcp::FourTuple tuple_of(const wire::FlowKey& k) {
+    return {{to_tcp(k.local), k.local_port}, {to_tcp(k.remote), k.remote_port}};
+}
+
+// Runs `call` on the slot's connection and drains what it produced. A call on the connection
+// whose effects are being drained (from its own callback) writes into that sink instead.
+template <typename F>
+auto TcpHost::with_conn(Slot& s, time::Instant now, F&& call) noexcept {
+    if (&s == active_slot_) return call(*s.conn, *active_fx_);  // the running loop drains it
+    if (sink_depth_ == kSinkDepth) [[unlikely]] {
+        tcp::Effects fx;
+        return drain_into(s, now, fx, call);
+    }
+    // The sinks are reused, not value-initialised per call (tcp/effects.hpp: clear() is O(1)).
+    tcp::Effects& fx = sinks_[sink_depth_++];
+    fx.clear();
+    if constexpr (std::is_void_v<decltype(call(*s.conn, fx))>) {
+        drain_into(s, now, fx, call);
+        --sink_depth_;
+    } else {
+        auto r = drain_into(s, now, fx, call);
+        --sink_depth_;
+        return r;
+    }
+}
+
+template <typename F>
+auto TcpHost::drain_into(Slot& s, time::Instant now, tcp::Effects& fx, F& call) noexcept {
+    Slot* const prev_slot = active_slot_;
+    tcp::Effects* const prev_fx = active_fx_;
+    active_slot_ = &s;
+    active_fx_ = &fx;
+    using R = decltype(call(*s.conn, fx));
+    if constexpr (std::is_void_v<R>) {
+        call(*s.conn, fx);
+        run_effects(s, now);
+        active_slot_ = prev_slot;
+        active_fx_ = prev_fx;
+    } else {
+        R r = call(*s.conn, fx);
+        run_effects(s, now);
+        active_slot_ = prev_slot;
+        active_fx_ = prev_fx;
+        return r;
+    }
+}
 
 }  // namespace sluice::engine
