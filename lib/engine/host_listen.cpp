@@ -117,16 +117,15 @@ bool TcpHost::on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash
     return true;
 }
 
-// A handshake completed without a TCB (SYN cache or cookie): the connection starts out
-// ESTABLISHED, and the ACK that completed it is processed so data on it is kept.
-void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t hash,
-                                 const wire::MacAddr& mac, const tcp::PassiveAccept& acc,
-                                 const tcp::Segment& seg, time::Instant now) noexcept {
+// A slot for a passive open of listener l, in the flow table under key; nullptr (counted,
+// ListenDrops) when the pool or the table is full.
+TcpHost::Slot* TcpHost::passive_slot(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                                     const wire::MacAddr& mac) noexcept {
     Slot* s = alloc_slot({.send_buffer = l.setup.send_buffer});
     if (s == nullptr) {
         worker_.counters_.add(Counter::TcpConnPoolExhausted);
         worker_.counters_.add(Counter::ListenDrops);
-        return;
+        return nullptr;
     }
     s->key = key;
     s->hash = hash;
@@ -141,13 +140,21 @@ void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t
         worker_.counters_.add(Counter::FlowTableFull);
         worker_.counters_.add(Counter::ListenDrops);
         free_slot(*s);
-        return;
+        return nullptr;
     }
     s->in_table = true;
+    return s;
+}
+
+// A handshake completed without a TCB (SYN cache or cookie): the connection starts out
+// ESTABLISHED, and the ACK that completed it is processed so data on it is kept.
+void TcpHost::establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                                 const wire::MacAddr& mac, const tcp::PassiveAccept& acc,
+                                 const tcp::Segment& seg, time::Instant now) noexcept {
+    Slot* s = passive_slot(l, key, hash, mac);
+    if (s == nullptr) return;
     ++s->stats.segments_in;  // the ACK that completed the handshake
-    tcp::Connection::HandshakeParams p = tcp::handshake_params(acc);
-    p.syn_retransmitted = acc.retransmitted;
-    s->conn->establish_directly(p, now);
+    s->conn->establish_directly(tcp::handshake_params(acc), now);
     ++stats_.passive_opens;
     note_state(*s);
     with_conn(*s, now, [&](tcp::Connection& c, tcp::Effects& fx) {
@@ -172,28 +179,8 @@ bool TcpHost::accept_syn(Listener& l, const wire::FlowKey& key, uint32_t hash, c
         worker_.counters_.add(Counter::ListenDrops);
         return false;
     }
-    Slot* s = alloc_slot({.send_buffer = l.setup.send_buffer});
-    if (s == nullptr) {
-        worker_.counters_.add(Counter::TcpConnPoolExhausted);
-        worker_.counters_.add(Counter::ListenDrops);
-        return false;
-    }
-    s->key = key;
-    s->hash = hash;
-    s->peer_mac = f.src_mac;
-    s->mac_known = true;
-    s->listener = &l;
-    if (l.app_listener) {
-        s->listener = nullptr;
-        s->app = l.app;
-    }
-    if (!flows_->insert(key, hash, s)) {
-        worker_.counters_.add(Counter::FlowTableFull);
-        worker_.counters_.add(Counter::ListenDrops);
-        free_slot(*s);
-        return false;
-    }
-    s->in_table = true;
+    Slot* s = passive_slot(l, key, hash, f.src_mac);
+    if (s == nullptr) return false;
     const tcp::FourTuple t = tuple_of(key);
     const tcp::Error e = iss ? s->conn->open_passive(t, *iss) : s->conn->clone_listener(*l.conn, t);
     if (e != tcp::Error::None) {

@@ -242,6 +242,8 @@ private:
                        const tcp::Segment& seg, time::Instant now) noexcept;
     bool on_listen_ack(Listener& l, const wire::FlowKey& key, uint32_t hash, const wire::Frame& f,
                        const tcp::Segment& seg, time::Instant now) noexcept;
+    Slot* passive_slot(Listener& l, const wire::FlowKey& key, uint32_t hash,
+                       const wire::MacAddr& mac) noexcept;
     void establish_accepted(Listener& l, const wire::FlowKey& key, uint32_t hash,
                             const wire::MacAddr& mac, const tcp::PassiveAccept& acc,
                             const tcp::Segment& seg, time::Instant now) noexcept;

@@ -301,6 +301,7 @@ Connection::HandshakeParams handshake_params(const PassiveAccept& a) noexcept {
     p.peer_ack_window = a.peer_ack_window;
     p.peer_last_tsval = a.peer_last_tsval;
     p.passive = true;
+    p.syn_retransmitted = a.retransmitted;  // RFC 6298 (5.7), RFC 5681 3.1
     return p;
 }
 
